@@ -1,0 +1,46 @@
+#include "common/paths.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace bellwether::paths {
+namespace {
+
+std::filesystem::path Home() {
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') return h;
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) return pw->pw_dir;
+  return "/";
+}
+
+std::filesystem::path XdgDir(const char* var, const char* fallback_under_home) {
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (const char* v = std::getenv(var); v != nullptr && v[0] == '/') return v;
+  return Home() / fallback_under_home;
+}
+
+}  // namespace
+
+std::filesystem::path DataDir() { return XdgDir("XDG_DATA_HOME", ".local/share") / "bellwether"; }
+std::filesystem::path StateDir() { return XdgDir("XDG_STATE_HOME", ".local/state") / "bellwether"; }
+std::filesystem::path ConfigDir() { return XdgDir("XDG_CONFIG_HOME", ".config") / "bellwether"; }
+
+Status EnsurePrivateDir(const std::filesystem::path& dir) {
+  std::filesystem::path partial;
+  for (const auto& part : dir) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::Storage("cannot create " + partial.string() + ": " + std::strerror(errno));
+    }
+  }
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    return Status::Storage("cannot set mode 0700 on " + dir.string() + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+}  // namespace bellwether::paths
