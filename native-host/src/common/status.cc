@@ -27,6 +27,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUpdateExpired: return "update_metadata_expired";
     case ErrorCode::kUpdateRollback: return "update_rollback";
     case ErrorCode::kUpdateTooLarge: return "update_too_large";
+    case ErrorCode::kUpdateNotFound: return "update_not_found";
+    case ErrorCode::kUpdateTimeout: return "update_timeout";
   }
   return "unknown_error";
 }

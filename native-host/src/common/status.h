@@ -45,6 +45,8 @@ enum class ErrorCode : int {
   kUpdateExpired = -32033,     // Freeze attack or stale repository.
   kUpdateRollback = -32034,    // Version went backwards.
   kUpdateTooLarge = -32035,    // Endless-data attack: above the size limit.
+  kUpdateNotFound = -32036,    // The repository has no such file (HTTP 403/404).
+  kUpdateTimeout = -32037,     // Connect timeout, too slow, or past the deadline.
 };
 
 // Stable machine-readable name, e.g. "vault_locked"; also used in logs.
