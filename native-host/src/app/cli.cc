@@ -1,0 +1,179 @@
+#include "app/cli.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "app/host_methods.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "common/version.h"
+#include "install/host_config.h"
+#include "install/host_manifest.h"
+#include "messaging/caller_check.h"
+#include "messaging/host_session.h"
+
+namespace bellwether::app {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage:\n"
+    "  bellwether-host --version | --help\n"
+    "  bellwether-host install [--browser chromium|chrome|firefox] [--user-data-dir DIR]\n"
+    "                          [--extension-id ID]... [--host-path PATH]\n"
+    "  bellwether-host uninstall [--browser chromium|chrome|firefox] [--user-data-dir DIR]\n"
+    "  bellwether-host update --background\n"
+    "\n"
+    "Browsers start the host themselves (Chromium passes chrome-extension://ID/,\n"
+    "Firefox the manifest path and the add-on ID); it then speaks native-messaging\n"
+    "frames on stdin/stdout. Logs go to stderr and to $XDG_STATE_HOME/bellwether/host.log.\n";
+
+// Rotates the log once it passes this size, keeping one old file.
+constexpr std::uintmax_t kMaxLogFileBytes = 1024 * 1024;
+
+void OpenHostLog() {
+  const std::filesystem::path dir = paths::StateDir();
+  if (!paths::EnsurePrivateDir(dir).ok()) return;  // stderr still works.
+  const std::filesystem::path file = dir / "host.log";
+  std::error_code ec;
+  if (std::filesystem::file_size(file, ec) > kMaxLogFileBytes && !ec) {
+    std::filesystem::rename(file, dir / "host.log.1", ec);
+  }
+  log::OpenLogFile(file.string());
+}
+
+std::filesystem::path SelfPath() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : self;
+}
+
+int RunHost(const std::vector<std::string>& args) {
+  // A browser that goes away closes our stdout; a write must then fail with
+  // EPIPE (and end the session cleanly) rather than kill the process.
+  ::signal(SIGPIPE, SIG_IGN);
+  if (const char* level = std::getenv("BELLWETHER_LOG_LEVEL"); level && std::string(level) == "debug") {
+    log::SetMinimumLevel(log::Level::kDebug);
+  }
+  OpenHostLog();
+
+  messaging::Dispatcher dispatcher;
+  RegisterHostMethods(dispatcher);
+
+  Result<messaging::CallerInfo> caller = messaging::ParseCallerArguments(args);
+  messaging::CallerInfo who = caller.ok() ? *caller : messaging::CallerInfo{};
+  messaging::HostSession session(STDIN_FILENO, STDOUT_FILENO, dispatcher, who);
+
+  Status allowed = caller.status();
+  if (allowed.ok()) {
+    Result<install::HostConfig> config = install::LoadHostConfig(install::HostConfigPath());
+    if (!config.ok()) {
+      allowed = Status(ErrorCode::kCallerNotAllowed, "host configuration unreadable: " + config.status().message());
+    } else {
+      const auto& ids = who.browser == messaging::BrowserFamily::kFirefox ? config->firefox_addon_ids
+                                                                          : config->chromium_extension_ids;
+      allowed = messaging::CheckCallerAllowed(who, ids);
+    }
+  }
+  if (!allowed.ok()) {
+    log::Warning("refusing caller: " + allowed.message());
+    session.RefuseAllRequests(allowed);
+  } else {
+    log::Debug("serving extension " + who.extension_id);
+  }
+  return session.Run();
+}
+
+struct InstallArgs {
+  install::ManifestOptions manifest;
+};
+
+Result<InstallArgs> ParseInstallArgs(const std::vector<std::string>& args, bool installing) {
+  InstallArgs out;
+  std::optional<std::string> browser;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> Result<std::string> {
+      if (i + 1 >= args.size()) return Status::InvalidParams(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--browser") {
+      BW_ASSIGN_OR_RETURN(browser, value());
+    } else if (a == "--user-data-dir") {
+      BW_ASSIGN_OR_RETURN(std::string dir, value());
+      out.manifest.user_data_dir = std::filesystem::absolute(dir);
+    } else if (a == "--extension-id" && installing) {
+      BW_ASSIGN_OR_RETURN(std::string id, value());
+      out.manifest.extension_ids.push_back(id);
+    } else if (a == "--host-path" && installing) {
+      BW_ASSIGN_OR_RETURN(std::string p, value());
+      out.manifest.host_path = std::filesystem::absolute(p);
+    } else {
+      return Status::InvalidParams("unknown option " + a);
+    }
+  }
+  BW_ASSIGN_OR_RETURN(out.manifest.browser, install::ParseBrowser(browser.value_or("chromium")));
+  if (out.manifest.user_data_dir && out.manifest.browser == install::Browser::kFirefox) {
+    return Status::InvalidParams("--user-data-dir applies to Chromium-family browsers only");
+  }
+  if (out.manifest.host_path.empty()) out.manifest.host_path = SelfPath();
+  if (out.manifest.extension_ids.empty()) {
+    out.manifest.extension_ids = {out.manifest.browser == install::Browser::kFirefox
+                                      ? install::kDefaultFirefoxAddonId
+                                      : install::kDefaultChromiumExtensionId};
+  }
+  return out;
+}
+
+int RunInstall(const std::vector<std::string>& args, bool installing) {
+  Result<InstallArgs> parsed = ParseInstallArgs(args, installing);
+  if (!parsed.ok()) {
+    std::cerr << "bellwether-host: " << parsed.status().message() << "\n\n" << kUsage;
+    return 2;
+  }
+  if (installing) {
+    Result<std::filesystem::path> path = install::InstallHostManifest(parsed->manifest);
+    if (!path.ok()) {
+      std::cerr << "bellwether-host: install failed: " << path.status().message() << "\n";
+      return 1;
+    }
+    std::cout << "Installed the " << kNativeHostName << " manifest for "
+              << install::BrowserName(parsed->manifest.browser) << ":\n  " << path->string()
+              << "\nhost: " << parsed->manifest.host_path.string() << "\n";
+    return 0;
+  }
+  Result<bool> removed = install::UninstallHostManifest(parsed->manifest);
+  if (!removed.ok()) {
+    std::cerr << "bellwether-host: uninstall failed: " << removed.status().message() << "\n";
+    return 1;
+  }
+  std::cout << (*removed ? "Removed " : "Nothing to remove at ")
+            << install::ManifestPath(parsed->manifest).string() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunMain(const std::vector<std::string>& args) {
+  if (messaging::LooksLikeBrowserLaunch(args)) return RunHost(args);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    // With no arguments at all a person ran us by hand: explain, exit non-zero.
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "-V") {
+    std::cout << "bellwether-host " << kProductVersion << " (protocol " << kProtocolVersion << ")\n";
+    return 0;
+  }
+  if (args[0] == "install") return RunInstall(args, true);
+  if (args[0] == "uninstall") return RunInstall(args, false);
+  std::cerr << "bellwether-host: unknown command \"" << args[0] << "\"\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace bellwether::app

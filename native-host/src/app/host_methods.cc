@@ -1,0 +1,40 @@
+#include "app/host_methods.h"
+
+#include <set>
+#include <string>
+
+#include "common/version.h"
+
+namespace bellwether::app {
+
+using nlohmann::json;
+
+void RegisterHostMethods(messaging::Dispatcher& dispatcher) {
+  const messaging::Dispatcher* self = &dispatcher;
+  dispatcher.Register("host.hello", [self](const json&, messaging::RequestContext& ctx) -> Result<json> {
+    std::set<std::string> capabilities;
+    std::vector<std::string> methods = self->Methods();
+    for (const std::string& m : methods) capabilities.insert(m.substr(0, m.find('.')));
+    return json{{"product", kProductName},
+                {"version", kProductVersion},
+                {"protocolVersion", kProtocolVersion},
+                {"capabilities", capabilities},
+                {"methods", methods},
+                {"caller",
+                 {{"browser", ctx.caller.browser == messaging::BrowserFamily::kFirefox ? "firefox" : "chromium"},
+                  {"extensionId", ctx.caller.extension_id}}}};
+  });
+  dispatcher.Register("host.ping", [](const json& params, messaging::RequestContext&) -> Result<json> {
+    json result = {{"pong", true}};
+    if (auto echo = params.find("echo"); echo != params.end()) {
+      if (!echo->is_string()) return Status::InvalidParams("parameter \"echo\" must be a string");
+      if (echo->get_ref<const std::string&>().size() > kMaxPingEchoBytes) {
+        return Status::TooLarge("\"echo\" is longer than 1 MiB");
+      }
+      result["echo"] = *echo;
+    }
+    return result;
+  });
+}
+
+}  // namespace bellwether::app

@@ -1,0 +1,154 @@
+#include "messaging/dispatcher.h"
+
+#include <exception>
+
+#include "common/log.h"
+#include "messaging/frame_writer.h"
+#include "messaging/json_guard.h"
+
+namespace bellwether::messaging {
+namespace {
+
+using nlohmann::json;
+
+// Serialises strictly: a handler that produced invalid UTF-8 is a bug that
+// must surface as an error, never as a frame the browser would reject.
+Result<std::string> Serialise(const json& message) {
+  try {
+    return message.dump();
+  } catch (const json::exception& e) {
+    return Status::Internal("reply could not be encoded as JSON");
+  }
+}
+
+bool IsValidId(const json& id) { return id.is_string() || id.is_number() || id.is_null(); }
+
+}  // namespace
+
+void Dispatcher::Register(std::string method, MethodHandler handler) {
+  handlers_[std::move(method)] = std::move(handler);
+}
+
+std::vector<std::string> Dispatcher::Methods() const {
+  std::vector<std::string> names;
+  names.reserve(handlers_.size());
+  for (const auto& [name, handler] : handlers_) names.push_back(name);
+  return names;
+}
+
+std::string Dispatcher::ErrorReply(const json& id, const Status& status) {
+  json reply = {{"jsonrpc", "2.0"},
+                {"id", IsValidId(id) ? id : json(nullptr)},
+                {"error",
+                 {{"code", static_cast<int>(status.code())},
+                  {"message", status.message()},
+                  {"data", {{"name", std::string(ErrorCodeName(status.code()))}}}}}};
+  // Error messages are ours and ASCII/UTF-8; replace anything else so an
+  // error reply itself can never fail to encode.
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string Dispatcher::NotificationFrame(std::string_view method, const json& params) {
+  json note = {{"jsonrpc", "2.0"}, {"method", method}, {"params", params}};
+  return note.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string Dispatcher::HandleFrame(std::string_view payload, RequestContext& ctx) const {
+  const json null_id = nullptr;
+  if (!IsValidUtf8(payload)) {
+    return ErrorReply(null_id, Status::ParseError("frame is not valid UTF-8"));
+  }
+  if (JsonNestingDepth(payload, kMaxJsonDepth) > kMaxJsonDepth) {
+    return ErrorReply(null_id, Status::ParseError("JSON nested deeper than " +
+                                                  std::to_string(kMaxJsonDepth) + " levels"));
+  }
+  json request = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded()) {
+    return ErrorReply(null_id, Status::ParseError("frame is not valid JSON"));
+  }
+  if (!request.is_object()) {
+    return ErrorReply(null_id, Status::InvalidRequest("request must be a JSON object"));
+  }
+  auto id_it = request.find("id");
+  if (id_it == request.end()) {
+    return ErrorReply(null_id, Status::InvalidRequest(
+                                   "request has no \"id\"; notifications are only sent by the host"));
+  }
+  if (!IsValidId(*id_it)) {
+    return ErrorReply(null_id, Status::InvalidRequest("\"id\" must be a string, number or null"));
+  }
+  const json id = *id_it;
+  auto version = request.find("jsonrpc");
+  if (version == request.end() || *version != "2.0") {
+    return ErrorReply(id, Status::InvalidRequest("\"jsonrpc\" must be \"2.0\""));
+  }
+  auto method_it = request.find("method");
+  if (method_it == request.end() || !method_it->is_string()) {
+    return ErrorReply(id, Status::InvalidRequest("\"method\" must be a string"));
+  }
+  const std::string& method = method_it->get_ref<const std::string&>();
+  json params = json::object();
+  if (auto p = request.find("params"); p != request.end()) {
+    if (!p->is_object()) {
+      return ErrorReply(id, Status::InvalidParams("\"params\" must be an object (named parameters)"));
+    }
+    params = *p;
+  }
+  auto handler = handlers_.find(method);
+  if (handler == handlers_.end()) {
+    return ErrorReply(id, Status::MethodNotFound("unknown method \"" + method + "\""));
+  }
+
+  Result<json> result = Status::Internal("handler did not run");
+  try {
+    result = handler->second(params, ctx);
+  } catch (const std::exception& e) {
+    // Internals stay in the log; the extension gets a stable code.
+    log::Error("method " + method + " threw: " + e.what());
+    result = Status::Internal("internal error while running " + method);
+  } catch (...) {
+    log::Error("method " + method + " threw a non-standard exception");
+    result = Status::Internal("internal error while running " + method);
+  }
+  if (!result.ok()) return ErrorReply(id, result.status());
+
+  json reply = {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}};
+  Result<std::string> text = Serialise(reply);
+  if (!text.ok()) return ErrorReply(id, text.status());
+  if (text->size() > kMaxOutgoingFrameBytes) {
+    return ErrorReply(id, Status(ErrorCode::kReplyTooLarge,
+                                 "the reply to " + method + " would be " +
+                                     std::to_string(text->size()) +
+                                     " bytes, above the browser's 1 MiB limit; request less "
+                                     "(e.g. a smaller page with \"limit\")"));
+  }
+  return std::move(text).value();
+}
+
+Result<std::string> RequireString(const json& params, std::string_view name) {
+  auto it = params.find(name);
+  if (it == params.end()) return Status::InvalidParams("missing parameter \"" + std::string(name) + "\"");
+  if (!it->is_string()) return Status::InvalidParams("parameter \"" + std::string(name) + "\" must be a string");
+  return it->get<std::string>();
+}
+
+Result<std::int64_t> RequireInt(const json& params, std::string_view name) {
+  auto it = params.find(name);
+  if (it == params.end()) return Status::InvalidParams("missing parameter \"" + std::string(name) + "\"");
+  if (!it->is_number_integer()) {
+    return Status::InvalidParams("parameter \"" + std::string(name) + "\" must be an integer");
+  }
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    return Status::InvalidParams("parameter \"" + std::string(name) + "\" is out of range");
+  }
+  return it->get<std::int64_t>();
+}
+
+Result<bool> RequireBool(const json& params, std::string_view name) {
+  auto it = params.find(name);
+  if (it == params.end()) return Status::InvalidParams("missing parameter \"" + std::string(name) + "\"");
+  if (!it->is_boolean()) return Status::InvalidParams("parameter \"" + std::string(name) + "\" must be a boolean");
+  return it->get<bool>();
+}
+
+}  // namespace bellwether::messaging
