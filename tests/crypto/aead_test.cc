@@ -1,0 +1,60 @@
+#include "crypto/aead.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace bellwether::crypto {
+namespace {
+
+std::vector<std::uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+// A sealed message opens to its plaintext under the same key, nonce and AAD.
+TEST(AesGcm, RoundTrip) {
+  std::vector<std::uint8_t> key(32, 7), nonce(12, 1);
+  auto sealed = AesGcmSeal(key, nonce, Bytes("hello vault"), Bytes("aad"));
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(sealed->size(), 11 + kGcmTagBytes);
+  auto opened = AesGcmOpen(key, nonce, *sealed, Bytes("aad"));
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->view(), "hello vault");
+}
+
+// Different associated data means a different context: opening fails.
+TEST(AesGcm, RejectsDifferentAad) {
+  std::vector<std::uint8_t> key(32, 7), nonce(12, 1);
+  auto sealed = AesGcmSeal(key, nonce, Bytes("x"), Bytes("row 1"));
+  ASSERT_TRUE(sealed.ok());
+  auto opened = AesGcmOpen(key, nonce, *sealed, Bytes("row 2"));
+  EXPECT_EQ(opened.status().code(), ErrorCode::kIntegrity);
+}
+
+// Every single-bit flip anywhere in the sealed bytes is detected.
+TEST(AesGcm, DetectsEveryBitFlip) {
+  std::vector<std::uint8_t> key(32, 9), nonce(12, 3);
+  auto sealed = AesGcmSeal(key, nonce, Bytes("secret note"), {});
+  ASSERT_TRUE(sealed.ok());
+  for (std::size_t i = 0; i < sealed->size() * 8; ++i) {
+    auto copy = *sealed;
+    copy[i / 8] ^= static_cast<std::uint8_t>(1u << (i % 8));
+    EXPECT_EQ(AesGcmOpen(key, nonce, copy, {}).status().code(), ErrorCode::kIntegrity) << i;
+  }
+}
+
+// Input shorter than the tag is an integrity failure, not a crash.
+TEST(AesGcm, RejectsTruncatedInput) {
+  std::vector<std::uint8_t> key(32, 9), nonce(12, 3);
+  std::vector<std::uint8_t> short_input(5, 0);
+  EXPECT_EQ(AesGcmOpen(key, nonce, short_input, {}).status().code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(AesGcmOpen(key, nonce, {}, {}).status().code(), ErrorCode::kIntegrity);
+}
+
+// Bad key and nonce lengths are parameter errors.
+TEST(AesGcm, RejectsBadKeyAndNonceLengths) {
+  std::vector<std::uint8_t> key(31, 1), good_key(32, 1), nonce(12, 0), long_nonce(16, 0);
+  EXPECT_EQ(AesGcmSeal(key, nonce, {}, {}).status().code(), ErrorCode::kInvalidParams);
+  EXPECT_EQ(AesGcmSeal(good_key, long_nonce, {}, {}).status().code(), ErrorCode::kInvalidParams);
+}
+
+}  // namespace
+}  // namespace bellwether::crypto
