@@ -1,0 +1,200 @@
+#include "update/curl_fetcher.h"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace bellwether::update {
+namespace {
+
+struct UrlDeleter {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+struct CurlStringDeleter {
+  void operator()(char* s) const { curl_free(s); }
+};
+using CurlUrlPtr = std::unique_ptr<CURLU, UrlDeleter>;
+using CurlStringPtr = std::unique_ptr<char, CurlStringDeleter>;
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// State shared with libcurl's callbacks for one transfer.
+struct Transfer {
+  std::uint64_t max_bytes = 0;
+  std::uint64_t received = 0;
+  const ChunkSink* sink = nullptr;
+  const ProgressFn* progress = nullptr;
+  bool too_large = false;
+  Status sink_status;
+};
+
+size_t WriteCallback(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  // Endless-data defence: abort on the first byte beyond the limit instead
+  // of buffering the whole body and checking afterwards.
+  if (n > transfer->max_bytes - transfer->received) {
+    transfer->too_large = true;
+    return 0;  // Makes libcurl fail the transfer with CURLE_WRITE_ERROR.
+  }
+  transfer->received += n;
+  if (*transfer->sink) {
+    Status s = (*transfer->sink)(std::string_view(data, n));
+    if (!s.ok()) {
+      transfer->sink_status = std::move(s);
+      return 0;
+    }
+  }
+  return n;
+}
+
+int ProgressCallback(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, curl_off_t) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (transfer->progress != nullptr && *transfer->progress && dlnow > 0) {
+    (*transfer->progress)(static_cast<std::uint64_t>(dlnow),
+                          dltotal > 0 ? static_cast<std::uint64_t>(dltotal) : 0);
+  }
+  return 0;
+}
+
+Status NetworkError(std::string_view url, std::string_view what) {
+  return Status(ErrorCode::kUpdateNetwork, "cannot download " + std::string(url) + ": " + std::string(what));
+}
+
+}  // namespace
+
+CurlFetcher::CurlFetcher(CurlFetcherOptions options) : options_(std::move(options)) {
+  GlobalInitOnce();
+}
+
+CurlFetcher::~CurlFetcher() = default;
+
+Status CurlFetcher::CheckUrl(std::string_view url) const {
+  CurlUrlPtr parsed(curl_url());
+  if (!parsed) return Status::Internal("curl_url failed");
+  const std::string url_string(url);
+  if (curl_url_set(parsed.get(), CURLUPART_URL, url_string.c_str(), 0) != CURLUE_OK) {
+    return NetworkError(url, "not a valid URL");
+  }
+  char* raw = nullptr;
+  if (curl_url_get(parsed.get(), CURLUPART_SCHEME, &raw, 0) != CURLUE_OK) {
+    return NetworkError(url, "URL has no scheme");
+  }
+  CurlStringPtr scheme(raw);
+  const std::string lower_scheme = Lower(scheme.get());
+  if (lower_scheme == "https") return Status::Ok();
+  if (lower_scheme != "http") return NetworkError(url, "only https:// URLs are allowed");
+  if (!options_.allow_insecure_http) {
+    return NetworkError(url, "plain http:// is refused; the repository must use https://");
+  }
+  raw = nullptr;
+  if (curl_url_get(parsed.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK) {
+    return NetworkError(url, "URL has no host");
+  }
+  CurlStringPtr host(raw);
+  const std::string lower_host = Lower(host.get());
+  if (lower_host == "127.0.0.1" || lower_host == "localhost" || lower_host == "[::1]") {
+    return Status::Ok();
+  }
+  return NetworkError(url, "plain http:// is allowed only on the loopback interface");
+}
+
+Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const ChunkSink& sink,
+                          const ProgressFn& progress) {
+  BW_RETURN_IF_ERROR(CheckUrl(url));
+  if (!handle_) {
+    handle_.reset(curl_easy_init());
+    if (!handle_) return Status::Internal("curl_easy_init failed");
+  } else {
+    // Keeps the connection cache, forgets every option.
+    curl_easy_reset(handle_.get());
+  }
+  CURL* h = handle_.get();
+  Transfer transfer;
+  transfer.max_bytes = max_bytes;
+  transfer.sink = &sink;
+  transfer.progress = &progress;
+  const std::string url_string(url);
+  const char* protocols = options_.allow_insecure_http ? "http,https" : "https";
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+
+  bool ok = true;
+  auto set = [&ok](CURLcode code) { ok = ok && code == CURLE_OK; };
+  set(curl_easy_setopt(h, CURLOPT_URL, url_string.c_str()));
+  set(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer));
+  set(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L));
+  set(curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols));
+  // A redirect never downgrades to plain http, even where http is allowed.
+  set(curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https"));
+  set(curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L));
+  set(curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L));
+  set(curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L));
+  set(curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L));
+  if (!options_.ca_bundle.empty()) {
+    set(curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_bundle.c_str()));
+    set(curl_easy_setopt(h, CURLOPT_CAPATH, nullptr));
+  }
+  if (!options_.proxy.empty()) set(curl_easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str()));
+  set(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count())));
+  set(curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.low_speed_bytes_per_second)));
+  set(curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count())));
+  set(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.overall_timeout.count())));
+  // An announced Content-Length above the limit fails before any body byte.
+  set(curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_bytes)));
+  // Error bodies (404 pages) never reach the sink.
+  set(curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L));
+  set(curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str()));
+  set(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteCallback));
+  set(curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer));
+  set(curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &ProgressCallback));
+  set(curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer));
+  set(curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L));
+  if (!ok) return Status::Internal("libcurl rejected an option (built without TLS?)");
+
+  const CURLcode code = curl_easy_perform(h);
+  long http_status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
+  if (!transfer.sink_status.ok()) return transfer.sink_status;
+  if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+    return Status(ErrorCode::kUpdateTooLarge, url_string + " is larger than the limit of " +
+                                                  std::to_string(max_bytes) + " bytes");
+  }
+  switch (code) {
+    case CURLE_OK:
+      break;
+    case CURLE_HTTP_RETURNED_ERROR:
+      if (http_status == 403 || http_status == 404) {
+        return Status(ErrorCode::kUpdateNotFound,
+                      url_string + " does not exist on the server (HTTP " + std::to_string(http_status) + ")");
+      }
+      return NetworkError(url, "the server answered HTTP " + std::to_string(http_status));
+    case CURLE_OPERATION_TIMEDOUT:
+      return Status(ErrorCode::kUpdateTimeout,
+                    "download of " + url_string + " timed out or became too slow: " + error_buffer);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return NetworkError(url, std::string("the server's certificate is not trusted: ") + error_buffer);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return NetworkError(url, std::string("protocol refused: ") + error_buffer);
+    default:
+      return NetworkError(url, error_buffer[0] != '\0' ? std::string(error_buffer)
+                                                       : std::string(curl_easy_strerror(code)));
+  }
+  if (http_status != 200) {
+    return NetworkError(url, "unexpected HTTP status " + std::to_string(http_status));
+  }
+  return Status::Ok();
+}
+
+}  // namespace bellwether::update
