@@ -33,6 +33,14 @@ void RegisterHostMethods(messaging::Dispatcher& dispatcher) {
       }
       result["echo"] = *echo;
     }
+    // Diagnostics: "padding" of n bytes lets the extension (and the tests)
+    // probe the host-to-browser size limit end to end.
+    if (auto size = params.find("paddingBytes"); size != params.end()) {
+      if (!size->is_number_unsigned() || size->get<std::uint64_t>() > 2 * kMaxPingEchoBytes) {
+        return Status::InvalidParams("\"paddingBytes\" must be an integer from 0 to 2097152");
+      }
+      result["padding"] = std::string(size->get<std::size_t>(), '.');
+    }
     return result;
   });
 }
