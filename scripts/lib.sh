@@ -8,7 +8,7 @@ BELLWETHER_APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsecret-1-dev
-  nodejs npm chromium
+  chromium
   nginx-light openssl faketime
   gnome-keyring dbus dbus-x11 libsecret-tools
 )
@@ -25,6 +25,9 @@ install_system_packages() {
   for p in "${BELLWETHER_APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js: keep the one the machine has (it may come with its own npm);
+  # otherwise Debian's.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
   if [ "${#missing[@]}" -gt 0 ]; then
     say "Installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
