@@ -73,6 +73,9 @@ class PublicKey {
   bool usable() const { return pkey_ != nullptr; }
   // Why the key is unusable (empty when usable), for diagnostics.
   const std::string& unusable_reason() const { return unusable_reason_; }
+  // DER SubjectPublicKeyInfo of the key (empty when unusable): identifies
+  // the key material whatever keyid or PEM formatting it is listed under.
+  const std::string& key_material() const { return key_material_; }
 
   // True iff `signature` is a valid signature of `message` under this key.
   // Never true for an unusable key. Malformed signatures are just false.
@@ -88,6 +91,7 @@ class PublicKey {
   std::string public_value_;
   KeyScheme kind_ = KeyScheme::kUnsupported;
   std::string unusable_reason_;
+  std::string key_material_;
   std::shared_ptr<EVP_PKEY> pkey_;
 };
 

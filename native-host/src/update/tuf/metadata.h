@@ -219,8 +219,9 @@ class SignedEnvelope {
  public:
   // Parses metadata file bytes: JSON object with exactly the members
   // "signed" (object) and "signatures" (array of {"keyid","sig"} strings).
-  // Duplicate keyids in signatures are allowed here (spec says MUST NOT
-  // appear; threshold counting below ignores repeats, as 5.3.4 requires).
+  // Two signatures with the same keyid are rejected (spec 4.2: "The keyid
+  // MUST be unique in the signatures array"); VerifyThreshold would count
+  // such a keyid once anyway (5.3.4).
   static Result<SignedEnvelope> Parse(std::string_view bytes);
   static Result<SignedEnvelope> FromJson(const nlohmann::json& json);
   // An unsigned envelope around `signed_json` (for the release tool).
@@ -250,11 +251,15 @@ class SignedEnvelope {
 
 // How signature threshold checks treat keys.
 struct VerificationOptions {
-  // Spec 4.3 KEYID: "Clients MUST calculate each KEYID to verify this is
-  // correct for the associated key." A key listed under a keyid that is not
-  // sha256(canonical(key)) then never counts. Off only for interop with
-  // repositories that assign other ids.
-  bool require_keyid_match = true;
+  // Spec 4.3 KEYID says clients MUST check that each keyid is
+  // sha256(canonical(key)). When true, a key listed under any other id never
+  // counts. Off by default, as in python-tuf, go-tuf and tuf-js: real
+  // repositories (and the TUF conformance suite's keyid_hash_algorithms
+  // case) carry keys whose ids were computed over a different form of the
+  // object. The property the check exists for -- one key can never count
+  // twice -- is enforced regardless: thresholds count distinct public key
+  // material, not distinct ids.
+  bool require_keyid_match = false;
 };
 
 // Verifies that `envelope` carries valid signatures from at least

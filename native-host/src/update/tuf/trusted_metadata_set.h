@@ -23,9 +23,11 @@
 // comment says otherwise (an expired timestamp/snapshot stays loaded so it
 // still protects against rollback, as in python-tuf), so a cycle can always
 // be retried. Error codes: signature/threshold/hash/length/format problems
-// -> kUpdateVerification; version went backwards or does not match what
-// the delegating role lists -> kUpdateRollback; expired -> kUpdateExpired.
-// Calls out of order -> kInternal.
+// -> kUpdateVerification; a version lower than the trusted one, or lower
+// than the delegating role lists -> kUpdateRollback (a version *higher* than
+// listed is a mix-and-match -> kUpdateVerification); root version not N+1
+// -> kUpdateRollback; expired -> kUpdateExpired. Calls out of order ->
+// kInternal.
 //
 // Not thread-safe; one per update cycle.
 #ifndef BELLWETHER_UPDATE_TUF_TRUSTED_METADATA_SET_H_
