@@ -35,6 +35,7 @@ struct Transfer {
   std::uint64_t received = 0;
   const ChunkSink* sink = nullptr;
   const ProgressFn* progress = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
   bool too_large = false;
   Status sink_status;
 };
@@ -61,6 +62,7 @@ size_t WriteCallback(char* data, size_t size, size_t count, void* user) {
 
 int ProgressCallback(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, curl_off_t) {
   auto* transfer = static_cast<Transfer*>(user);
+  if (transfer->cancel != nullptr && transfer->cancel->load()) return 1;  // Abort.
   if (transfer->progress != nullptr && *transfer->progress && dlnow > 0) {
     (*transfer->progress)(static_cast<std::uint64_t>(dlnow),
                           dltotal > 0 ? static_cast<std::uint64_t>(dltotal) : 0);
@@ -125,6 +127,7 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
   transfer.max_bytes = max_bytes;
   transfer.sink = &sink;
   transfer.progress = &progress;
+  transfer.cancel = options_.cancel;
   const std::string url_string(url);
   const char* protocols = options_.allow_insecure_http ? "http,https" : "https";
   char error_buffer[CURL_ERROR_SIZE] = {0};
@@ -185,6 +188,8 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
       return NetworkError(url, std::string("the server's certificate is not trusted: ") + error_buffer);
+    case CURLE_ABORTED_BY_CALLBACK:
+      return NetworkError(url, "cancelled (the host is shutting down)");
     case CURLE_UNSUPPORTED_PROTOCOL:
       return NetworkError(url, std::string("protocol refused: ") + error_buffer);
     default:

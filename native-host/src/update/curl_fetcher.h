@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,9 @@ struct CurlFetcherOptions {
   // Upper bound for one whole transfer.
   std::chrono::milliseconds overall_timeout{10 * 60 * 1000};
   std::string user_agent = "bellwether-host";
+  // When set and true, the transfer in progress is aborted (shutdown). Must
+  // outlive the fetcher.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class CurlFetcher : public Fetcher {
