@@ -1,0 +1,239 @@
+#include "vault/key_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libsecret/secret.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "crypto/random.h"
+
+namespace bellwether::vault {
+
+std::string_view KeySourceName(KeySource source) {
+  switch (source) {
+    case KeySource::kAuto: return "auto";
+    case KeySource::kKeyring: return "keyring";
+    case KeySource::kKeyFile: return "keyfile";
+  }
+  return "auto";
+}
+
+Result<KeySource> ParseKeySource(std::string_view name) {
+  if (name == "auto") return KeySource::kAuto;
+  if (name == "keyring") return KeySource::kKeyring;
+  if (name == "keyfile") return KeySource::kKeyFile;
+  return Status::InvalidParams("unknown key source '" + std::string(name) + "'");
+}
+
+// ---------------------------------------------------------------- key file
+
+namespace {
+
+// "BWMK" + format 1; the key follows. The header lets us refuse a file that
+// is something else rather than use 32 arbitrary bytes as a key.
+constexpr char kKeyFileMagic[5] = {'B', 'W', 'M', 'K', 1};
+constexpr std::size_t kKeyFileBytes = sizeof(kKeyFileMagic) + kMasterKeyBytes;
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int Release() { int f = fd_; fd_ = -1; return f; }
+
+ private:
+  int fd_;
+};
+
+std::string Errno() { return std::strerror(errno); }
+
+}  // namespace
+
+Result<crypto::SecureBytes> KeyFileKeyStore::Load() {
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return Status::NotFound("no master key file at " + path_.string());
+    return Status::Locked("cannot open master key file " + path_.string() + ": " + Errno());
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::Locked("master key file " + path_.string() + " is not a regular file");
+  }
+  if ((st.st_mode & 077) != 0) {
+    // Someone loosened the mode; the key may have been read. Refuse rather
+    // than pretend it is still private.
+    return Status::Locked("master key file " + path_.string() +
+                          " is readable by other users (mode must be 0600)");
+  }
+  crypto::SecureBytes buf(kKeyFileBytes + 1);
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd.get(), buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Locked("cannot read master key file: " + Errno());
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got != kKeyFileBytes || std::memcmp(buf.data(), kKeyFileMagic, sizeof(kKeyFileMagic)) != 0) {
+    return Status::Locked("master key file " + path_.string() + " is damaged");
+  }
+  return crypto::SecureBytes::CopyOf(buf.span().subspan(sizeof(kKeyFileMagic), kMasterKeyBytes));
+}
+
+Status KeyFileKeyStore::Store(const crypto::SecureBytes& key) {
+  if (key.size() != kMasterKeyBytes) return Status::Internal("master key must be 32 bytes");
+  std::string tmp = path_.string() + ".tmp." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return Status::Storage("cannot create " + tmp + ": " + Errno());
+  crypto::SecureBytes buf(kKeyFileBytes);
+  std::memcpy(buf.data(), kKeyFileMagic, sizeof(kKeyFileMagic));
+  std::memcpy(buf.data() + sizeof(kKeyFileMagic), key.data(), key.size());
+  std::size_t put = 0;
+  while (put < buf.size()) {
+    ssize_t n = ::write(fd.get(), buf.data() + put, buf.size() - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ErrorCode code = (errno == ENOSPC || errno == EFBIG) ? ErrorCode::kStorageFull : ErrorCode::kStorage;
+      ::unlink(tmp.c_str());
+      return Status(code, "cannot write master key file: " + Errno());
+    }
+    put += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::Storage("cannot sync master key file: " + Errno());
+  }
+  ::close(fd.Release());
+  // link() fails if the final name exists: a key is never overwritten.
+  int rc = ::link(tmp.c_str(), path_.c_str());
+  int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0) {
+    if (link_errno == EEXIST) return Status::Conflict("a master key file already exists");
+    return Status::Storage("cannot install master key file: " + std::string(std::strerror(link_errno)));
+  }
+  Fd dir(::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() >= 0) ::fsync(dir.get());
+  return Status::Ok();
+}
+
+Status KeyFileKeyStore::Erase() {
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+    return Status::Storage("cannot remove master key file: " + Errno());
+  }
+  return Status::Ok();
+}
+
+// ----------------------------------------------------------------- keyring
+
+namespace {
+
+const SecretSchema* MasterKeySchema() {
+  static const SecretSchema schema = {
+      "io.bellwether.host.MasterKey",
+      SECRET_SCHEMA_NONE,
+      {{"app", SECRET_SCHEMA_ATTRIBUTE_STRING},
+       {"vault", SECRET_SCHEMA_ATTRIBUTE_STRING},
+       {nullptr, SECRET_SCHEMA_ATTRIBUTE_STRING}},
+      0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  return &schema;
+}
+
+constexpr char kAppAttribute[] = "io.bellwether.host";
+
+struct GErrorOwner {
+  GError* error = nullptr;
+  ~GErrorOwner() { if (error != nullptr) g_error_free(error); }
+  std::string Message() const { return error != nullptr ? error->message : "unknown error"; }
+};
+
+bool HaveSessionBus() {
+  const char* addr = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+  if (addr != nullptr && *addr != '\0') return true;
+  // systemd user sessions put the bus at $XDG_RUNTIME_DIR/bus.
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+  if (runtime == nullptr || *runtime == '\0') return false;
+  std::string path = std::string(runtime) + "/bus";
+  return ::access(path.c_str(), F_OK) == 0;
+}
+
+}  // namespace
+
+bool KeyringKeyStore::IsAvailable() {
+  if (!HaveSessionBus()) return false;
+  GErrorOwner err;
+  SecretService* service = secret_service_get_sync(SECRET_SERVICE_NONE, nullptr, &err.error);
+  if (service == nullptr) return false;
+  // The proxy exists even without an owner of the name; ask for one.
+  gchar* owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(service));
+  bool available = owner != nullptr;
+  g_free(owner);
+  if (!available) {
+    // A bus-activatable service has no owner until first use: probe it.
+    GErrorOwner probe;
+    secret_service_ensure_session_sync(service, nullptr, &probe.error);
+    available = probe.error == nullptr;
+  }
+  g_object_unref(service);
+  return available;
+}
+
+Result<crypto::SecureBytes> KeyringKeyStore::Load() {
+  if (!HaveSessionBus()) return Status::Locked("no D-Bus session bus: the keyring is not available");
+  GErrorOwner err;
+  SecretValue* value = secret_password_lookup_binary_sync(
+      MasterKeySchema(), nullptr, &err.error, "app", kAppAttribute, "vault", vault_path_.c_str(), nullptr);
+  if (err.error != nullptr) {
+    return Status::Locked("the keyring is not available: " + err.Message());
+  }
+  if (value == nullptr) return Status::NotFound("no master key in the keyring");
+  gsize length = 0;
+  const gchar* bytes = secret_value_get(value, &length);
+  if (length != kMasterKeyBytes) {
+    secret_value_unref(value);
+    return Status::Locked("the keyring item for the vault does not hold a 32-byte key");
+  }
+  auto key = crypto::SecureBytes::CopyOf(std::string_view(bytes, length));
+  secret_value_unref(value);  // libsecret wipes its copy on release.
+  return key;
+}
+
+Status KeyringKeyStore::Store(const crypto::SecureBytes& key) {
+  if (key.size() != kMasterKeyBytes) return Status::Internal("master key must be 32 bytes");
+  if (!HaveSessionBus()) return Status::Locked("no D-Bus session bus: the keyring is not available");
+  // Never overwrite: a second writer would replace the key of live data.
+  auto existing = Load();
+  if (existing.ok()) return Status::Conflict("a master key is already in the keyring");
+  if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
+  SecretValue* value = secret_value_new(reinterpret_cast<const gchar*>(key.data()),
+                                        static_cast<gssize>(key.size()), "application/octet-stream");
+  GErrorOwner err;
+  gboolean ok = secret_password_store_binary_sync(
+      MasterKeySchema(), SECRET_COLLECTION_DEFAULT, "Bellwether vault master key", value, nullptr,
+      &err.error, "app", kAppAttribute, "vault", vault_path_.c_str(), nullptr);
+  secret_value_unref(value);
+  if (!ok || err.error != nullptr) {
+    return Status::Locked("cannot store the master key in the keyring: " + err.Message());
+  }
+  return Status::Ok();
+}
+
+Status KeyringKeyStore::Erase() {
+  if (!HaveSessionBus()) return Status::Locked("no D-Bus session bus: the keyring is not available");
+  GErrorOwner err;
+  secret_password_clear_sync(MasterKeySchema(), nullptr, &err.error, "app", kAppAttribute, "vault",
+                             vault_path_.c_str(), nullptr);
+  if (err.error != nullptr) return Status::Locked("cannot erase keyring item: " + err.Message());
+  return Status::Ok();
+}
+
+}  // namespace bellwether::vault

@@ -1,0 +1,166 @@
+#include "vault/sqlite_db.h"
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "common/log.h"
+
+namespace bellwether::vault {
+
+Statement& Statement::Bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::string_view text) {
+  sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::span<const std::uint8_t> blob) {
+  // A zero-length blob must still be a blob, not NULL.
+  static const std::uint8_t kEmpty = 0;
+  sqlite3_bind_blob64(stmt_, index, blob.empty() ? &kEmpty : blob.data(), blob.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return db_->ErrorFromCode(rc, "query failed");
+}
+
+Status Statement::Run() {
+  for (;;) {
+    BW_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
+  }
+}
+
+std::int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string_view Statement::Text(int column) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, column);
+  int n = sqlite3_column_bytes(stmt_, column);
+  if (p == nullptr || n <= 0) return {};
+  return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)};
+}
+
+std::span<const std::uint8_t> Statement::Blob(int column) const {
+  const void* p = sqlite3_column_blob(stmt_, column);
+  int n = sqlite3_column_bytes(stmt_, column);
+  if (p == nullptr || n <= 0) return {};
+  return {static_cast<const std::uint8_t*>(p), static_cast<std::size_t>(n)};
+}
+
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool create,
+                                                 int busy_timeout_ms) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<Database> db(new Database(raw));
+  if (rc != SQLITE_OK) {
+    if (raw == nullptr) return Status::Storage("cannot open database (out of memory)");
+    return db->ErrorFromCode(rc, "cannot open " + path);
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, busy_timeout_ms);
+  return db;
+}
+
+Database::~Database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+Status Database::ErrorFromCode(int rc, std::string_view context) {
+  const int primary = rc & 0xff;
+  last_error_busy_ = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+  std::string message(context);
+  message += ": ";
+  message += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  const int sys_errno = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  if (primary == SQLITE_FULL ||
+      (primary == SQLITE_IOERR && (sys_errno == ENOSPC || sys_errno == EFBIG || sys_errno == EDQUOT))) {
+    return Status(ErrorCode::kStorageFull, "storage is full: " + message);
+  }
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+    return Status::Integrity("the vault database is damaged: " + message);
+  }
+  return Status::Storage(message);
+}
+
+Status Database::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (err != nullptr) sqlite3_free(err);
+  if (rc != SQLITE_OK) return ErrorFromCode(rc, "statement failed");
+  return Status::Ok();
+}
+
+Result<Statement> Database::Prepare(const char* sql) {
+  auto it = cache_.find(std::string_view(sql));
+  if (it != cache_.end()) {
+    sqlite3_reset(it->second);
+    sqlite3_clear_bindings(it->second);
+    return Statement(this, it->second);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    if (stmt != nullptr) sqlite3_finalize(stmt);
+    return ErrorFromCode(rc, "cannot prepare statement");
+  }
+  cache_.emplace(sql, stmt);
+  return Statement(this, stmt);
+}
+
+std::int64_t Database::Changes() const { return sqlite3_changes64(db_); }
+
+Status Database::Transaction(bool write, const std::function<Status()>& body, int max_attempts) {
+  if (in_transaction_) return body();  // Nested: part of the outer one.
+  Status last;
+  for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    if (attempt > 0) {
+      // Back off a little so competing processes interleave.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
+    }
+    last_error_busy_ = false;
+    Status s = Exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (!s.ok()) {
+      last = s;
+      if (last_error_busy_) continue;
+      return s;
+    }
+    in_transaction_ = true;
+    s = body();
+    bool busy = !s.ok() && last_error_busy_;
+    // No statement may keep its read snapshot past the transaction.
+    for (auto& [sql, stmt] : cache_) sqlite3_reset(stmt);
+    if (s.ok()) {
+      s = Exec("COMMIT");
+      busy = !s.ok() && last_error_busy_;
+    }
+    in_transaction_ = false;
+    if (s.ok()) return s;
+    // ROLLBACK may fail harmlessly if SQLite already rolled back.
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    last = s;
+    if (!busy) return s;
+    log::Debug("vault: database busy, retrying transaction");
+  }
+  return Status::Storage("the vault database stayed busy: " + last.message());
+}
+
+}  // namespace bellwether::vault

@@ -1,0 +1,1349 @@
+#include "vault/vault.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/log.h"
+#include "common/paths.h"
+#include "crypto/aead.h"
+#include "crypto/base64.h"
+#include "crypto/digest.h"
+#include "crypto/random.h"
+#include "crypto/secure_bytes.h"
+#include "vault/sqlite_db.h"
+
+namespace bellwether::vault {
+namespace {
+
+using crypto::SecureBytes;
+using Bytes = std::vector<std::uint8_t>;
+using TimePoint = std::chrono::system_clock::time_point;
+
+constexpr std::size_t kVaultIdBytes = 16;
+constexpr std::size_t kSaltBytes = 16;
+constexpr std::size_t kBlobHeaderBytes = 1 + 4 + crypto::kGcmNonceBytes;
+constexpr std::size_t kMaxPassphraseBytes = 1024;
+constexpr std::size_t kMaxBackupBytes = 256u * 1024 * 1024;
+constexpr std::size_t kListScanBatch = 256;
+constexpr std::size_t kListMaxScannedRows = 20000;
+constexpr char kBackupFormat[] = "bellwether-vault-backup";
+
+// Domain-separation labels (part of the format; see docs/vault-format.md).
+constexpr std::string_view kKekInfo = "bellwether.vault.kek.v1";
+constexpr std::string_view kKekPassphraseInfo = "bellwether.vault.kek.passphrase.v1";
+constexpr std::string_view kNameKeyInfo = "bellwether.vault.name-mac.v1";
+constexpr std::string_view kMasterCheckLabel = "bellwether.vault.master-check.v1";
+constexpr std::string_view kRootAadLabel = "bellwether.vault.root.v1";
+constexpr std::string_view kDataKeyAadLabel = "bellwether.vault.data-key.v1";
+constexpr std::string_view kBackupAadLabel = "bellwether.vault.backup.v1\n";
+
+constexpr char kSchemaSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  k TEXT PRIMARY KEY,
+  v BLOB);
+CREATE TABLE IF NOT EXISTS keys (
+  key_id INTEGER PRIMARY KEY,
+  state TEXT NOT NULL,            -- active | retiring | retired
+  wrapped BLOB,                   -- NULL once retired
+  created INTEGER NOT NULL,       -- Unix seconds
+  encryptions INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS records (
+  id INTEGER PRIMARY KEY,
+  ns TEXT NOT NULL,
+  name_mac BLOB NOT NULL,
+  key_id INTEGER NOT NULL,
+  revision INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  name_blob BLOB NOT NULL,
+  value_blob BLOB NOT NULL,
+  UNIQUE (ns, name_mac));
+CREATE INDEX IF NOT EXISTS records_by_key ON records (key_id);
+)sql";
+
+void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
+void Append(Bytes& out, std::span<const std::uint8_t> s) { out.insert(out.end(), s.begin(), s.end()); }
+void AppendU32(Bytes& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+void AppendU64(Bytes& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+std::uint32_t ReadU32(std::span<const std::uint8_t> b) {
+  return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
+}
+std::span<const std::uint8_t> AsBytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::int64_t ToUnix(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+TimePoint FromUnix(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+
+Status FileError(std::string_view what, const std::filesystem::path& p) {
+  int e = errno;
+  std::string m = std::string(what) + " " + p.string() + ": " + std::strerror(e);
+  if (e == ENOSPC || e == EFBIG || e == EDQUOT) return Status(ErrorCode::kStorageFull, m);
+  return Status::Storage(m);
+}
+
+// Creates the file 0600 if missing and tightens an existing one we own.
+Status EnsurePrivateFile(const std::filesystem::path& p, bool create) {
+  int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0);
+  int fd = ::open(p.c_str(), flags, 0600);
+  if (fd < 0) {
+    if (!create && errno == ENOENT) return Status::Ok();
+    return FileError("cannot open", p);
+  }
+  struct stat st {};
+  Status s;
+  if (::fstat(fd, &st) != 0) {
+    s = FileError("cannot stat", p);
+  } else if (!S_ISREG(st.st_mode)) {
+    s = Status::Storage(p.string() + " is not a regular file");
+  } else if ((st.st_mode & 0777) != 0600 && ::fchmod(fd, 0600) != 0) {
+    s = FileError("cannot set mode 0600 on", p);
+  }
+  ::close(fd);
+  return s;
+}
+
+struct RowRef {
+  std::int64_t id = 0;
+  std::uint32_t key_id = 0;
+  std::int64_t revision = 0;
+  std::int64_t size = 0;
+};
+
+struct PassphraseKdf {
+  crypto::ScryptParams params;
+  Bytes salt;
+};
+
+std::string KdfToJson(const PassphraseKdf& kdf) {
+  nlohmann::json j = {{"name", "scrypt"},
+                      {"N", kdf.params.n},
+                      {"r", kdf.params.r},
+                      {"p", kdf.params.p},
+                      {"salt", crypto::Base64Encode(kdf.salt)}};
+  return j.dump();
+}
+
+Result<PassphraseKdf> KdfFromJson(const nlohmann::json& j) {
+  if (!j.is_object() || j.value("name", "") != "scrypt" || !j.contains("N") || !j["N"].is_number_unsigned() ||
+      !j.contains("r") || !j["r"].is_number_unsigned() || !j.contains("p") ||
+      !j["p"].is_number_unsigned() || !j.contains("salt") || !j["salt"].is_string()) {
+    return Status::InvalidParams("malformed scrypt parameters");
+  }
+  PassphraseKdf kdf;
+  kdf.params.n = j["N"].get<std::uint64_t>();
+  std::uint64_t r = j["r"].get<std::uint64_t>(), p = j["p"].get<std::uint64_t>();
+  if (r > 16 || p > 16) return Status::InvalidParams("scrypt r and p must be within 1..16");
+  kdf.params.r = static_cast<std::uint32_t>(r);
+  kdf.params.p = static_cast<std::uint32_t>(p);
+  BW_RETURN_IF_ERROR(crypto::ValidateScryptParams(kdf.params));
+  BW_ASSIGN_OR_RETURN(kdf.salt, crypto::Base64Decode(j["salt"].get<std::string>()));
+  if (kdf.salt.size() < 8 || kdf.salt.size() > 64) return Status::InvalidParams("bad scrypt salt length");
+  return kdf;
+}
+
+Result<std::string> SerializeValue(const nlohmann::json& value) {
+  try {
+    return value.dump();
+  } catch (const nlohmann::json::exception&) {
+    return Status::InvalidParams("value is not serializable JSON (invalid UTF-8?)");
+  }
+}
+
+Status CheckValueSize(std::size_t n) {
+  if (n > kMaxValueBytes) {
+    return Status::TooLarge("value is " + std::to_string(n) + " bytes of JSON; the limit is " +
+                            std::to_string(kMaxValueBytes));
+  }
+  return Status::Ok();
+}
+
+Status ValidatePassphrase(std::string_view p) {
+  if (p.empty()) return Status::InvalidParams("passphrase must not be empty");
+  if (p.size() > kMaxPassphraseBytes) return Status::TooLarge("passphrase longer than 1024 bytes");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view VaultStateName(VaultState state) {
+  switch (state) {
+    case VaultState::kUninitialized: return "uninitialized";
+    case VaultState::kLocked: return "locked";
+    case VaultState::kUnlocked: return "unlocked";
+  }
+  return "locked";
+}
+
+std::string FormatIso8601(TimePoint t) {
+  std::time_t tt = static_cast<std::time_t>(ToUnix(t));
+  std::tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status ValidateNamespace(std::string_view ns) {
+  if (ns.empty() || ns.size() > kMaxNamespaceChars) {
+    return Status::InvalidParams("namespace must be 1..64 characters");
+  }
+  for (char c : ns) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return Status::InvalidParams("namespace may contain only a-z, 0-9, '_' and '-'");
+  }
+  return Status::Ok();
+}
+
+Status ValidateRecordKey(std::string_view key) {
+  if (key.empty()) return Status::InvalidParams("record key must not be empty");
+  if (key.size() > kMaxNameBytes) {
+    return Status::TooLarge("record key is " + std::to_string(key.size()) + " bytes; the limit is " +
+                            std::to_string(kMaxNameBytes));
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------ Impl
+
+struct Vault::Impl {
+  VaultOptions options;
+  std::filesystem::path db_path;
+  std::unique_ptr<Database> db;
+  std::shared_ptr<MasterKeyStore> store;
+  std::mutex mu;
+  Bytes vault_id;
+
+  // Key material: empty/absent while locked; wiped by WipeKeys().
+  SecureBytes root;
+  std::optional<crypto::HmacSha256Key> name_key;
+  std::map<std::uint32_t, SecureBytes> data_keys;
+  std::int64_t wrap_generation = 0;
+  TimePoint last_used;
+
+  TimePoint Now() const { return options.clock->Now(); }
+
+  void WipeKeys() {
+    root.Wipe();
+    name_key.reset();
+    data_keys.clear();  // SecureBytes wipe themselves.
+    wrap_generation = 0;
+  }
+
+  // ---- meta helpers (call inside a transaction)
+  Result<std::optional<std::int64_t>> MetaInt(const char* k) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT v FROM meta WHERE k = ?"));
+    st.Bind(1, std::string_view(k));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.IsNull(0)) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(st.Int(0));
+  }
+  Result<std::optional<Bytes>> MetaBlob(const char* k) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT v FROM meta WHERE k = ?"));
+    st.Bind(1, std::string_view(k));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.IsNull(0)) return std::optional<Bytes>();
+    auto b = st.Blob(0);
+    return std::optional<Bytes>(Bytes(b.begin(), b.end()));
+  }
+  Result<std::optional<std::string>> MetaText(const char* k) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT v FROM meta WHERE k = ?"));
+    st.Bind(1, std::string_view(k));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.IsNull(0)) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(st.Text(0)));
+  }
+  Status SetMetaInt(const char* k, std::int64_t v) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)"));
+    return st.Bind(1, std::string_view(k)).Bind(2, v).Run();
+  }
+  Status SetMetaBlob(const char* k, std::span<const std::uint8_t> v) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)"));
+    return st.Bind(1, std::string_view(k)).Bind(2, v).Run();
+  }
+  Status SetMetaText(const char* k, std::string_view v) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)"));
+    return st.Bind(1, std::string_view(k)).Bind(2, v).Run();
+  }
+  Status DeleteMeta(const char* k) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("DELETE FROM meta WHERE k = ?"));
+    return st.Bind(1, std::string_view(k)).Run();
+  }
+
+  // ---- key hierarchy
+
+  std::shared_ptr<MasterKeyStore> ResolveStore(std::optional<std::string> recorded) {
+    if (store) return store;
+    if (options.key_store) return store = options.key_store;
+    KeySource source = options.key_source;
+    if (recorded) {
+      auto parsed = ParseKeySource(*recorded);
+      if (parsed.ok()) source = *parsed;
+    }
+    if (source == KeySource::kAuto) {
+      source = KeyringKeyStore::IsAvailable() ? KeySource::kKeyring : KeySource::kKeyFile;
+    }
+    if (source == KeySource::kKeyring) {
+      store = std::make_shared<KeyringKeyStore>(db_path.string());
+    } else {
+      store = std::make_shared<KeyFileKeyStore>(options.data_dir / "vault.key");
+    }
+    return store;
+  }
+
+  Bytes MasterCheckInput() const {
+    Bytes in;
+    Append(in, kMasterCheckLabel);
+    Append(in, vault_id);
+    return in;
+  }
+
+  Bytes RootAad(bool passphrase) const {
+    Bytes aad;
+    Append(aad, kRootAadLabel);
+    aad.push_back(static_cast<std::uint8_t>(kFormatVersion));
+    Append(aad, vault_id);
+    aad.push_back(passphrase ? 1 : 0);
+    return aad;
+  }
+
+  Bytes DataKeyAad(std::uint32_t key_id) const {
+    Bytes aad;
+    Append(aad, kDataKeyAadLabel);
+    aad.push_back(static_cast<std::uint8_t>(kFormatVersion));
+    Append(aad, vault_id);
+    AppendU32(aad, key_id);
+    return aad;
+  }
+
+  // KEK = HKDF(master [|| scrypt(passphrase)], salt = vault id).
+  Result<SecureBytes> DeriveKek(const SecureBytes& master, const std::optional<PassphraseKdf>& kdf,
+                                std::optional<std::string_view> passphrase) const {
+    if (!kdf) return crypto::HkdfSha256(master.span(), vault_id, AsBytes(kKekInfo), 32);
+    if (!passphrase) return Status::Locked("the vault is locked with a passphrase");
+    BW_ASSIGN_OR_RETURN(SecureBytes p, crypto::Scrypt(*passphrase, kdf->salt, kdf->params, 32));
+    SecureBytes ikm(master.size() + p.size());
+    std::memcpy(ikm.data(), master.data(), master.size());
+    std::memcpy(ikm.data() + master.size(), p.data(), p.size());
+    return crypto::HkdfSha256(ikm.span(), vault_id, AsBytes(kKekPassphraseInfo), 32);
+  }
+
+  // nonce || ciphertext || tag.
+  static Result<Bytes> Wrap(const SecureBytes& kek, std::span<const std::uint8_t> secret,
+                            std::span<const std::uint8_t> aad) {
+    Bytes out(crypto::kGcmNonceBytes);
+    BW_RETURN_IF_ERROR(crypto::RandomBytes(out.data(), out.size()));
+    Bytes nonce = out;
+    BW_RETURN_IF_ERROR(crypto::AesGcmSealAppend(kek.span(), nonce, secret, aad, out));
+    return out;
+  }
+
+  static Result<SecureBytes> Unwrap(const SecureBytes& kek, std::span<const std::uint8_t> wrapped,
+                                    std::span<const std::uint8_t> aad) {
+    if (wrapped.size() < crypto::kGcmNonceBytes + crypto::kGcmTagBytes) {
+      return Status::Integrity("wrapped key is truncated");
+    }
+    return crypto::AesGcmOpen(kek.span(), wrapped.first(crypto::kGcmNonceBytes),
+                              wrapped.subspan(crypto::kGcmNonceBytes), aad);
+  }
+
+  Result<std::optional<PassphraseKdf>> ReadPassphraseKdf() {
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> text, MetaText("passphrase_kdf"));
+    if (!text) return std::optional<PassphraseKdf>();
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    auto kdf = KdfFromJson(j);
+    if (!kdf.ok()) return Status::Integrity("stored passphrase parameters are damaged");
+    return std::optional<PassphraseKdf>(std::move(kdf).value());
+  }
+
+  // Creates the key hierarchy for a new vault (no-op if another process
+  // already did). Never runs when a wrapped root key exists.
+  Status Initialize() {
+    return db->Transaction(true, [&]() -> Status {
+      BW_ASSIGN_OR_RETURN(std::optional<Bytes> existing, MetaBlob("root_wrap"));
+      if (existing) return Status::Ok();
+      BW_ASSIGN_OR_RETURN(Statement count, db->Prepare(
+          "SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM keys)"));
+      BW_ASSIGN_OR_RETURN(bool row, count.Step());
+      if (row && count.Int(0) > 0) {
+        return Status::Integrity("the vault holds data but no wrapped root key");
+      }
+      auto key_store = ResolveStore(std::nullopt);
+      auto master = key_store->Load();
+      if (!master.ok() && master.status().code() == ErrorCode::kNotFound) {
+        // Reached only while holding the database write lock, for a vault
+        // with no wrapped key: a new master key cannot hide existing data.
+        BW_ASSIGN_OR_RETURN(SecureBytes fresh, SecureBytes::Random(kMasterKeyBytes));
+        Status stored = key_store->Store(fresh);
+        if (stored.code() == ErrorCode::kConflict) {
+          master = key_store->Load();  // Someone stored one first: use it.
+        } else if (!stored.ok()) {
+          return stored;
+        } else {
+          master = std::move(fresh);
+        }
+      }
+      if (!master.ok()) return master.status();
+      BW_ASSIGN_OR_RETURN(Bytes check, crypto::HmacSha256(master->span(), MasterCheckInput()));
+      BW_ASSIGN_OR_RETURN(SecureBytes kek, DeriveKek(*master, std::nullopt, std::nullopt));
+      BW_ASSIGN_OR_RETURN(SecureBytes new_root, SecureBytes::Random(32));
+      BW_ASSIGN_OR_RETURN(Bytes root_wrap, Wrap(kek, new_root.span(), RootAad(false)));
+      BW_ASSIGN_OR_RETURN(SecureBytes data_key, SecureBytes::Random(crypto::kAes256KeyBytes));
+      BW_ASSIGN_OR_RETURN(Bytes wrapped, Wrap(new_root, data_key.span(), DataKeyAad(1)));
+      BW_RETURN_IF_ERROR(SetMetaText("key_source", KeySourceName(key_store->source())));
+      BW_RETURN_IF_ERROR(SetMetaBlob("master_check", check));
+      BW_RETURN_IF_ERROR(SetMetaBlob("root_wrap", root_wrap));
+      BW_RETURN_IF_ERROR(SetMetaInt("wrap_generation", 1));
+      BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
+          "INSERT INTO keys (key_id, state, wrapped, created, encryptions) VALUES (1, 'active', ?, ?, 0)"));
+      BW_RETURN_IF_ERROR(ins.Bind(1, std::span<const std::uint8_t>(wrapped)).Bind(2, ToUnix(Now())).Run());
+      log::Info("vault: created a new key hierarchy (" + key_store->Describe() + ")");
+      return Status::Ok();
+    });
+  }
+
+  // Reads the master key and unwraps the root key.
+  Status UnlockWith(std::optional<std::string_view> passphrase) {
+    std::optional<Bytes> root_wrap, check;
+    std::optional<PassphraseKdf> kdf;
+    std::optional<std::string> source;
+    std::int64_t generation = 0;
+    if (bellwether::Status txn_status = db->Transaction(false, [&]() -> Status {
+      BW_ASSIGN_OR_RETURN(root_wrap, MetaBlob("root_wrap"));
+      BW_ASSIGN_OR_RETURN(check, MetaBlob("master_check"));
+      BW_ASSIGN_OR_RETURN(kdf, ReadPassphraseKdf());
+      BW_ASSIGN_OR_RETURN(source, MetaText("key_source"));
+      BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, MetaInt("wrap_generation"));
+      generation = gen.value_or(0);
+      return Status::Ok();
+    }); !txn_status.ok()) {
+      return txn_status;
+    }
+    if (!root_wrap || !check) return Status::Integrity("the vault's wrapped root key is missing");
+    if (kdf && !passphrase) return Status::Locked("the vault is locked with a passphrase");
+    auto key_store = ResolveStore(source);
+    auto master = key_store->Load();
+    if (!master.ok()) {
+      if (master.status().code() == ErrorCode::kNotFound) {
+        return Status::Locked("the master key is missing from the " + key_store->Describe() +
+                              "; the vault's data is kept and opens again when the key is back");
+      }
+      if (master.status().code() == ErrorCode::kVaultLocked) return master.status();
+      return Status::Locked(master.status().message());
+    }
+    BW_ASSIGN_OR_RETURN(Bytes expected, crypto::HmacSha256(master->span(), MasterCheckInput()));
+    if (!crypto::ConstantTimeEquals(expected, *check)) {
+      return Status::Locked("the master key in the " + key_store->Describe() +
+                            " does not belong to this vault");
+    }
+    BW_ASSIGN_OR_RETURN(SecureBytes kek, DeriveKek(*master, kdf, passphrase));
+    auto unwrapped = Unwrap(kek, *root_wrap, RootAad(kdf.has_value()));
+    if (!unwrapped.ok()) {
+      if (kdf) return Status(ErrorCode::kWrongPassphrase, "wrong passphrase");
+      return Status::Integrity("the vault's root key failed to authenticate");
+    }
+    BW_ASSIGN_OR_RETURN(SecureBytes name_seed,
+                        crypto::HkdfSha256(unwrapped->span(), vault_id, AsBytes(kNameKeyInfo), 32));
+    BW_ASSIGN_OR_RETURN(crypto::HmacSha256Key nk, crypto::HmacSha256Key::Create(name_seed.span()));
+    root = std::move(unwrapped).value();
+    name_key = std::move(nk);
+    data_keys.clear();
+    wrap_generation = generation;
+    return Status::Ok();
+  }
+
+  // Every data operation starts here. Fails with kVaultLocked when the key
+  // is not available; never creates keys over an existing vault.
+  Status EnsureUnlocked() {
+    TimePoint now = Now();
+    if (!root.empty() && options.idle_timeout.count() > 0 && now - last_used > options.idle_timeout) {
+      WipeKeys();
+    }
+    std::optional<Bytes> root_wrap;
+    std::int64_t generation = 0;
+    if (bellwether::Status txn_status = db->Transaction(false, [&]() -> Status {
+      BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, MetaInt("wrap_generation"));
+      generation = gen.value_or(0);
+      if (!root.empty() && generation == wrap_generation) return Status::Ok();
+      BW_ASSIGN_OR_RETURN(root_wrap, MetaBlob("root_wrap"));
+      return Status::Ok();
+    }); !txn_status.ok()) {
+      return txn_status;
+    }
+    if (!root.empty() && generation == wrap_generation) {
+      last_used = now;
+      return Status::Ok();
+    }
+    // The wrapping changed in another process (passphrase set, changed or
+    // removed): forget what we hold and unlock afresh.
+    WipeKeys();
+    if (!root_wrap) BW_RETURN_IF_ERROR(Initialize());
+    BW_RETURN_IF_ERROR(UnlockWith(std::nullopt));
+    last_used = now;
+    ResumeRotationQuietly();
+    return Status::Ok();
+  }
+
+  void ResumeRotationQuietly() {
+    auto pending = RotationPending();
+    if (!pending.ok() || !*pending) return;
+    log::Info("vault: resuming an interrupted key rotation");
+    auto r = ResumeRotation();
+    if (!r.ok()) log::Warning("vault: key rotation did not finish: " + r.status().ToString());
+  }
+
+  Result<bool> RotationPending() {
+    bool pending = false;
+    if (bellwether::Status txn_status = db->Transaction(false, [&]() -> Status {
+      BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT COUNT(*) FROM keys WHERE state = 'retiring'"));
+      BW_ASSIGN_OR_RETURN(bool row, st.Step());
+      pending = row && st.Int(0) > 0;
+      return Status::Ok();
+    }); !txn_status.ok()) {
+      return txn_status;
+    }
+    return pending;
+  }
+
+  Result<const SecureBytes*> DataKey(std::uint32_t key_id) {
+    auto it = data_keys.find(key_id);
+    if (it != data_keys.end()) return &it->second;
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT wrapped FROM keys WHERE key_id = ?"));
+    st.Bind(1, static_cast<std::int64_t>(key_id));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.IsNull(0)) {
+      return Status::Integrity("data sealed under unknown or retired key " + std::to_string(key_id));
+    }
+    auto wrapped = st.Blob(0);
+    auto key = Unwrap(root, wrapped, DataKeyAad(key_id));
+    if (!key.ok() || key->size() != crypto::kAes256KeyBytes) {
+      return Status::Integrity("data key " + std::to_string(key_id) + " failed to authenticate");
+    }
+    auto [pos, inserted] = data_keys.emplace(key_id, std::move(key).value());
+    return &pos->second;
+  }
+
+  struct ActiveKey {
+    std::uint32_t id = 0;
+    std::int64_t encryptions = 0;
+  };
+
+  Result<ActiveKey> Active() {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+        "SELECT key_id, encryptions FROM keys WHERE state = 'active' ORDER BY key_id DESC LIMIT 1"));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::Integrity("the vault has no active data key");
+    return ActiveKey{static_cast<std::uint32_t>(st.Int(0)), st.Int(1)};
+  }
+
+  Result<Bytes> NameMac(std::string_view ns, std::string_view key) const {
+    Bytes in;
+    in.reserve(1 + ns.size() + key.size());
+    in.push_back(static_cast<std::uint8_t>(ns.size()));
+    Append(in, ns);
+    Append(in, key);
+    return name_key->Mac(in);
+  }
+
+  Bytes FieldAad(char kind, std::uint32_t key_id, std::int64_t revision, std::string_view ns,
+                 std::span<const std::uint8_t> mac) const {
+    Bytes aad;
+    aad.reserve(3 + 1 + kVaultIdBytes + 1 + 4 + 8 + 1 + ns.size() + mac.size());
+    Append(aad, std::string_view("BWV"));
+    aad.push_back(static_cast<std::uint8_t>(kFormatVersion));
+    Append(aad, vault_id);
+    aad.push_back(static_cast<std::uint8_t>(kind));
+    AppendU32(aad, key_id);
+    AppendU64(aad, static_cast<std::uint64_t>(revision));
+    aad.push_back(static_cast<std::uint8_t>(ns.size()));
+    Append(aad, ns);
+    Append(aad, mac);
+    return aad;
+  }
+
+  // Blob: version (1) || key id (4, BE) || nonce (12) || ciphertext || tag.
+  Result<Bytes> SealField(char kind, std::uint32_t key_id, const SecureBytes& key, std::int64_t revision,
+                          std::string_view ns, std::span<const std::uint8_t> mac,
+                          std::span<const std::uint8_t> plaintext) const {
+    Bytes blob;
+    blob.reserve(kBlobHeaderBytes + plaintext.size() + crypto::kGcmTagBytes);
+    blob.push_back(static_cast<std::uint8_t>(kFormatVersion));
+    AppendU32(blob, key_id);
+    blob.resize(kBlobHeaderBytes);
+    BW_RETURN_IF_ERROR(crypto::RandomBytes(blob.data() + 5, crypto::kGcmNonceBytes));
+    Bytes nonce(blob.begin() + 5, blob.end());
+    BW_RETURN_IF_ERROR(crypto::AesGcmSealAppend(key.span(), nonce, plaintext,
+                                                FieldAad(kind, key_id, revision, ns, mac), blob));
+    return blob;
+  }
+
+  Result<SecureBytes> OpenField(char kind, std::uint32_t column_key_id, std::int64_t revision,
+                                std::string_view ns, std::span<const std::uint8_t> mac,
+                                std::span<const std::uint8_t> blob) {
+    const char* what = kind == 'n' ? "record name" : "record value";
+    if (blob.size() < kBlobHeaderBytes + crypto::kGcmTagBytes) {
+      return Status::Integrity(std::string(what) + " in namespace '" + std::string(ns) + "' is truncated");
+    }
+    if (blob[0] != kFormatVersion) {
+      return Status::Integrity(std::string(what) + " has unknown format version " + std::to_string(blob[0]));
+    }
+    std::uint32_t key_id = ReadU32(blob.subspan(1, 4));
+    if (key_id != column_key_id) {
+      return Status::Integrity(std::string(what) + " names a different key than its row");
+    }
+    BW_ASSIGN_OR_RETURN(const SecureBytes* key, DataKey(key_id));
+    auto plain = crypto::AesGcmOpen(key->span(), blob.subspan(5, crypto::kGcmNonceBytes),
+                                    blob.subspan(kBlobHeaderBytes), FieldAad(kind, key_id, revision, ns, mac));
+    if (!plain.ok()) {
+      return Status::Integrity(std::string(what) + " in namespace '" + std::string(ns) +
+                               "' failed to authenticate (tampered, truncated or moved)");
+    }
+    return plain;
+  }
+
+  Result<std::optional<RowRef>> FindRow(std::string_view ns, std::span<const std::uint8_t> mac) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+        "SELECT id, key_id, revision, size FROM records WHERE ns = ? AND name_mac = ?"));
+    st.Bind(1, ns).Bind(2, mac);
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<RowRef>();
+    return std::optional<RowRef>(RowRef{st.Int(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2), st.Int(3)});
+  }
+
+  // Writes one record inside the caller's write transaction: seals name and
+  // value under the active key with the next vault-wide revision, keeps the
+  // usage total and the key's encryption counter. Returns the revision.
+  Result<std::int64_t> PutInTransaction(std::string_view ns, std::string_view key,
+                                        std::span<const std::uint8_t> mac, std::string_view serialized,
+                                        const std::optional<RowRef>& existing, bool* rotate_due) {
+    const std::int64_t new_size = static_cast<std::int64_t>(key.size() + serialized.size());
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> usage, MetaInt("usage_bytes"));
+    std::int64_t new_usage = usage.value_or(0) - (existing ? existing->size : 0) + new_size;
+    if (new_usage > static_cast<std::int64_t>(options.quota_bytes)) {
+      return Status(ErrorCode::kQuotaExceeded,
+                    "the vault quota of " + std::to_string(options.quota_bytes) + " bytes would be exceeded");
+    }
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> clock, MetaInt("revision_clock"));
+    const std::int64_t revision = clock.value_or(0) + 1;
+    BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
+    BW_ASSIGN_OR_RETURN(const SecureBytes* data_key, DataKey(active.id));
+    BW_ASSIGN_OR_RETURN(Bytes name_blob, SealField('n', active.id, *data_key, revision, ns, mac, AsBytes(key)));
+    BW_ASSIGN_OR_RETURN(Bytes value_blob,
+                        SealField('v', active.id, *data_key, revision, ns, mac, AsBytes(serialized)));
+    if (existing) {
+      BW_ASSIGN_OR_RETURN(Statement up, db->Prepare(
+          "UPDATE records SET key_id = ?, revision = ?, size = ?, name_blob = ?, value_blob = ? WHERE id = ?"));
+      BW_RETURN_IF_ERROR(up.Bind(1, static_cast<std::int64_t>(active.id)).Bind(2, revision).Bind(3, new_size)
+                             .Bind(4, std::span<const std::uint8_t>(name_blob))
+                             .Bind(5, std::span<const std::uint8_t>(value_blob)).Bind(6, existing->id).Run());
+    } else {
+      BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
+          "INSERT INTO records (ns, name_mac, key_id, revision, size, name_blob, value_blob) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      BW_RETURN_IF_ERROR(ins.Bind(1, ns).Bind(2, mac).Bind(3, static_cast<std::int64_t>(active.id))
+                             .Bind(4, revision).Bind(5, new_size)
+                             .Bind(6, std::span<const std::uint8_t>(name_blob))
+                             .Bind(7, std::span<const std::uint8_t>(value_blob)).Run());
+    }
+    BW_RETURN_IF_ERROR(CountEncryptions(active.id, 2));
+    BW_RETURN_IF_ERROR(SetMetaInt("usage_bytes", new_usage));
+    BW_RETURN_IF_ERROR(SetMetaInt("revision_clock", revision));
+    if (rotate_due != nullptr && static_cast<std::uint64_t>(active.encryptions + 2) >= options.rotate_after_encryptions) {
+      *rotate_due = true;
+    }
+    return revision;
+  }
+
+  Status CountEncryptions(std::uint32_t key_id, std::int64_t n) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+        "UPDATE keys SET encryptions = encryptions + ? WHERE key_id = ?"));
+    return st.Bind(1, n).Bind(2, static_cast<std::int64_t>(key_id)).Run();
+  }
+
+  void RotateIfDue(bool due) {
+    if (!due) return;
+    log::Info("vault: data key reached its encryption budget; rotating");
+    auto r = Rotate();
+    if (!r.ok()) log::Warning("vault: automatic key rotation failed: " + r.status().ToString());
+  }
+
+  // ---- rotation
+
+  Result<std::uint32_t> StartRotation() {
+    std::uint32_t new_id = 0;
+    if (bellwether::Status txn_status = db->Transaction(true, [&]() -> Status {
+      BW_ASSIGN_OR_RETURN(Statement max, db->Prepare("SELECT COALESCE(MAX(key_id), 0) FROM keys"));
+      BW_ASSIGN_OR_RETURN(bool row, max.Step());
+      if (!row) return Status::Storage("cannot read key table");
+      new_id = static_cast<std::uint32_t>(max.Int(0) + 1);
+      BW_ASSIGN_OR_RETURN(SecureBytes data_key, SecureBytes::Random(crypto::kAes256KeyBytes));
+      BW_ASSIGN_OR_RETURN(Bytes wrapped, Wrap(root, data_key.span(), DataKeyAad(new_id)));
+      BW_ASSIGN_OR_RETURN(Statement retire, db->Prepare(
+          "UPDATE keys SET state = 'retiring' WHERE state = 'active'"));
+      BW_RETURN_IF_ERROR(retire.Run());
+      BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
+          "INSERT INTO keys (key_id, state, wrapped, created, encryptions) VALUES (?, 'active', ?, ?, 0)"));
+      return ins.Bind(1, static_cast<std::int64_t>(new_id)).Bind(2, std::span<const std::uint8_t>(wrapped))
+          .Bind(3, ToUnix(Now())).Run();
+    }); !txn_status.ok()) {
+      return txn_status;
+    }
+    return new_id;
+  }
+
+  // Re-seals every record not under the active key, one batch per
+  // transaction, then retires keys nothing refers to. Safe to interrupt at
+  // any point and to run in several processes at once.
+  Result<std::uint64_t> ResumeRotation() {
+    std::uint64_t resealed = 0, failed = 0;
+    std::int64_t after_id = 0;
+    for (;;) {
+      std::size_t rows_seen = 0;
+      if (bellwether::Status txn_status = db->Transaction(true, [&]() -> Status {
+        rows_seen = 0;
+        BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
+        BW_ASSIGN_OR_RETURN(const SecureBytes* new_key, DataKey(active.id));
+        struct Row {
+          std::int64_t id, revision;
+          std::uint32_t key_id;
+          std::string ns;
+          Bytes mac, name_blob, value_blob;
+        };
+        std::vector<Row> rows;
+        {
+          BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+              "SELECT id, ns, name_mac, key_id, revision, name_blob, value_blob FROM records "
+              "WHERE key_id != ? AND id > ? ORDER BY id LIMIT ?"));
+          st.Bind(1, static_cast<std::int64_t>(active.id)).Bind(2, after_id)
+              .Bind(3, static_cast<std::int64_t>(options.rotation_batch));
+          for (;;) {
+            BW_ASSIGN_OR_RETURN(bool row, st.Step());
+            if (!row) break;
+            auto mac = st.Blob(2), nb = st.Blob(5), vb = st.Blob(6);
+            rows.push_back(Row{st.Int(0), st.Int(4), static_cast<std::uint32_t>(st.Int(3)),
+                               std::string(st.Text(1)), Bytes(mac.begin(), mac.end()),
+                               Bytes(nb.begin(), nb.end()), Bytes(vb.begin(), vb.end())});
+          }
+        }
+        rows_seen = rows.size();
+        std::uint64_t done = 0, bad = 0;
+        std::int64_t last = after_id;
+        for (const Row& r : rows) {
+          last = r.id;
+          auto name = OpenField('n', r.key_id, r.revision, r.ns, r.mac, r.name_blob);
+          auto value = OpenField('v', r.key_id, r.revision, r.ns, r.mac, r.value_blob);
+          if (!name.ok() || !value.ok()) {
+            ++bad;  // Left under its old key; reported below.
+            continue;
+          }
+          BW_ASSIGN_OR_RETURN(Bytes nb, SealField('n', active.id, *new_key, r.revision, r.ns, r.mac, name->span()));
+          BW_ASSIGN_OR_RETURN(Bytes vb, SealField('v', active.id, *new_key, r.revision, r.ns, r.mac, value->span()));
+          BW_ASSIGN_OR_RETURN(Statement up, db->Prepare(
+              "UPDATE records SET key_id = ?, name_blob = ?, value_blob = ? WHERE id = ?"));
+          BW_RETURN_IF_ERROR(up.Bind(1, static_cast<std::int64_t>(active.id))
+                                 .Bind(2, std::span<const std::uint8_t>(nb))
+                                 .Bind(3, std::span<const std::uint8_t>(vb)).Bind(4, r.id).Run());
+          ++done;
+        }
+        if (done > 0) BW_RETURN_IF_ERROR(CountEncryptions(active.id, static_cast<std::int64_t>(2 * done)));
+        // Only advance past this batch once it is committed.
+        resealed += done;
+        failed += bad;
+        after_id = last;
+        return Status::Ok();
+      }); !txn_status.ok()) {
+        return txn_status;
+      }
+      if (rows_seen == 0) break;
+    }
+    std::vector<std::uint32_t> retired;
+    if (bellwether::Status txn_status = db->Transaction(true, [&]() -> Status {
+      retired.clear();
+      BW_ASSIGN_OR_RETURN(Statement sel, db->Prepare(
+          "SELECT key_id FROM keys WHERE state = 'retiring' "
+          "AND NOT EXISTS (SELECT 1 FROM records WHERE records.key_id = keys.key_id)"));
+      for (;;) {
+        BW_ASSIGN_OR_RETURN(bool row, sel.Step());
+        if (!row) break;
+        retired.push_back(static_cast<std::uint32_t>(sel.Int(0)));
+      }
+      if (retired.empty()) return Status::Ok();
+      BW_ASSIGN_OR_RETURN(Statement up, db->Prepare(
+          "UPDATE keys SET state = 'retired', wrapped = NULL WHERE state = 'retiring' "
+          "AND NOT EXISTS (SELECT 1 FROM records WHERE records.key_id = keys.key_id)"));
+      BW_RETURN_IF_ERROR(up.Run());
+      return SetMetaInt("last_rotation", ToUnix(Now()));
+    }); !txn_status.ok()) {
+      return txn_status;
+    }
+    for (std::uint32_t id : retired) data_keys.erase(id);
+    if (failed > 0) {
+      return Status::Integrity(std::to_string(failed) +
+                               " records failed to authenticate and were left under their old key");
+    }
+    return resealed;
+  }
+
+  Result<RotationResult> Rotate() {
+    RotationResult result;
+    BW_ASSIGN_OR_RETURN(std::uint64_t before, ResumeRotation());
+    BW_ASSIGN_OR_RETURN(result.key_id, StartRotation());
+    BW_ASSIGN_OR_RETURN(std::uint64_t now, ResumeRotation());
+    result.resealed = before + now;
+    return result;
+  }
+};
+
+// ------------------------------------------------------------------ Vault
+
+Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Vault::~Vault() {
+  if (impl_) impl_->WipeKeys();
+}
+
+const std::filesystem::path& Vault::path() const { return impl_->db_path; }
+
+Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
+  if (options.data_dir.empty()) return Status::InvalidParams("vault data directory not set");
+  if (!options.clock) options.clock = std::make_shared<SystemClock>();
+  if (options.rotation_batch == 0) options.rotation_batch = 1;
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  const auto& dir = impl->options.data_dir;
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(dir));
+  impl->db_path = dir / "vault.db";
+  // Create the database 0600 ourselves: SQLite gives -wal and -shm the
+  // main file's mode. Tighten leftovers from any older, looser run.
+  BW_RETURN_IF_ERROR(EnsurePrivateFile(impl->db_path, true));
+  BW_RETURN_IF_ERROR(EnsurePrivateFile(dir / "vault.db-wal", false));
+  BW_RETURN_IF_ERROR(EnsurePrivateFile(dir / "vault.db-shm", false));
+  BW_ASSIGN_OR_RETURN(impl->db, Database::Open(impl->db_path.string(), true, impl->options.busy_timeout_ms));
+  Database& db = *impl->db;
+  // Switching to WAL needs a brief exclusive lock; another process may hold
+  // one, so retry (bounded) beyond the busy timeout.
+  Status wal;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    wal = db.Exec("PRAGMA journal_mode = WAL");
+    if (wal.ok() || !db.last_error_busy()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  BW_RETURN_IF_ERROR(wal);
+  BW_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
+  BW_RETURN_IF_ERROR(db.Exec("PRAGMA trusted_schema = OFF"));
+  Impl* raw = impl.get();
+  if (bellwether::Status txn_status = db.Transaction(true, [&]() -> Status {
+    BW_RETURN_IF_ERROR(db.Exec(kSchemaSql));
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
+    if (version && *version != kFormatVersion) {
+      return Status::Storage("the vault has format version " + std::to_string(*version) +
+                             "; this host reads version " + std::to_string(kFormatVersion));
+    }
+    if (!version) {
+      BW_ASSIGN_OR_RETURN(Bytes id, crypto::RandomVector(kVaultIdBytes));
+      BW_RETURN_IF_ERROR(raw->SetMetaInt("format_version", kFormatVersion));
+      BW_RETURN_IF_ERROR(raw->SetMetaBlob("vault_id", id));
+      BW_RETURN_IF_ERROR(raw->SetMetaInt("created", ToUnix(raw->Now())));
+      BW_RETURN_IF_ERROR(raw->SetMetaInt("usage_bytes", 0));
+      BW_RETURN_IF_ERROR(raw->SetMetaInt("revision_clock", 0));
+    }
+    BW_ASSIGN_OR_RETURN(std::optional<Bytes> id, raw->MetaBlob("vault_id"));
+    if (!id || id->size() != kVaultIdBytes) return Status::Integrity("the vault id is missing or damaged");
+    raw->vault_id = *id;
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  return std::unique_ptr<Vault>(new Vault(std::move(impl)));
+}
+
+Result<Record> Vault::Get(std::string_view ns, std::string_view key) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidateNamespace(ns));
+  BW_RETURN_IF_ERROR(ValidateRecordKey(key));
+  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
+  BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
+  Record out;
+  if (bellwether::Status txn_status = impl_->db->Transaction(false, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
+        "SELECT key_id, revision, value_blob FROM records WHERE ns = ? AND name_mac = ?"));
+    st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(mac));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
+    const auto key_id = static_cast<std::uint32_t>(st.Int(0));
+    const std::int64_t revision = st.Int(1);
+    auto blob = st.Blob(2);
+    Bytes copy(blob.begin(), blob.end());  // DataKey() may reuse the connection.
+    BW_ASSIGN_OR_RETURN(SecureBytes plain, impl_->OpenField('v', key_id, revision, ns, mac, copy));
+    nlohmann::json value = nlohmann::json::parse(plain.view(), nullptr, false);
+    if (value.is_discarded()) return Status::Integrity("record value is not valid JSON");
+    out.value = std::move(value);
+    out.revision = revision;
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  return out;
+}
+
+Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const nlohmann::json& value,
+                                std::optional<std::int64_t> expected_revision) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidateNamespace(ns));
+  BW_RETURN_IF_ERROR(ValidateRecordKey(key));
+  if (expected_revision && *expected_revision < 0) return Status::InvalidParams("expectedRevision must be >= 0");
+  BW_ASSIGN_OR_RETURN(std::string serialized, SerializeValue(value));
+  BW_RETURN_IF_ERROR(CheckValueSize(serialized.size()));
+  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
+  BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
+  std::int64_t revision = 0;
+  bool rotate_due = false;
+  if (bellwether::Status txn_status = impl_->db->Transaction(true, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
+    if (expected_revision) {
+      if (*expected_revision == 0 && existing) {
+        return Status::Conflict("record already exists (revision " + std::to_string(existing->revision) + ")");
+      }
+      if (*expected_revision != 0 && (!existing || existing->revision != *expected_revision)) {
+        return Status::Conflict(existing ? "record is at revision " + std::to_string(existing->revision) +
+                                               ", not " + std::to_string(*expected_revision)
+                                         : std::string("record no longer exists"));
+      }
+    }
+    BW_ASSIGN_OR_RETURN(revision, impl_->PutInTransaction(ns, key, mac, serialized, existing, &rotate_due));
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  impl_->RotateIfDue(rotate_due);
+  return revision;
+}
+
+bellwether::Status Vault::Delete(std::string_view ns, std::string_view key,
+                                 std::optional<std::int64_t> expected_revision) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidateNamespace(ns));
+  BW_RETURN_IF_ERROR(ValidateRecordKey(key));
+  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
+  BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
+  return impl_->db->Transaction(true, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
+    if (!existing) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
+    if (expected_revision && *expected_revision != existing->revision) {
+      return Status::Conflict("record is at revision " + std::to_string(existing->revision) + ", not " +
+                              std::to_string(*expected_revision));
+    }
+    BW_ASSIGN_OR_RETURN(Statement del, impl_->db->Prepare("DELETE FROM records WHERE id = ?"));
+    BW_RETURN_IF_ERROR(del.Bind(1, existing->id).Run());
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> usage, impl_->MetaInt("usage_bytes"));
+    return impl_->SetMetaInt("usage_bytes", std::max<std::int64_t>(0, usage.value_or(0) - existing->size));
+  });
+}
+
+Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::optional<std::string_view> cursor,
+                             std::size_t limit) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidateNamespace(ns));
+  if (prefix.size() > kMaxNameBytes) return Status::TooLarge("prefix longer than a record key can be");
+  if (limit == 0) limit = kDefaultListLimit;
+  if (limit > kMaxListLimit) return Status::InvalidParams("limit must be 1..1000");
+  Bytes after;
+  if (cursor) {
+    auto decoded = crypto::HexDecode(*cursor);
+    if (!decoded.ok() || decoded->size() != crypto::kSha256Bytes) {
+      return Status::InvalidParams("invalid list cursor");
+    }
+    after = std::move(decoded).value();
+  }
+  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
+  ListPage page;
+  if (bellwether::Status txn_status = impl_->db->Transaction(false, [&]() -> bellwether::Status {
+    page = ListPage{};
+    Bytes position = after;
+    std::size_t scanned = 0, budget = 0;
+    for (;;) {
+      struct Row {
+        Bytes mac;
+        std::uint32_t key_id;
+        std::int64_t revision;
+        Bytes name_blob;
+      };
+      std::vector<Row> rows;
+      {
+        BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
+            "SELECT name_mac, key_id, revision, name_blob FROM records "
+            "WHERE ns = ? AND name_mac > ? ORDER BY name_mac LIMIT ?"));
+        st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(position))
+            .Bind(3, static_cast<std::int64_t>(kListScanBatch));
+        for (;;) {
+          BW_ASSIGN_OR_RETURN(bool row, st.Step());
+          if (!row) break;
+          auto mac = st.Blob(0), nb = st.Blob(3);
+          rows.push_back(Row{Bytes(mac.begin(), mac.end()), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
+                             Bytes(nb.begin(), nb.end())});
+        }
+      }
+      for (const Row& r : rows) {
+        position = r.mac;
+        ++scanned;
+        BW_ASSIGN_OR_RETURN(SecureBytes name, impl_->OpenField('n', r.key_id, r.revision, ns, r.mac, r.name_blob));
+        std::string_view name_view = name.view();
+        if (name_view.substr(0, prefix.size()) == prefix) {
+          // Escaped JSON can be up to 6x the raw bytes; count the real size.
+          budget += nlohmann::json(std::string(name_view)).dump(-1, ' ', false,
+                                                                nlohmann::json::error_handler_t::replace).size() + 32;
+          page.items.push_back(ListItem{std::string(name_view), r.revision});
+        }
+        if (page.items.size() >= limit || budget >= kListPageBudgetBytes || scanned >= kListMaxScannedRows) {
+          page.cursor = crypto::HexEncode(position);
+          return Status::Ok();
+        }
+      }
+      if (rows.size() < kListScanBatch) return Status::Ok();  // End of namespace.
+    }
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  return page;
+}
+
+Result<std::uint64_t> Vault::Clear(std::string_view ns) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidateNamespace(ns));
+  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
+  std::uint64_t deleted = 0;
+  if (bellwether::Status txn_status = impl_->db->Transaction(true, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(Statement sum, impl_->db->Prepare(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE ns = ?"));
+    sum.Bind(1, ns);
+    BW_ASSIGN_OR_RETURN(bool row, sum.Step());
+    if (!row) return Status::Storage("cannot count records");
+    deleted = static_cast<std::uint64_t>(sum.Int(0));
+    const std::int64_t bytes = sum.Int(1);
+    BW_ASSIGN_OR_RETURN(Statement del, impl_->db->Prepare("DELETE FROM records WHERE ns = ?"));
+    BW_RETURN_IF_ERROR(del.Bind(1, ns).Run());
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> usage, impl_->MetaInt("usage_bytes"));
+    return impl_->SetMetaInt("usage_bytes", std::max<std::int64_t>(0, usage.value_or(0) - bytes));
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  return deleted;
+}
+
+Result<VaultStatus> Vault::GetStatus() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  VaultStatus st;
+  st.path = impl_->db_path;
+  st.quota_bytes = impl_->options.quota_bytes;
+  bool initialized = false;
+  std::optional<std::string> source;
+  if (bellwether::Status txn_status = impl_->db->Transaction(false, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(std::optional<Bytes> root_wrap, impl_->MetaBlob("root_wrap"));
+    initialized = root_wrap.has_value();
+    BW_ASSIGN_OR_RETURN(source, impl_->MetaText("key_source"));
+    BW_ASSIGN_OR_RETURN(std::optional<PassphraseKdf> kdf, impl_->ReadPassphraseKdf());
+    st.passphrase_set = kdf.has_value();
+    BW_ASSIGN_OR_RETURN(Statement count, impl_->db->Prepare("SELECT COUNT(*) FROM records"));
+    BW_ASSIGN_OR_RETURN(bool row, count.Step());
+    st.record_count = row ? static_cast<std::uint64_t>(count.Int(0)) : 0;
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> usage, impl_->MetaInt("usage_bytes"));
+    st.used_bytes = static_cast<std::uint64_t>(usage.value_or(0));
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> rotated, impl_->MetaInt("last_rotation"));
+    if (rotated) st.last_rotation = FromUnix(*rotated);
+    BW_ASSIGN_OR_RETURN(Statement key, impl_->db->Prepare(
+        "SELECT key_id, created FROM keys WHERE state = 'active' ORDER BY key_id DESC LIMIT 1"));
+    BW_ASSIGN_OR_RETURN(bool has_key, key.Step());
+    if (has_key) {
+      st.active_key_id = static_cast<std::uint32_t>(key.Int(0));
+      st.key_created = FromUnix(key.Int(1));
+    }
+    BW_ASSIGN_OR_RETURN(Statement pending, impl_->db->Prepare(
+        "SELECT COUNT(*) FROM keys WHERE state = 'retiring'"));
+    BW_ASSIGN_OR_RETURN(bool prow, pending.Step());
+    st.rotation_pending = prow && pending.Int(0) > 0;
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  auto key_store = impl_->ResolveStore(source);
+  st.key_source = key_store->source();
+  st.key_location = key_store->Describe();
+  if (!initialized) {
+    st.state = VaultState::kUninitialized;
+    return st;
+  }
+  bellwether::Status unlocked = impl_->EnsureUnlocked();
+  if (unlocked.ok()) {
+    st.state = VaultState::kUnlocked;
+  } else if (unlocked.code() == ErrorCode::kVaultLocked) {
+    st.state = VaultState::kLocked;
+    st.locked_reason = unlocked.message();
+  } else {
+    return unlocked;
+  }
+  return st;
+}
+
+bool Vault::Lock() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->WipeKeys();
+  bool passphrase = false;
+  auto s = impl_->db->Transaction(false, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> kdf, impl_->MetaText("passphrase_kdf"));
+    passphrase = kdf.has_value();
+    return Status::Ok();
+  });
+  // If the database cannot be read the keys are still gone: report locked.
+  return passphrase || !s.ok();
+}
+
+bellwether::Status Vault::Unlock(std::string_view passphrase) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
+  std::optional<Bytes> root_wrap;
+  bool has_passphrase = false;
+  if (bellwether::Status txn_status = impl_->db->Transaction(false, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(root_wrap, impl_->MetaBlob("root_wrap"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> kdf, impl_->MetaText("passphrase_kdf"));
+    has_passphrase = kdf.has_value();
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  if (!root_wrap || !has_passphrase) return impl_->EnsureUnlocked();
+  impl_->WipeKeys();
+  BW_RETURN_IF_ERROR(impl_->UnlockWith(passphrase));
+  impl_->last_used = impl_->Now();
+  impl_->ResumeRotationQuietly();
+  return Status::Ok();
+}
+
+bellwether::Status Vault::SetPassphrase(std::optional<std::string_view> new_passphrase,
+                                        std::optional<std::string_view> current) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (new_passphrase) BW_RETURN_IF_ERROR(ValidatePassphrase(*new_passphrase));
+  Impl& v = *impl_;
+  std::optional<PassphraseKdf> kdf;
+  std::optional<Bytes> root_wrap;
+  if (bellwether::Status txn_status = v.db->Transaction(false, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(root_wrap, v.MetaBlob("root_wrap"));
+    BW_ASSIGN_OR_RETURN(kdf, v.ReadPassphraseKdf());
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  if (!root_wrap) BW_RETURN_IF_ERROR(v.EnsureUnlocked());  // Creates the keys.
+  if (kdf) {
+    // Changing or removing a passphrase always proves the current one, even
+    // in an unlocked session.
+    if (!current) return Status(ErrorCode::kWrongPassphrase, "the current passphrase is required");
+    v.WipeKeys();
+    BW_RETURN_IF_ERROR(v.UnlockWith(*current));
+  } else {
+    BW_RETURN_IF_ERROR(v.EnsureUnlocked());
+  }
+  BW_ASSIGN_OR_RETURN(SecureBytes master, v.ResolveStore(std::nullopt)->Load());
+  std::optional<PassphraseKdf> new_kdf;
+  if (new_passphrase) {
+    PassphraseKdf k;
+    k.params = v.options.passphrase_kdf;
+    BW_ASSIGN_OR_RETURN(k.salt, crypto::RandomVector(kSaltBytes));
+    new_kdf = std::move(k);
+  }
+  BW_ASSIGN_OR_RETURN(SecureBytes kek, v.DeriveKek(master, new_kdf, new_passphrase));
+  BW_ASSIGN_OR_RETURN(Bytes wrapped, Impl::Wrap(kek, v.root.span(), v.RootAad(new_kdf.has_value())));
+  std::int64_t generation = 0;
+  if (bellwether::Status txn_status = v.db->Transaction(true, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, v.MetaInt("wrap_generation"));
+    if (gen.value_or(0) != v.wrap_generation) {
+      return Status::Conflict("the passphrase was changed by another process; try again");
+    }
+    generation = gen.value_or(0) + 1;
+    BW_RETURN_IF_ERROR(v.SetMetaBlob("root_wrap", wrapped));
+    if (new_kdf) {
+      BW_RETURN_IF_ERROR(v.SetMetaText("passphrase_kdf", KdfToJson(*new_kdf)));
+    } else {
+      BW_RETURN_IF_ERROR(v.DeleteMeta("passphrase_kdf"));
+    }
+    return v.SetMetaInt("wrap_generation", generation);
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  v.wrap_generation = generation;
+  v.last_used = v.Now();
+  return Status::Ok();
+}
+
+Result<RotationResult> Vault::RotateKey() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
+  return impl_->Rotate();
+}
+
+Result<ExportResult> Vault::Export(std::string_view passphrase) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
+  Impl& v = *impl_;
+  BW_RETURN_IF_ERROR(v.EnsureUnlocked());
+  nlohmann::json records = nlohmann::json::array();
+  if (bellwether::Status txn_status = v.db->Transaction(false, [&]() -> bellwether::Status {
+    records = nlohmann::json::array();
+    struct Row {
+      std::string ns;
+      Bytes mac;
+      std::uint32_t key_id;
+      std::int64_t revision;
+      Bytes name_blob, value_blob;
+    };
+    std::vector<Row> rows;
+    {
+      BW_ASSIGN_OR_RETURN(Statement st, v.db->Prepare(
+          "SELECT ns, name_mac, key_id, revision, name_blob, value_blob FROM records ORDER BY ns, id"));
+      for (;;) {
+        BW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        auto mac = st.Blob(1), nb = st.Blob(4), vb = st.Blob(5);
+        rows.push_back(Row{std::string(st.Text(0)), Bytes(mac.begin(), mac.end()),
+                           static_cast<std::uint32_t>(st.Int(2)), st.Int(3), Bytes(nb.begin(), nb.end()),
+                           Bytes(vb.begin(), vb.end())});
+      }
+    }
+    for (const Row& r : rows) {
+      BW_ASSIGN_OR_RETURN(SecureBytes name, v.OpenField('n', r.key_id, r.revision, r.ns, r.mac, r.name_blob));
+      BW_ASSIGN_OR_RETURN(SecureBytes value, v.OpenField('v', r.key_id, r.revision, r.ns, r.mac, r.value_blob));
+      nlohmann::json parsed = nlohmann::json::parse(value.view(), nullptr, false);
+      if (parsed.is_discarded()) return Status::Integrity("record value is not valid JSON");
+      records.push_back({{"namespace", r.ns}, {"key", std::string(name.view())}, {"value", std::move(parsed)}});
+    }
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  const std::uint64_t count = records.size();
+  nlohmann::json payload = {{"records", std::move(records)}};
+  SecureBytes plain = SecureBytes::CopyOf(std::string_view(payload.dump()));
+  payload = nullptr;
+  PassphraseKdf kdf;
+  kdf.params = v.options.passphrase_kdf;
+  BW_ASSIGN_OR_RETURN(kdf.salt, crypto::RandomVector(kSaltBytes));
+  BW_ASSIGN_OR_RETURN(SecureBytes key, crypto::Scrypt(passphrase, kdf.salt, kdf.params, 32));
+  nlohmann::json header = {{"format", kBackupFormat},
+                           {"version", kFormatVersion},
+                           {"cipher", "AES-256-GCM"},
+                           {"kdf", nlohmann::json::parse(KdfToJson(kdf))},
+                           {"created", FormatIso8601(v.Now())},
+                           {"records", count}};
+  Bytes aad;
+  Append(aad, kBackupAadLabel);
+  Append(aad, header.dump());
+  BW_ASSIGN_OR_RETURN(Bytes nonce, crypto::RandomVector(crypto::kGcmNonceBytes));
+  BW_ASSIGN_OR_RETURN(Bytes sealed, crypto::AesGcmSeal(key.span(), nonce, plain.span(), aad));
+  header["nonce"] = crypto::Base64Encode(nonce);
+  header["ciphertext"] = crypto::Base64Encode(sealed);
+  return ExportResult{header.dump(), count};
+}
+
+Result<ImportReport> Vault::Import(std::string_view backup, std::string_view passphrase) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
+  if (backup.size() > kMaxBackupBytes) return Status::TooLarge("backup is larger than 256 MiB");
+  nlohmann::json doc = nlohmann::json::parse(backup, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || doc.value("format", "") != kBackupFormat) {
+    return Status::InvalidParams("not a Bellwether vault backup");
+  }
+  if (!doc.contains("version") || doc["version"] != kFormatVersion) {
+    return Status::InvalidParams("unsupported backup version");
+  }
+  for (const char* field : {"cipher", "created", "nonce", "ciphertext"}) {
+    if (!doc.contains(field) || !doc[field].is_string()) {
+      return Status::InvalidParams(std::string("backup field '") + field + "' is missing");
+    }
+  }
+  if (doc["cipher"] != "AES-256-GCM" || !doc.contains("kdf") || !doc.contains("records")) {
+    return Status::InvalidParams("unsupported backup cipher or missing fields");
+  }
+  BW_ASSIGN_OR_RETURN(PassphraseKdf kdf, KdfFromJson(doc["kdf"]));
+  BW_ASSIGN_OR_RETURN(Bytes nonce, crypto::Base64Decode(doc["nonce"].get<std::string>()));
+  BW_ASSIGN_OR_RETURN(Bytes sealed, crypto::Base64Decode(doc["ciphertext"].get<std::string>()));
+  if (nonce.size() != crypto::kGcmNonceBytes) return Status::InvalidParams("bad backup nonce");
+  nlohmann::json header = {{"format", doc["format"]},   {"version", doc["version"]}, {"cipher", doc["cipher"]},
+                           {"kdf", doc["kdf"]},         {"created", doc["created"]}, {"records", doc["records"]}};
+  Bytes aad;
+  Append(aad, kBackupAadLabel);
+  Append(aad, header.dump());
+  BW_ASSIGN_OR_RETURN(SecureBytes key, crypto::Scrypt(passphrase, kdf.salt, kdf.params, 32));
+  auto plain = crypto::AesGcmOpen(key.span(), nonce, sealed, aad);
+  if (!plain.ok()) return Status(ErrorCode::kWrongPassphrase, "wrong passphrase or damaged backup");
+  nlohmann::json payload = nlohmann::json::parse(plain->view(), nullptr, false);
+  if (payload.is_discarded() || !payload.is_object() || !payload.contains("records") ||
+      !payload["records"].is_array()) {
+    return Status::InvalidParams("backup content is malformed");
+  }
+  struct Item {
+    std::string ns, key, serialized;
+  };
+  std::vector<Item> items;
+  for (const auto& r : payload["records"]) {
+    if (!r.is_object() || !r.contains("namespace") || !r["namespace"].is_string() || !r.contains("key") ||
+        !r["key"].is_string() || !r.contains("value")) {
+      return Status::InvalidParams("backup holds a malformed record");
+    }
+    Item item{r["namespace"].get<std::string>(), r["key"].get<std::string>(), {}};
+    BW_RETURN_IF_ERROR(ValidateNamespace(item.ns));
+    BW_RETURN_IF_ERROR(ValidateRecordKey(item.key));
+    BW_ASSIGN_OR_RETURN(item.serialized, SerializeValue(r["value"]));
+    BW_RETURN_IF_ERROR(CheckValueSize(item.serialized.size()));
+    items.push_back(std::move(item));
+  }
+  Impl& v = *impl_;
+  BW_RETURN_IF_ERROR(v.EnsureUnlocked());
+  ImportReport report;
+  bool rotate_due = false;
+  // One transaction: an import is merged entirely or not at all.
+  if (bellwether::Status txn_status = v.db->Transaction(true, [&]() -> bellwether::Status {
+    report = ImportReport{};
+    for (const Item& item : items) {
+      BW_ASSIGN_OR_RETURN(Bytes mac, v.NameMac(item.ns, item.key));
+      BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, v.FindRow(item.ns, mac));
+      if (existing) {
+        BW_ASSIGN_OR_RETURN(Statement st, v.db->Prepare("SELECT value_blob FROM records WHERE id = ?"));
+        st.Bind(1, existing->id);
+        BW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) return Status::Storage("record vanished during import");
+        auto blob = st.Blob(0);
+        Bytes copy(blob.begin(), blob.end());
+        BW_ASSIGN_OR_RETURN(SecureBytes current,
+                            v.OpenField('v', existing->key_id, existing->revision, item.ns, mac, copy));
+        if (current.view() == item.serialized) {
+          ++report.unchanged;
+          continue;
+        }
+      }
+      BW_RETURN_IF_ERROR(v.PutInTransaction(item.ns, item.key, mac, item.serialized, existing, &rotate_due).status());
+      if (existing) {
+        ++report.updated;
+      } else {
+        ++report.added;
+      }
+    }
+    return Status::Ok();
+  }); !txn_status.ok()) {
+    return txn_status;
+  }
+  v.RotateIfDue(rotate_due);
+  return report;
+}
+
+}  // namespace bellwether::vault

@@ -1,0 +1,195 @@
+// The encrypted vault: the extension's private records, sealed at rest.
+//
+// Storage is one SQLite database, <data_dir>/vault.db (directory 0700,
+// files 0600), in WAL mode with synchronous=FULL. Every value and every
+// record name is sealed with AES-256-GCM under a data key, with a fresh
+// random 96-bit nonce per write and associated data binding the blob to its
+// vault, namespace, record, key id, revision and format version. Names are
+// found through HMAC-SHA256 under a derived name key and never stored in
+// the clear. The full format, key hierarchy and threat model are in
+// docs/vault-format.md; the constants below are part of that format.
+//
+// Several host processes may open the same vault at once: every write is a
+// BEGIN IMMEDIATE transaction with bounded retries, revisions come from one
+// vault-wide counter, and compare-and-set (expected_revision) turns lost
+// updates into kConflict.
+//
+// Thread-safe: every public method takes an internal mutex.
+// Failure modes: kVaultLocked (master key unavailable, or passphrase
+// needed), kNotFound, kConflict, kTooLarge, kQuotaExceeded, kIntegrity
+// (tampered, moved or damaged data; never garbage), kWrongPassphrase,
+// kStorageFull, kStorage, kInvalidParams.
+#ifndef BELLWETHER_VAULT_VAULT_H_
+#define BELLWETHER_VAULT_VAULT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "crypto/kdf.h"
+#include "vault/clock.h"
+#include "vault/key_store.h"
+
+namespace bellwether::vault {
+
+inline constexpr int kFormatVersion = 1;
+inline constexpr std::size_t kMaxNameBytes = 512;
+inline constexpr std::size_t kMaxValueBytes = 256 * 1024;  // Serialized JSON.
+inline constexpr std::uint64_t kDefaultQuotaBytes = 64ull * 1024 * 1024;
+inline constexpr std::size_t kMaxNamespaceChars = 64;
+inline constexpr std::size_t kDefaultListLimit = 100;
+inline constexpr std::size_t kMaxListLimit = 1000;
+// A list page stops once its keys add up to this much JSON, so a reply
+// stays far below the 1 MiB native-messaging limit whatever the names.
+inline constexpr std::size_t kListPageBudgetBytes = 256 * 1024;
+// Random 96-bit nonces are safe for 2^32 encryptions per key (NIST SP
+// 800-38D 8.3); rotate at a quarter of that.
+inline constexpr std::uint64_t kDefaultRotateAfterEncryptions = 1ull << 30;
+// OWASP's scrypt recommendation: N=2^17, r=8, p=1 (128 MiB, ~0.3 s).
+inline constexpr crypto::ScryptParams kDefaultPassphraseKdf{std::uint64_t{1} << 17, 8, 1};
+
+struct VaultOptions {
+  // Holds vault.db and, for the key-file source, vault.key.
+  std::filesystem::path data_dir;
+  // Which master key store a new vault uses. kAuto picks the keyring when a
+  // Secret Service answers, else the key file. An existing vault always
+  // uses the source recorded in it (so a missing keyring never silently
+  // falls back to a new key file).
+  KeySource key_source = KeySource::kAuto;
+  // Overrides key_source when set (tests inject stores).
+  std::shared_ptr<MasterKeyStore> key_store;
+  std::shared_ptr<const Clock> clock;  // Defaults to SystemClock.
+  std::uint64_t quota_bytes = kDefaultQuotaBytes;
+  // Keys are wiped from memory after this long without a call; 0 = never
+  // (they then live for the life of the process).
+  std::chrono::seconds idle_timeout{0};
+  std::uint64_t rotate_after_encryptions = kDefaultRotateAfterEncryptions;
+  // Parameters for new passphrases and exports.
+  crypto::ScryptParams passphrase_kdf = kDefaultPassphraseKdf;
+  std::size_t rotation_batch = 64;
+  int busy_timeout_ms = 5000;
+};
+
+enum class VaultState { kUninitialized, kLocked, kUnlocked };
+std::string_view VaultStateName(VaultState state);
+
+struct VaultStatus {
+  VaultState state = VaultState::kUninitialized;
+  KeySource key_source = KeySource::kAuto;
+  std::string key_location;  // Describe() of the store; never the key.
+  bool passphrase_set = false;
+  std::uint64_t record_count = 0;
+  std::uint64_t used_bytes = 0;
+  std::uint64_t quota_bytes = 0;
+  std::uint32_t active_key_id = 0;
+  std::optional<std::chrono::system_clock::time_point> key_created;
+  std::optional<std::chrono::system_clock::time_point> last_rotation;
+  bool rotation_pending = false;
+  std::filesystem::path path;
+  std::string locked_reason;  // Why state is kLocked (for the UI).
+};
+
+struct Record {
+  nlohmann::json value;
+  std::int64_t revision = 0;
+};
+
+struct ListItem {
+  std::string key;
+  std::int64_t revision = 0;
+};
+
+struct ListPage {
+  std::vector<ListItem> items;
+  std::optional<std::string> cursor;  // Absent on the last page.
+};
+
+struct RotationResult {
+  std::uint32_t key_id = 0;
+  std::uint64_t resealed = 0;
+};
+
+struct ImportReport {
+  std::uint64_t added = 0;
+  std::uint64_t updated = 0;
+  std::uint64_t unchanged = 0;
+};
+
+struct ExportResult {
+  std::string backup;  // Self-describing JSON text, sealed (see docs).
+  std::uint64_t records = 0;
+};
+
+class Vault {
+ public:
+  // Opens or creates <data_dir>/vault.db. Does not need the master key: a
+  // vault whose key is unavailable opens in the locked state.
+  static Result<std::unique_ptr<Vault>> Open(VaultOptions options);
+  ~Vault();
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
+
+  // kNotFound when the record does not exist.
+  Result<Record> Get(std::string_view ns, std::string_view key);
+  // expected_revision: nullopt = unconditional; 0 = must not exist;
+  // n = the record's current revision must be n. Returns the new revision.
+  Result<std::int64_t> Set(std::string_view ns, std::string_view key, const nlohmann::json& value,
+                           std::optional<std::int64_t> expected_revision = std::nullopt);
+  // kNotFound when missing; kConflict on a stale expected revision.
+  bellwether::Status Delete(std::string_view ns, std::string_view key,
+                std::optional<std::int64_t> expected_revision = std::nullopt);
+  // Records of `ns` whose key starts with `prefix`, in a stable order (by
+  // the key's MAC), from `cursor` on; at most `limit` items per page.
+  Result<ListPage> List(std::string_view ns, std::string_view prefix,
+                        std::optional<std::string_view> cursor, std::size_t limit);
+  // Deletes every record of `ns`; returns how many.
+  Result<std::uint64_t> Clear(std::string_view ns);
+
+  // Never creates keys; reports kUninitialized for a vault without any.
+  Result<VaultStatus> GetStatus();
+
+  // Wipes every key from memory. With a passphrase set, the vault then
+  // stays locked until Unlock(); without one, the next call re-reads the
+  // master key. Returns whether the vault is now locked.
+  bool Lock();
+  // kWrongPassphrase on a bad passphrase; OK (no-op) when none is set.
+  bellwether::Status Unlock(std::string_view passphrase);
+  // Sets, changes (`current` required when one is set) or removes
+  // (new_passphrase = nullopt) the passphrase. Re-wraps the root key only.
+  bellwether::Status SetPassphrase(std::optional<std::string_view> new_passphrase,
+                                   std::optional<std::string_view> current);
+  // Finishes any interrupted rotation, promotes a new data key, re-seals
+  // every record in batches and retires the old key.
+  Result<RotationResult> RotateKey();
+
+  Result<ExportResult> Export(std::string_view passphrase);
+  // Merges a backup (atomically: all or nothing). Records present with the
+  // same value are unchanged; different values are updated (new revision).
+  Result<ImportReport> Import(std::string_view backup, std::string_view passphrase);
+
+  const std::filesystem::path& path() const;
+
+ private:
+  struct Impl;
+  explicit Vault(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// "2026-11-28T05:18:29Z".
+std::string FormatIso8601(std::chrono::system_clock::time_point t);
+
+// Shared validation (the wire layer reports the same errors).
+bellwether::Status ValidateNamespace(std::string_view ns);
+bellwether::Status ValidateRecordKey(std::string_view key);
+
+}  // namespace bellwether::vault
+
+#endif  // BELLWETHER_VAULT_VAULT_H_

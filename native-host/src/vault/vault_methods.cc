@@ -1,0 +1,257 @@
+#include "vault/vault_methods.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "common/paths.h"
+
+namespace bellwether::vault {
+namespace {
+
+using nlohmann::json;
+using messaging::RequestContext;
+
+// Owns the lazily opened vault, shared by every handler.
+class LazyVault {
+ public:
+  explicit LazyVault(VaultOptions options) : options_(std::move(options)) {
+    if (options_.data_dir.empty()) options_.data_dir = paths::DataDir();
+  }
+
+  Result<Vault*> Get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!vault_) {
+      BW_ASSIGN_OR_RETURN(vault_, Vault::Open(options_));
+    }
+    return vault_.get();
+  }
+
+  const std::filesystem::path& data_dir() const { return options_.data_dir; }
+
+ private:
+  std::mutex mu_;
+  VaultOptions options_;
+  std::unique_ptr<Vault> vault_;
+};
+
+Result<std::optional<std::string>> OptionalString(const json& params, const char* name) {
+  auto it = params.find(name);
+  if (it == params.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return Status::InvalidParams(std::string("parameter \"") + name + "\" must be a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::optional<std::int64_t>> OptionalRevision(const json& params) {
+  auto it = params.find("expectedRevision");
+  if (it == params.end() || it->is_null()) return std::optional<std::int64_t>();
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0) {
+    return Status::InvalidParams("parameter \"expectedRevision\" must be a non-negative integer");
+  }
+  return std::optional<std::int64_t>(it->get<std::int64_t>());
+}
+
+json OptionalTime(const std::optional<std::chrono::system_clock::time_point>& t) {
+  return t ? json(FormatIso8601(*t)) : json(nullptr);
+}
+
+std::filesystem::path BackupDir(const std::filesystem::path& data_dir) { return data_dir / "backups"; }
+
+// A bare file name inside the backups directory: no path tricks.
+Status ValidateBackupName(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.') return Status::InvalidParams("invalid backup file name");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return Status::InvalidParams("invalid backup file name");
+  }
+  return Status::Ok();
+}
+
+Result<std::filesystem::path> WriteBackupFile(const std::filesystem::path& data_dir, const std::string& text,
+                                              std::chrono::system_clock::time_point now) {
+  auto dir = BackupDir(data_dir);
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(dir));
+  std::string stamp = FormatIso8601(now);
+  for (char& c : stamp) {
+    if (c == ':') c = '-';
+  }
+  auto path = dir / ("bellwether-vault-" + stamp + ".json");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::Storage("cannot create " + path.string() + ": " + std::strerror(errno));
+  std::size_t put = 0;
+  while (put < text.size()) {
+    ssize_t n = ::write(fd, text.data() + put, text.size() - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      ::unlink(path.c_str());
+      ErrorCode code = (e == ENOSPC || e == EFBIG) ? ErrorCode::kStorageFull : ErrorCode::kStorage;
+      return Status(code, "cannot write backup: " + std::string(std::strerror(e)));
+    }
+    put += static_cast<std::size_t>(n);
+  }
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) return Status::Storage("cannot sync backup file");
+  return path;
+}
+
+using Handler = std::function<Result<json>(Vault& vault, const json& params)>;
+
+}  // namespace
+
+void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions options) {
+  auto lazy = std::make_shared<LazyVault>(std::move(options.vault));
+  auto add = [&dispatcher, lazy](std::string method, Handler handler) {
+    dispatcher.Register(std::move(method),
+                        [lazy, handler = std::move(handler)](const json& params, RequestContext&) -> Result<json> {
+                          BW_ASSIGN_OR_RETURN(Vault * vault, lazy->Get());
+                          return handler(*vault, params);
+                        });
+  };
+
+  add("vault.status", [](Vault& v, const json&) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(VaultStatus st, v.GetStatus());
+    json out = {{"state", VaultStateName(st.state)},
+                {"keySource", KeySourceName(st.key_source)},
+                {"passphraseSet", st.passphrase_set},
+                {"algorithm", "AES-256-GCM"},
+                {"recordCount", st.record_count},
+                {"usedBytes", st.used_bytes},
+                {"quotaBytes", st.quota_bytes},
+                {"keyId", st.active_key_id},
+                {"keyCreated", OptionalTime(st.key_created)},
+                {"lastRotation", OptionalTime(st.last_rotation)},
+                {"rotationPending", st.rotation_pending},
+                {"formatVersion", kFormatVersion},
+                {"path", st.path.string()}};
+    if (!st.locked_reason.empty()) out["lockedReason"] = st.locked_reason;
+    return out;
+  });
+
+  add("vault.get", [](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
+    BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
+    BW_ASSIGN_OR_RETURN(Record r, v.Get(ns, key));
+    return json{{"value", std::move(r.value)}, {"revision", r.revision}};
+  });
+
+  add("vault.set", [](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
+    BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
+    if (!p.contains("value")) return Status::InvalidParams("missing parameter \"value\"");
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> expected, OptionalRevision(p));
+    BW_ASSIGN_OR_RETURN(std::int64_t revision, v.Set(ns, key, p["value"], expected));
+    return json{{"revision", revision}};
+  });
+
+  add("vault.delete", [](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
+    BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> expected, OptionalRevision(p));
+    BW_RETURN_IF_ERROR(v.Delete(ns, key, expected));
+    return json{{"deleted", true}};
+  });
+
+  add("vault.list", [](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> prefix, OptionalString(p, "prefix"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> cursor, OptionalString(p, "cursor"));
+    std::size_t limit = kDefaultListLimit;
+    if (auto it = p.find("limit"); it != p.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
+          it->get<std::int64_t>() > static_cast<std::int64_t>(kMaxListLimit)) {
+        return Status::InvalidParams("parameter \"limit\" must be an integer 1..1000");
+      }
+      limit = it->get<std::size_t>();
+    }
+    std::optional<std::string_view> cursor_view;
+    if (cursor) cursor_view = *cursor;
+    BW_ASSIGN_OR_RETURN(ListPage page, v.List(ns, prefix.value_or(""), cursor_view, limit));
+    json items = json::array();
+    for (auto& item : page.items) items.push_back({{"key", std::move(item.key)}, {"revision", item.revision}});
+    return json{{"items", std::move(items)}, {"cursor", page.cursor ? json(*page.cursor) : json(nullptr)}};
+  });
+
+  add("vault.clear", [](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
+    BW_ASSIGN_OR_RETURN(std::uint64_t n, v.Clear(ns));
+    return json{{"deleted", n}};
+  });
+
+  add("vault.lock", [](Vault& v, const json&) -> Result<json> {
+    bool locked = v.Lock();
+    return json{{"locked", locked}};
+  });
+
+  add("vault.unlock", [](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string passphrase, messaging::RequireString(p, "passphrase"));
+    BW_RETURN_IF_ERROR(v.Unlock(passphrase));
+    return json{{"unlocked", true}};
+  });
+
+  add("vault.setPassphrase", [](Vault& v, const json& p) -> Result<json> {
+    if (!p.contains("passphrase")) return Status::InvalidParams("missing parameter \"passphrase\" (string or null)");
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> next, OptionalString(p, "passphrase"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> current, OptionalString(p, "currentPassphrase"));
+    std::optional<std::string_view> next_view, current_view;
+    if (next) next_view = *next;
+    if (current) current_view = *current;
+    BW_RETURN_IF_ERROR(v.SetPassphrase(next_view, current_view));
+    return json{{"passphraseSet", next.has_value()}};
+  });
+
+  add("vault.rotateKey", [](Vault& v, const json&) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(RotationResult r, v.RotateKey());
+    return json{{"keyId", r.key_id}, {"resealed", r.resealed}};
+  });
+
+  add("vault.export", [lazy](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string passphrase, messaging::RequireString(p, "passphrase"));
+    bool to_file = false;
+    if (auto it = p.find("toFile"); it != p.end() && !it->is_null()) {
+      if (!it->is_boolean()) return Status::InvalidParams("parameter \"toFile\" must be a boolean");
+      to_file = it->get<bool>();
+    }
+    BW_ASSIGN_OR_RETURN(ExportResult r, v.Export(passphrase));
+    if (to_file) {
+      BW_ASSIGN_OR_RETURN(std::filesystem::path path,
+                          WriteBackupFile(lazy->data_dir(), r.backup, std::chrono::system_clock::now()));
+      return json{{"file", path.filename().string()}, {"path", path.string()}, {"records", r.records}};
+    }
+    if (r.backup.size() > kMaxInlineBackupBytes) {
+      return Status::TooLarge("the backup is " + std::to_string(r.backup.size()) +
+                              " bytes, too large for one reply; call vault.export with {\"toFile\": true}");
+    }
+    return json{{"backup", std::move(r.backup)}, {"records", r.records}};
+  });
+
+  add("vault.import", [lazy](Vault& v, const json& p) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string passphrase, messaging::RequireString(p, "passphrase"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> backup, OptionalString(p, "backup"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> file, OptionalString(p, "file"));
+    if (backup.has_value() == file.has_value()) {
+      return Status::InvalidParams("give exactly one of \"backup\" (the text) or \"file\" (a name in backups/)");
+    }
+    if (file) {
+      BW_RETURN_IF_ERROR(ValidateBackupName(*file));
+      std::ifstream in(BackupDir(lazy->data_dir()) / *file, std::ios::binary);
+      if (!in) return Status::NotFound("no backup file named " + *file);
+      std::ostringstream text;
+      text << in.rdbuf();
+      backup = text.str();
+    }
+    BW_ASSIGN_OR_RETURN(ImportReport r, v.Import(*backup, passphrase));
+    return json{{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}};
+  });
+}
+
+}  // namespace bellwether::vault

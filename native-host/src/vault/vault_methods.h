@@ -1,0 +1,35 @@
+// The vault.* JSON-RPC methods (documented in docs/vault-format.md,
+// section "Protocol", and docs/protocol.md).
+//
+// RegisterVaultMethods() only records handlers: it opens neither SQLite nor
+// the keyring, so a host process spawned for one sendNativeMessage starts
+// fast. The vault is opened on the first vault.* call and kept for the life
+// of the process (keys expire after options.vault.idle_timeout); an open
+// that fails is retried on the next call.
+#ifndef BELLWETHER_VAULT_VAULT_METHODS_H_
+#define BELLWETHER_VAULT_VAULT_METHODS_H_
+
+#include <cstddef>
+
+#include "messaging/dispatcher.h"
+#include "vault/vault.h"
+
+namespace bellwether::vault {
+
+// Backups above this size are not returned inline (the reply would come
+// too close to the 1 MiB frame limit); use {"toFile": true} instead.
+inline constexpr std::size_t kMaxInlineBackupBytes = 768 * 1024;
+
+struct VaultMethodOptions {
+  // data_dir empty means paths::DataDir() ($XDG_DATA_HOME/bellwether).
+  VaultOptions vault;
+};
+
+// Registers vault.status, vault.get, vault.set, vault.delete, vault.list,
+// vault.clear, vault.lock, vault.unlock, vault.setPassphrase,
+// vault.rotateKey, vault.export and vault.import.
+void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions options);
+
+}  // namespace bellwether::vault
+
+#endif  // BELLWETHER_VAULT_VAULT_METHODS_H_
