@@ -1,0 +1,83 @@
+// Everything the pages know about the host's updater and content methods.
+// The host's field names are read tolerantly (several spellings) and only
+// here, so a protocol refinement means changing this file alone.
+
+import { call } from './rpc.js';
+
+function pick(object, ...names) {
+  if (!object || typeof object !== 'object') return undefined;
+  for (const name of names) {
+    const path = name.split('.');
+    let value = object;
+    for (const p of path) value = value?.[p];
+    if (value !== undefined && value !== null) return value;
+  }
+  return undefined;
+}
+
+function normalizeError(error) {
+  if (!error) return null;
+  if (typeof error === 'string') return { code: null, errorName: error, message: error };
+  return {
+    code: error.code ?? null,
+    errorName: error.name ?? error.data?.name ?? error.errorName ?? null,
+    message: error.message ?? '',
+  };
+}
+
+export function normalizeStatus(raw) {
+  const s = raw ?? {};
+  const automatic = pick(s, 'policy.automatic', 'automatic', 'automaticUpdates', 'enabled');
+  return {
+    lastCheck: pick(s, 'lastCheck.time', 'lastCheck.at', 'lastCheckTime', 'lastCheckAt', 'lastCheck', 'last_check') ?? null,
+    lastResult: pick(s, 'lastCheck.result', 'lastResult', 'result', 'last_result') ?? null,
+    lastError: normalizeError(pick(s, 'lastCheck.error', 'lastError', 'error', 'last_error')),
+    contentVersion: pick(s, 'current.content', 'current.contentVersion', 'contentVersion', 'versions.content', 'content.version') ?? null,
+    hostVersion: pick(s, 'current.host', 'hostVersion', 'versions.host') ?? null,
+    nextCheck: pick(s, 'nextCheck', 'nextCheckAt', 'next_check') ?? null,
+    automatic: typeof automatic === 'boolean' ? automatic : true,
+    intervalHours: pick(s, 'policy.intervalHours', 'intervalHours', 'interval_hours') ?? 6,
+    inProgress: Boolean(pick(s, 'inProgress', 'checking', 'running')),
+    repository: pick(s, 'repository', 'repositoryUrl', 'repoUrl') ?? null,
+  };
+}
+
+export async function status() {
+  return normalizeStatus(await call('update.status'));
+}
+
+export function check() {
+  return call('update.check', { reason: 'user' });
+}
+
+export function setPolicy(automatic, intervalHours) {
+  const params = { automatic };
+  if (intervalHours) params.intervalHours = intervalHours;
+  return call('update.setPolicy', params);
+}
+
+// {bytesDone, bytesTotal, target} from an update.progress notification.
+export function normalizeProgress(params) {
+  const done = Number(pick(params, 'bytesDone', 'done', 'received') ?? 0);
+  const total = Number(pick(params, 'bytesTotal', 'total', 'length') ?? 0);
+  return { bytesDone: done, bytesTotal: total, target: pick(params, 'target', 'name') ?? '' };
+}
+
+export function completedVersion(params) {
+  return pick(params, 'contentVersion', 'version', 'content.version') ?? null;
+}
+
+// The newest verified pack the host holds, or null (no host, no method, none yet).
+export async function newestPack() {
+  const reply = await call('content.get');
+  let pack = pick(reply, 'pack');
+  if (typeof pack === 'string') pack = JSON.parse(pack);
+  return pack ? { pack, source: pick(reply, 'source') ?? 'update', version: pick(reply, 'version') ?? pack.version } : null;
+}
+
+export function formatBytes(n) {
+  if (!Number.isFinite(n) || n <= 0) return '0 B';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
