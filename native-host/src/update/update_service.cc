@@ -1,0 +1,489 @@
+#include "update/update_service.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <utility>
+
+#include "common/log.h"
+#include "common/paths.h"
+#include "update/file_util.h"
+#include "update/metadata_store.h"
+#include "update/tuf/metadata.h"
+
+namespace bellwether::update {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::uint64_t kMaxStateFileBytes = 64 * 1024;
+// First retry after a failure; doubles per consecutive failure, bounded by
+// the policy interval.
+constexpr std::int64_t kFirstRetrySeconds = 10 * 60;
+
+std::string IsoTime(std::int64_t unix_seconds) {
+  return tuf::FormatDateTime(tuf::TimePoint{std::chrono::seconds(unix_seconds)});
+}
+
+json IsoOrNull(const json& state, const char* key) {
+  auto it = state.find(key);
+  if (it == state.end() || !it->is_number_integer()) return nullptr;
+  return IsoTime(it->get<std::int64_t>());
+}
+
+// An exclusive, non-blocking flock held for the object's life.
+class FileLock {
+ public:
+  static Result<FileLock> TryAcquire(const fs::path& path) {
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::Storage("cannot open " + path.string() + ": " + strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status(ErrorCode::kUpdateInProgress,
+                      "another Bellwether process is checking for updates right now");
+      }
+      return Status::Storage("cannot lock " + path.string() + ": " + strerror(err));
+    }
+    return FileLock(fd);
+  }
+  // True when another process holds the lock (probe without keeping it).
+  static bool HeldElsewhere(const fs::path& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+  }
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);  // Closing releases the flock.
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+Result<json> ReadJsonFile(const fs::path& path) {
+  BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(path, kMaxStateFileBytes));
+  if (!bytes) return json(nullptr);
+  json value = json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return Status::Storage(path.string() + " is not valid JSON");
+  return value;
+}
+
+std::int64_t RootVersionOf(std::string_view bytes) {
+  json value = json::parse(bytes, nullptr, false);
+  if (!value.is_object()) return 0;
+  auto signed_it = value.find("signed");
+  if (signed_it == value.end() || !signed_it->is_object()) return 0;
+  auto version = signed_it->find("version");
+  if (version == signed_it->end() || !version->is_number_integer()) return 0;
+  return version->get<std::int64_t>();
+}
+
+// Makes the fetcher used when the embedder supplied none.
+FetcherFactory DefaultFetcherFactory(const UpdateServiceOptions& options) {
+  CurlFetcherOptions curl;
+  curl.ca_bundle = options.ca_bundle;
+  curl.allow_insecure_http = options.allow_insecure_http;
+  return [curl](const std::atomic<bool>& cancel) -> std::unique_ptr<Fetcher> {
+    CurlFetcherOptions with_cancel = curl;
+    with_cancel.cancel = &cancel;
+    return std::make_unique<CurlFetcher>(with_cancel);
+  };
+}
+
+// Sends update.progress at most every 1% (and at the end), so a fast
+// download does not flood the port.
+class ProgressReporter {
+ public:
+  ProgressReporter(const messaging::NotifyFn& notify, std::string target)
+      : notify_(notify), target_(std::move(target)) {}
+  void operator()(std::uint64_t done, std::uint64_t total) {
+    if (!notify_) return;
+    const std::uint64_t step = std::max<std::uint64_t>(total / 100, 16 * 1024);
+    if (done != total && done < last_ + step) return;
+    last_ = done;
+    notify_("update.progress", json{{"target", target_}, {"bytesDone", done}, {"bytesTotal", total}});
+  }
+
+ private:
+  const messaging::NotifyFn& notify_;
+  std::string target_;
+  std::uint64_t last_ = 0;
+};
+
+}  // namespace
+
+std::string DescribeUpdateError(const Status& status) {
+  switch (status.code()) {
+    case ErrorCode::kOk:
+      return "";
+    case ErrorCode::kUpdateNetwork:
+      return "Bellwether could not reach the update server (no connection, or its certificate "
+             "was not trusted). It will try again later.";
+    case ErrorCode::kUpdateTimeout:
+      return "The update server answered too slowly, so the download was stopped. It will try "
+             "again later.";
+    case ErrorCode::kUpdateNotFound:
+      return "The update server does not have the expected update files. It will try again later.";
+    case ErrorCode::kUpdateVerification:
+      return "An update was refused because it was not correctly signed by the publisher. Your "
+             "current content was kept.";
+    case ErrorCode::kUpdateExpired:
+      return "The update server offered out-of-date update information (the server may be stale "
+             "or someone may be holding back updates). Your current content was kept.";
+    case ErrorCode::kUpdateRollback:
+      return "The update server offered an older version than one already seen, which could be an "
+             "attack. Your current content was kept.";
+    case ErrorCode::kUpdateTooLarge:
+      return "A download was larger than allowed and was stopped. Your current content was kept.";
+    case ErrorCode::kUpdateInProgress:
+      return "Another Bellwether window or process is already checking for updates.";
+    case ErrorCode::kStorage:
+    case ErrorCode::kStorageFull:
+      return "Bellwether could not save the update on this computer (is the disk full?).";
+    default:
+      return "The update check failed. Your current content was kept.";
+  }
+}
+
+Result<json> ValidateContentPack(std::string_view bytes, std::string_view expected_pack_id) {
+  auto bad = [](const std::string& why) {
+    return Status(ErrorCode::kUpdateVerification, "the content pack is not valid: " + why);
+  };
+  if (bytes.size() > kMaxContentPackBytes) return bad("it is too large");
+  json pack = json::parse(bytes, nullptr, false);
+  if (!pack.is_object()) return bad("not a JSON object");
+  auto schema = pack.find("schema");
+  if (schema == pack.end() || !schema->is_number_integer() || schema->get<std::int64_t>() != 1) {
+    return bad("unsupported schema (expected 1)");
+  }
+  auto pack_id = pack.find("packId");
+  if (pack_id == pack.end() || !pack_id->is_string() || pack_id->get<std::string>() != expected_pack_id) {
+    return bad("packId is not \"" + std::string(expected_pack_id) + "\"");
+  }
+  auto version = pack.find("version");
+  if (version == pack.end() || !version->is_number_integer() || version->get<std::int64_t>() < 1) {
+    return bad("version must be a positive integer");
+  }
+  auto published = pack.find("published");
+  if (published == pack.end() || !published->is_string() ||
+      !tuf::ParseDateTime(published->get<std::string>()).ok()) {
+    return bad("published must be a date like 2026-01-31T00:00:00Z");
+  }
+  auto title = pack.find("title");
+  if (title == pack.end() || !title->is_string()) return bad("title must be a string");
+  auto changes = pack.find("changes");
+  if (changes == pack.end() || !changes->is_array()) return bad("changes must be an array");
+  auto parts = pack.find("parts");
+  if (parts == pack.end() || !parts->is_array() || parts->empty()) return bad("parts must be a non-empty array");
+  return pack;
+}
+
+UpdateService::UpdateService(UpdateServiceOptions options) : options_(std::move(options)) {
+  if (!options_.clock) options_.clock = SystemClock;
+  if (options_.policy_path.empty()) options_.policy_path = options_.data_dir / "update-policy.json";
+  if (!options_.fetcher_factory) options_.fetcher_factory = DefaultFetcherFactory(options_);
+}
+
+UpdateService::~UpdateService() {
+  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(wake_mutex_);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<UpdatePolicy> UpdateService::LoadPolicy() const {
+  UpdatePolicy policy;
+  auto stored = ReadJsonFile(options_.policy_path);
+  if (!stored.ok()) {
+    // A damaged policy file must not switch updates off: use the defaults.
+    log::Warning("update: ignoring policy file: " + stored.status().ToString());
+    return policy;
+  }
+  if (stored->is_object()) {
+    if (auto it = stored->find("automatic"); it != stored->end() && it->is_boolean()) {
+      policy.automatic = it->get<bool>();
+    }
+    if (auto it = stored->find("intervalHours"); it != stored->end() && it->is_number_integer()) {
+      policy.interval_hours =
+          static_cast<int>(std::clamp<std::int64_t>(it->get<std::int64_t>(), kMinIntervalHours, kMaxIntervalHours));
+    }
+  }
+  return policy;
+}
+
+Status UpdateService::SavePolicy(const UpdatePolicy& policy) {
+  if (policy.interval_hours < kMinIntervalHours || policy.interval_hours > kMaxIntervalHours) {
+    return Status::InvalidParams("intervalHours must be between " + std::to_string(kMinIntervalHours) +
+                                 " and " + std::to_string(kMaxIntervalHours));
+  }
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(options_.policy_path.parent_path()));
+  json value{{"automatic", policy.automatic}, {"intervalHours", policy.interval_hours}};
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    BW_RETURN_IF_ERROR(WriteFileAtomically(options_.policy_path, value.dump(2) + "\n"));
+  }
+  wake_.notify_all();  // The schedule may have changed.
+  return Status::Ok();
+}
+
+json UpdateService::LoadStatusFile() const {
+  auto stored = ReadJsonFile(StatusPath());
+  if (!stored.ok() || !stored->is_object()) return json::object();
+  return *stored;
+}
+
+Status UpdateService::EnsureTrustedRoot() {
+  std::string shipped = options_.initial_root;
+  if (shipped.empty() && !options_.trusted_root_path.empty()) {
+    auto read = ReadFileIfExists(options_.trusted_root_path, kDefaultMaxRootBytes);
+    if (!read.ok()) return read.status();
+    if (read->has_value()) shipped = **read;
+  }
+  MetadataStore store(MetadataDir());
+  BW_ASSIGN_OR_RETURN(std::optional<std::string> local, store.Load(tuf::kRootRole, kDefaultMaxRootBytes));
+  if (shipped.empty()) {
+    if (local) return Status::Ok();
+    return Status(ErrorCode::kUpdateVerification,
+                  "no trusted root is installed (expected " + options_.trusted_root_path.string() + ")");
+  }
+  // A host upgrade may ship a newer root than the one stored; the stored
+  // one wins otherwise (it may have rotated past the shipped one).
+  if (!local || RootVersionOf(shipped) > RootVersionOf(*local)) {
+    auto check = tuf::TrustedMetadataSet::Create(shipped, tuf::TimePoint{});
+    if (!check.ok()) return check.status().WithContext("the shipped trusted root is not valid");
+    BW_RETURN_IF_ERROR(store.Store(tuf::kRootRole, shipped));
+  }
+  return Status::Ok();
+}
+
+Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* installed) {
+  *installed = false;
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(options_.data_dir));
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(MetadataDir()));
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(ContentDir() / "targets"));
+  BW_ASSIGN_OR_RETURN(FileLock lock, FileLock::TryAcquire(LockPath()));
+  BW_RETURN_IF_ERROR(EnsureTrustedRoot());
+
+  MetadataStore store(MetadataDir());
+  std::unique_ptr<Fetcher> fetcher = options_.fetcher_factory(stop_);
+  if (!fetcher) return Status::Internal("no fetcher");
+  UpdaterOptions updater_options;
+  updater_options.metadata_base_url = JoinUrl(options_.repository_url, "metadata/");
+  updater_options.target_base_url = JoinUrl(options_.repository_url, "targets/");
+  updater_options.clock = options_.clock;
+  Updater updater(store, *fetcher, updater_options);
+  BW_RETURN_IF_ERROR(updater.Refresh());
+
+  const std::string target = TargetName();
+  BW_ASSIGN_OR_RETURN(tuf::TargetFile info, updater.GetTargetInfo(target));
+  if (info.length < 0 || static_cast<std::uint64_t>(info.length) > kMaxContentPackBytes) {
+    return Status(ErrorCode::kUpdateTooLarge, target + " is larger than a content pack may be");
+  }
+  const fs::path local = ContentDir() / "targets" / tuf::EncodeRoleName(target);
+  RemoveStaleTempFiles(local.parent_path());
+  if (!Updater::IsCachedTargetValid(info, local)) {
+    ProgressReporter progress(notify, target);
+    BW_RETURN_IF_ERROR(updater.DownloadTarget(info, local, std::ref(progress)));
+  }
+  // The bytes are what the publisher signed; the shape check guards the
+  // reader against a signed-but-broken pack.
+  BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(local, kMaxContentPackBytes));
+  if (!bytes) return Status::Storage("the verified download disappeared");
+  BW_ASSIGN_OR_RETURN(json pack, ValidateContentPack(*bytes, options_.pack_id));
+
+  std::optional<std::string> current;
+  {
+    auto read = ReadFileIfExists(CurrentPackPath(), kMaxContentPackBytes);
+    if (read.ok()) current = std::move(read).value();
+  }
+  if (current && *current == *bytes) return Status::Ok();  // Up to date.
+  if (current) {
+    json installed_pack = json::parse(*current, nullptr, false);
+    if (installed_pack.is_object() && installed_pack.value("version", std::int64_t{0}) >
+                                          pack["version"].get<std::int64_t>()) {
+      return Status(ErrorCode::kUpdateRollback,
+                    "the repository offers content version " + pack["version"].dump() +
+                        ", older than the installed one");
+    }
+  }
+  BW_RETURN_IF_ERROR(WriteFileAtomically(CurrentPackPath(), *bytes, 0600));
+  *installed = true;
+  log::Info("update: installed content version " + pack["version"].dump());
+  if (notify) notify("update.completed", json{{"contentVersion", pack["version"]}});
+  return Status::Ok();
+}
+
+void UpdateService::RecordOutcome(const Status& status, bool installed) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  json state = LoadStatusFile();
+  const std::int64_t now = options_.clock();
+  state["lastCheck"] = now;
+  std::int64_t failures = state.value("consecutiveFailures", std::int64_t{0});
+  if (status.ok()) {
+    state["lastResult"] = installed ? "ok" : "up-to-date";
+    state["lastError"] = nullptr;
+    state["lastErrorCode"] = nullptr;
+    state["lastErrorDetail"] = nullptr;
+    failures = 0;
+  } else {
+    state["lastResult"] = "failed";
+    state["lastError"] = DescribeUpdateError(status);
+    state["lastErrorCode"] = std::string(ErrorCodeName(status.code()));
+    state["lastErrorDetail"] = status.message();
+    failures = std::min<std::int64_t>(failures + 1, 30);
+  }
+  state["consecutiveFailures"] = failures;
+  // Next check: the interval, or a backoff after failures; plus jitter so
+  // many readers do not hit the server in the same second.
+  UpdatePolicy policy;
+  if (auto loaded = LoadPolicy(); loaded.ok()) policy = *loaded;
+  const std::int64_t interval = std::int64_t{policy.interval_hours} * 3600;
+  std::int64_t delay = interval;
+  if (failures > 0) {
+    delay = std::min<std::int64_t>(interval, kFirstRetrySeconds << std::min<std::int64_t>(failures - 1, 20));
+  }
+  std::random_device random;
+  std::uniform_int_distribution<std::int64_t> jitter(0, std::max<std::int64_t>(delay / 10, 1));
+  state["nextCheck"] = now + delay + jitter(random);
+  Status written = WriteFileAtomically(StatusPath(), state.dump(2) + "\n");
+  if (!written.ok()) log::Warning("update: cannot save status: " + written.ToString());
+}
+
+Status UpdateService::CheckNow(const messaging::NotifyFn& notify) {
+  std::unique_lock<std::mutex> guard(check_mutex_, std::try_to_lock);
+  if (!guard.owns_lock()) {
+    return Status(ErrorCode::kUpdateInProgress, "an update check is already running");
+  }
+  checking_ = true;
+  bool installed = false;
+  Status status = RunCheckLocked(notify, &installed);
+  checking_ = false;
+  if (status.code() == ErrorCode::kUpdateInProgress) return status;  // Not our check.
+  if (!status.ok()) log::Warning("update: check failed: " + status.ToString());
+  RecordOutcome(status, installed);
+  return status;
+}
+
+std::optional<std::int64_t> UpdateService::SecondsUntilDue() {
+  UpdatePolicy policy;
+  if (auto loaded = LoadPolicy(); loaded.ok()) policy = *loaded;
+  if (!policy.automatic) return std::nullopt;
+  json state;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    state = LoadStatusFile();
+  }
+  auto next = state.find("nextCheck");
+  if (next == state.end() || !next->is_number_integer()) return 0;  // Never checked.
+  // A shorter interval chosen since the last check applies at once.
+  std::int64_t due = next->get<std::int64_t>();
+  if (auto last = state.find("lastCheck"); last != state.end() && last->is_number_integer()) {
+    due = std::min(due, last->get<std::int64_t>() + std::int64_t{policy.interval_hours} * 3600);
+  }
+  return std::max<std::int64_t>(0, due - options_.clock());
+}
+
+json UpdateService::StatusJson() {
+  UpdatePolicy policy;
+  if (auto loaded = LoadPolicy(); loaded.ok()) policy = *loaded;
+  json state;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    state = LoadStatusFile();
+  }
+  json reply;
+  reply["automatic"] = policy.automatic;
+  reply["intervalHours"] = policy.interval_hours;
+  reply["lastCheck"] = IsoOrNull(state, "lastCheck");
+  reply["lastResult"] = state.contains("lastResult") && state["lastResult"].is_string()
+                            ? state["lastResult"]
+                            : json("never");
+  reply["lastError"] = state.contains("lastError") ? state["lastError"] : json(nullptr);
+  reply["lastErrorCode"] = state.contains("lastErrorCode") ? state["lastErrorCode"] : json(nullptr);
+  reply["contentVersion"] = nullptr;
+  reply["contentPublished"] = nullptr;
+  if (auto content = ContentJson(); content.ok() && (*content)["pack"].is_object()) {
+    reply["contentVersion"] = (*content)["pack"]["version"];
+    reply["contentPublished"] = (*content)["pack"]["published"];
+  }
+  if (policy.automatic) {
+    auto seconds = SecondsUntilDue();
+    reply["nextCheck"] = IsoTime(options_.clock() + seconds.value_or(0));
+  } else {
+    reply["nextCheck"] = nullptr;
+  }
+  reply["repository"] = options_.repository_url;
+  reply["checking"] = checking_.load() || FileLock::HeldElsewhere(LockPath());
+  return reply;
+}
+
+Result<json> UpdateService::ContentJson() {
+  auto read = ReadFileIfExists(CurrentPackPath(), kMaxContentPackBytes);
+  if (!read.ok()) return read.status();
+  if (read->has_value()) {
+    // current.json was validated before it was installed; re-validate so a
+    // damaged file falls back to the bundled pack instead of breaking the
+    // reader.
+    auto pack = ValidateContentPack(**read, options_.pack_id);
+    if (pack.ok()) {
+      return json{{"source", "update"}, {"version", (*pack)["version"]}, {"pack", *pack}};
+    }
+    log::Warning("update: installed content pack unusable: " + pack.status().ToString());
+  }
+  return json{{"source", "none"}, {"version", nullptr}, {"pack", nullptr}};
+}
+
+void UpdateService::StartBackground(messaging::NotifyFn notify) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  if (thread_.joinable() || stop_) return;
+  thread_ = std::thread([this, notify = std::move(notify)] { BackgroundLoop(notify); });
+}
+
+void UpdateService::BackgroundLoop(messaging::NotifyFn notify) {
+  auto sleep_for = [this](std::chrono::milliseconds duration) {
+    std::unique_lock<std::mutex> lock(wake_mutex_);
+    wake_.wait_for(lock, duration, [this] { return stop_.load(); });
+  };
+  sleep_for(options_.initial_delay);
+  while (!stop_) {
+    std::optional<std::int64_t> due = SecondsUntilDue();
+    if (due && *due == 0) {
+      CheckNow(notify);
+      // Never two checks back to back, even if the status could not be
+      // saved or someone else holds the lock.
+      sleep_for(options_.scheduler_poll);
+      continue;
+    }
+    std::chrono::milliseconds wait = options_.scheduler_poll;
+    if (due) wait = std::min(wait, std::chrono::milliseconds(*due * 1000));
+    sleep_for(wait);
+  }
+}
+
+Status RunBackgroundCheck(UpdateServiceOptions options) {
+  UpdateService service(std::move(options));
+  BW_ASSIGN_OR_RETURN(UpdatePolicy policy, service.LoadPolicy());
+  if (!policy.automatic) {
+    // The reader turned automatic updates off; a timer must respect that.
+    log::Info("update: automatic updates are off; not checking");
+    return Status::Ok();
+  }
+  return service.CheckNow({});
+}
+
+}  // namespace bellwether::update

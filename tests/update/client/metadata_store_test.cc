@@ -1,0 +1,55 @@
+// Trusted metadata on disk: unversioned names, encoded role names, atomic.
+#include "update/metadata_store.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/https_server.h"
+
+namespace bellwether::update {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Files are named after the role, without version (spec 5.3.8, 5.4.5 ...).
+TEST(MetadataStore, UsesUnversionedFileNames) {
+  EXPECT_EQ(MetadataStore::FileName("root"), "root.json");
+  EXPECT_EQ(MetadataStore::FileName("timestamp"), "timestamp.json");
+}
+
+// A delegated role name cannot escape the directory.
+TEST(MetadataStore, EncodesRoleNamesThatLookLikePaths) {
+  EXPECT_EQ(MetadataStore::FileName("a/b"), "a%2Fb.json");
+  EXPECT_EQ(MetadataStore::FileName("../../etc/passwd").find('/'), std::string::npos);
+}
+
+// Bytes come back exactly as stored; Remove is idempotent.
+TEST(MetadataStore, StoresBytesExactlyAndRemoves) {
+  auto dir = testing::TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  MetadataStore store((*dir)->path());
+  const std::string bytes = "{\"signed\": {},\n \"signatures\": []}\r\n\x01";
+  ASSERT_TRUE(store.Store("snapshot", bytes).ok());
+  auto loaded = store.Load("snapshot", 1000);
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  EXPECT_EQ(**loaded, bytes);
+  ASSERT_TRUE(store.Remove("snapshot").ok());
+  ASSERT_TRUE(store.Remove("snapshot").ok());
+  loaded = store.Load("snapshot", 1000);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+}
+
+// Opening a store deletes temporary files an interrupted write left behind.
+TEST(MetadataStore, CleansTemporaryLeftoversOnOpen) {
+  auto dir = testing::TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  const fs::path leftover = (*dir)->path() / ".timestamp.json.tmp-Ab12Cd";
+  { std::ofstream(leftover) << "partial"; }
+  MetadataStore store((*dir)->path());
+  EXPECT_FALSE(fs::exists(leftover));
+}
+
+}  // namespace
+}  // namespace bellwether::update

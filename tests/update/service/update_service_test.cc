@@ -1,0 +1,316 @@
+// The product's update service end to end: a TUF repository served by nginx
+// over HTTPS (test CA), the real libcurl fetcher, content packs installed or
+// refused, the lock, the policy and the JSON-RPC methods.
+#include "update/update_service.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <mutex>
+#include <vector>
+
+#include "crypto/digest.h"
+#include "messaging/dispatcher.h"
+#include "support/https_server.h"
+#include "update/client/test_repository.h"
+#include "update/update_methods.h"
+
+namespace bellwether::update {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::kNow;
+using testing::TestRepository;
+
+const std::string kTarget = "content/japan-us-trade.json";
+
+std::string Pack(int version, const std::string& pack_id = "japan-us-trade") {
+  json pack = {{"schema", 1},
+               {"packId", pack_id},
+               {"version", version},
+               {"published", "2026-11-2" + std::to_string(version % 10) + "T00:00:00Z"},
+               {"title", "Japan-US trade"},
+               {"changes", {"edition " + std::to_string(version)}},
+               {"parts", {{{"id", "in-brief"}, {"title", "In brief"}, {"blocks", json::array()}}}}};
+  return pack.dump();
+}
+
+struct Notification {
+  std::string method;
+  json params;
+};
+
+class UpdateServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto web = bellwether::testing::TempDir::Create("update-service-web");
+    auto data = bellwether::testing::TempDir::Create("update-service-data");
+    ASSERT_TRUE(web.ok() && data.ok());
+    web_ = std::move(web).value();
+    data_ = std::move(data).value();
+    repo_.AddTarget(kTarget, Pack(1));
+    repo_.Publish();
+    WriteRepository();
+    bellwether::testing::HttpsServer::Options server_options;
+    server_options.root = web_->path();
+    auto server = bellwether::testing::HttpsServer::Start(server_options);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+  }
+
+  void WriteRepository() {
+    for (const auto& [path, bytes] : repo_.files()) {
+      const fs::path file = web_->path() / path;
+      fs::create_directories(file.parent_path());
+      std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    }
+  }
+
+  UpdateServiceOptions Options() {
+    UpdateServiceOptions options;
+    options.data_dir = data_->path() / "bellwether";
+    options.repository_url = server_->BaseUrl();
+    options.ca_bundle = server_->ca_cert_path().string();
+    options.initial_root = repo_.RootBytes(1);
+    options.clock = [this] { return now_; };
+    return options;
+  }
+
+  messaging::NotifyFn Recorder() {
+    return [this](std::string_view method, json params) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      notifications_.push_back({std::string(method), std::move(params)});
+    };
+  }
+
+  std::string ServedTargetPath(const std::string& pack) const {
+    return "targets/content/" + crypto::HexEncode(crypto::Sha256(pack)) + ".japan-us-trade.json";
+  }
+
+  std::unique_ptr<bellwether::testing::TempDir> web_;
+  std::unique_ptr<bellwether::testing::TempDir> data_;
+  std::unique_ptr<bellwether::testing::HttpsServer> server_;
+  TestRepository repo_;
+  std::int64_t now_ = kNow;
+  std::mutex mutex_;
+  std::vector<Notification> notifications_;
+};
+
+// With nothing installed, content.get tells the extension to use its own pack.
+TEST_F(UpdateServiceTest, ReportsNoContentBeforeFirstUpdate) {
+  UpdateService service(Options());
+  auto content = service.ContentJson();
+  ASSERT_TRUE(content.ok());
+  EXPECT_EQ((*content)["source"], "none");
+  EXPECT_TRUE((*content)["pack"].is_null());
+  json status = service.StatusJson();
+  EXPECT_EQ(status["lastResult"], "never");
+  EXPECT_TRUE(status["contentVersion"].is_null());
+}
+
+// A signed pack is installed; a newer one replaces it; progress and
+// completion are announced.
+TEST_F(UpdateServiceTest, InstallsNewerSignedPackFromHttpsRepository) {
+  UpdateService service(Options());
+  Status s = service.CheckNow(Recorder());
+  ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << server_->ErrorLog();
+  auto content = service.ContentJson();
+  ASSERT_TRUE(content.ok());
+  EXPECT_EQ((*content)["source"], "update");
+  EXPECT_EQ((*content)["version"], 1);
+
+  repo_.AddTarget(kTarget, Pack(2));
+  repo_.Publish();
+  WriteRepository();
+  s = service.CheckNow(Recorder());
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  content = service.ContentJson();
+  EXPECT_EQ((*content)["version"], 2);
+  json status = service.StatusJson();
+  EXPECT_EQ(status["lastResult"], "ok");
+  EXPECT_EQ(status["contentVersion"], 2);
+  EXPECT_EQ(status["repository"], server_->BaseUrl());
+
+  bool saw_progress = false;
+  bool saw_completed_2 = false;
+  for (const Notification& n : notifications_) {
+    if (n.method == "update.progress") {
+      saw_progress = true;
+      EXPECT_EQ(n.params["target"], kTarget);
+      EXPECT_LE(n.params["bytesDone"].get<std::uint64_t>(), n.params["bytesTotal"].get<std::uint64_t>());
+    }
+    if (n.method == "update.completed" && n.params["contentVersion"] == 2) saw_completed_2 = true;
+  }
+  EXPECT_TRUE(saw_progress);
+  EXPECT_TRUE(saw_completed_2);
+}
+
+// A second check with nothing new reports "up-to-date" and keeps the pack.
+TEST_F(UpdateServiceTest, ReportsUpToDateWhenNothingChanged) {
+  UpdateService service(Options());
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  EXPECT_EQ(service.StatusJson()["lastResult"], "up-to-date");
+}
+
+// A tampered pack on the server is refused; the previous good pack stays
+// and the status explains the failure in plain words.
+TEST_F(UpdateServiceTest, KeepsPreviousPackWhenNewOneIsTampered) {
+  UpdateService service(Options());
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  const std::string v2 = Pack(2);
+  repo_.AddTarget(kTarget, v2);
+  repo_.Publish();
+  std::string evil = v2;
+  evil.replace(evil.find("edition 2"), 9, "edition X");
+  repo_.files()[ServedTargetPath(v2)] = evil;
+  WriteRepository();
+
+  Status s = service.CheckNow({});
+  EXPECT_EQ(s.code(), ErrorCode::kUpdateVerification) << s.ToString();
+  EXPECT_EQ((*service.ContentJson())["version"], 1);
+  json status = service.StatusJson();
+  EXPECT_EQ(status["lastResult"], "failed");
+  EXPECT_EQ(status["lastErrorCode"], "update_verification_failed");
+  EXPECT_NE(status["lastError"].get<std::string>().find("kept"), std::string::npos);
+}
+
+// A correctly signed pack with the wrong shape (another packId) is refused.
+TEST_F(UpdateServiceTest, RefusesSignedPackOfAnotherPackId) {
+  UpdateService service(Options());
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  repo_.AddTarget(kTarget, Pack(2, "someone-else"));
+  repo_.Publish();
+  WriteRepository();
+  EXPECT_FALSE(service.CheckNow({}).ok());
+  EXPECT_EQ((*service.ContentJson())["version"], 1);
+}
+
+// Only one updater at a time: while another process holds the lock, a check
+// reports update_in_progress and the status says a check is running.
+TEST_F(UpdateServiceTest, ReportsInProgressWhileAnotherProcessHoldsTheLock) {
+  UpdateServiceOptions options = Options();
+  fs::create_directories(options.data_dir);
+  const fs::path lock_path = options.data_dir / "update.lock";
+  // A child process holds the lock (flock is per open file, so a second
+  // descriptor in this process would do too; a process is the real case).
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int fd = open(lock_path.c_str(), O_RDWR | O_CREAT, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) _exit(2);
+    (void)!write(ready[1], "x", 1);
+    pause();  // Killed by the parent.
+    _exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  UpdateService service(options);
+  Status s = service.CheckNow({});
+  EXPECT_EQ(s.code(), ErrorCode::kUpdateInProgress) << s.ToString();
+  EXPECT_EQ(service.StatusJson()["checking"], true);
+  kill(child, SIGKILL);
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  close(ready[0]);
+  close(ready[1]);
+  EXPECT_TRUE(service.CheckNow({}).ok());
+}
+
+// After a failure the next check comes sooner (backoff) but not at once;
+// after success it follows the interval.
+TEST_F(UpdateServiceTest, SchedulesBackoffAfterFailureAndIntervalAfterSuccess) {
+  UpdateServiceOptions options = Options();
+  options.repository_url = "https://127.0.0.1:1/";  // Nothing listens there.
+  {
+    UpdateService failing(options);
+    EXPECT_FALSE(failing.CheckNow({}).ok());
+    auto due = failing.SecondsUntilDue();
+    ASSERT_TRUE(due.has_value());
+    EXPECT_GE(*due, 10 * 60);
+    EXPECT_LE(*due, 11 * 60);
+  }
+  UpdateService service(Options());
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  auto due = service.SecondsUntilDue();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_GE(*due, 6 * 3600);
+  EXPECT_LE(*due, 6 * 3600 + 3600);
+}
+
+// The methods over the dispatcher: setPolicy persists and is reflected in
+// status; a bad interval is refused; content.get returns the pack.
+TEST_F(UpdateServiceTest, MethodsSetPolicyAndServeContent) {
+  messaging::Dispatcher dispatcher;
+  RegisterUpdateMethods(dispatcher, Options());
+  messaging::RequestContext ctx;
+  ctx.notify = Recorder();
+  auto call = [&](const std::string& method, const json& params) {
+    json request = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+    return json::parse(dispatcher.HandleFrame(request.dump(), ctx));
+  };
+  json reply = call("update.setPolicy", {{"automatic", false}, {"intervalHours", 12}});
+  ASSERT_TRUE(reply.contains("result")) << reply.dump();
+  EXPECT_EQ(reply["result"]["automatic"], false);
+  EXPECT_EQ(reply["result"]["intervalHours"], 12);
+  EXPECT_TRUE(reply["result"]["nextCheck"].is_null());
+  std::ifstream policy(Options().data_dir / "update-policy.json");
+  EXPECT_EQ(json::parse(policy)["intervalHours"], 12);
+
+  reply = call("update.setPolicy", {{"intervalHours", 0}});
+  ASSERT_TRUE(reply.contains("error")) << reply.dump();
+  EXPECT_EQ(reply["error"]["code"], static_cast<int>(ErrorCode::kInvalidParams));
+
+  reply = call("update.check", json::object());
+  ASSERT_TRUE(reply.contains("result")) << reply.dump();
+  EXPECT_EQ(reply["result"]["lastResult"], "ok");
+  EXPECT_EQ(reply["result"]["contentVersion"], 1);
+
+  reply = call("content.get", json::object());
+  ASSERT_TRUE(reply.contains("result")) << reply.dump();
+  EXPECT_EQ(reply["result"]["source"], "update");
+  EXPECT_EQ(reply["result"]["pack"]["packId"], "japan-us-trade");
+}
+
+// `update --background` honours "automatic off": no check, no status.
+TEST_F(UpdateServiceTest, BackgroundCheckRespectsAutomaticOff) {
+  UpdateServiceOptions options = Options();
+  {
+    UpdateService service(options);
+    ASSERT_TRUE(service.SavePolicy({.automatic = false, .interval_hours = 6}).ok());
+  }
+  ASSERT_TRUE(RunBackgroundCheck(options).ok());
+  EXPECT_FALSE(fs::exists(options.data_dir / "update-status.json"));
+  EXPECT_FALSE(fs::exists(options.data_dir / "content" / "current.json"));
+}
+
+// `update --background` with automatic on installs the pack.
+TEST_F(UpdateServiceTest, BackgroundCheckInstallsPack) {
+  UpdateServiceOptions options = Options();
+  Status s = RunBackgroundCheck(options);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(fs::exists(options.data_dir / "content" / "current.json"));
+}
+
+// The content pack shape check.
+TEST(ContentPack, ValidatesShape) {
+  EXPECT_TRUE(ValidateContentPack(Pack(3), "japan-us-trade").ok());
+  EXPECT_FALSE(ValidateContentPack("not json", "japan-us-trade").ok());
+  EXPECT_FALSE(ValidateContentPack(Pack(3), "other").ok());
+  json pack = json::parse(Pack(3));
+  pack["schema"] = 2;
+  EXPECT_FALSE(ValidateContentPack(pack.dump(), "japan-us-trade").ok());
+  pack = json::parse(Pack(3));
+  pack["published"] = "yesterday";
+  EXPECT_FALSE(ValidateContentPack(pack.dump(), "japan-us-trade").ok());
+}
+
+}  // namespace
+}  // namespace bellwether::update
