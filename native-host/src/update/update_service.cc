@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <utility>
@@ -273,6 +274,10 @@ Status UpdateService::EnsureTrustedRoot() {
 
 Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* installed) {
   *installed = false;
+  if (options_.repository_url.empty()) {
+    return Status(ErrorCode::kUpdateNetwork, "no update repository is configured");
+  }
+  if (options_.data_dir.empty()) return Status::Internal("the update service has no data directory");
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(options_.data_dir));
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(MetadataDir()));
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(ContentDir() / "targets"));
@@ -473,6 +478,48 @@ void UpdateService::BackgroundLoop(messaging::NotifyFn notify) {
     if (due) wait = std::min(wait, std::chrono::milliseconds(*due * 1000));
     sleep_for(wait);
   }
+}
+
+Result<UpdateServiceOptions> ApplyUpdateConfig(UpdateServiceOptions defaults,
+                                               const fs::path& config_file) {
+  UpdateServiceOptions options = std::move(defaults);
+  BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(config_file, kMaxStateFileBytes));
+  if (bytes) {
+    json config = json::parse(*bytes, nullptr, false);
+    if (!config.is_object()) return Status::InvalidParams(config_file.string() + " is not a JSON object");
+    auto string_field = [&](const char* name, auto apply) -> Status {
+      auto it = config.find(name);
+      if (it == config.end()) return Status::Ok();
+      if (!it->is_string() || it->template get<std::string>().empty()) {
+        return Status::InvalidParams(config_file.string() + ": \"" + name + "\" must be a non-empty string");
+      }
+      apply(it->template get<std::string>());
+      return Status::Ok();
+    };
+    BW_RETURN_IF_ERROR(string_field("repositoryUrl", [&](std::string v) { options.repository_url = std::move(v); }));
+    BW_RETURN_IF_ERROR(string_field("caBundle", [&](std::string v) { options.ca_bundle = std::move(v); }));
+    BW_RETURN_IF_ERROR(string_field("trustedRoot", [&](std::string v) {
+      options.trusted_root_path = v;
+      options.initial_root.clear();
+    }));
+    if (auto it = config.find("allowLoopbackHttp"); it != config.end()) {
+      if (!it->is_boolean()) {
+        return Status::InvalidParams(config_file.string() + ": \"allowLoopbackHttp\" must be true or false");
+      }
+      options.allow_insecure_http = it->get<bool>();
+    }
+  }
+  if (const char* url = std::getenv("BELLWETHER_UPDATE_URL"); url != nullptr && *url != '\0') {
+    options.repository_url = url;
+  }
+  if (const char* ca = std::getenv("BELLWETHER_UPDATE_CA_BUNDLE"); ca != nullptr && *ca != '\0') {
+    options.ca_bundle = ca;
+  }
+  if (const char* root = std::getenv("BELLWETHER_TRUSTED_ROOT"); root != nullptr && *root != '\0') {
+    options.trusted_root_path = root;
+    options.initial_root.clear();
+  }
+  return options;
 }
 
 Status RunBackgroundCheck(UpdateServiceOptions options) {

@@ -142,6 +142,16 @@ class UpdateService {
   std::thread thread_;
 };
 
+// Applies the reader's configuration on top of `defaults` (the values the
+// host was built with): first the JSON file `config_file` if it exists,
+//   {"repositoryUrl": "https://...", "caBundle": "/path/ca.pem",
+//    "trustedRoot": "/path/root.json", "allowLoopbackHttp": false}
+// then the environment variables BELLWETHER_UPDATE_URL,
+// BELLWETHER_UPDATE_CA_BUNDLE and BELLWETHER_TRUSTED_ROOT. A malformed file
+// is an error (kInvalidParams naming the field), never silently ignored.
+Result<UpdateServiceOptions> ApplyUpdateConfig(UpdateServiceOptions defaults,
+                                               const std::filesystem::path& config_file);
+
 // One check for `bellwether-host update --background` (systemd timer, cron):
 // no browser, no notifications. Honours the lock; returns the outcome.
 Status RunBackgroundCheck(UpdateServiceOptions options);

@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "crypto/digest.h"
@@ -297,6 +298,76 @@ TEST_F(UpdateServiceTest, BackgroundCheckInstallsPack) {
   Status s = RunBackgroundCheck(options);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(fs::exists(options.data_dir / "content" / "current.json"));
+}
+
+// The background schedule checks by itself once due, announces the new pack,
+// and stops cleanly when the service is destroyed.
+TEST_F(UpdateServiceTest, BackgroundThreadChecksWhenDueAndStopsCleanly) {
+  UpdateServiceOptions options = Options();
+  options.initial_delay = std::chrono::milliseconds(10);
+  options.scheduler_poll = std::chrono::milliseconds(50);
+  auto completed = [this] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Notification& n : notifications_) {
+      if (n.method == "update.completed") return true;
+    }
+    return false;
+  };
+  {
+    UpdateService service(options);
+    service.StartBackground(Recorder());
+    service.StartBackground(Recorder());  // Idempotent: still one thread.
+    // Bounded wait (20 s) for the first scheduled check.
+    for (int i = 0; i < 400 && !completed(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(completed());
+    EXPECT_EQ(service.StatusJson()["lastResult"], "ok");
+    auto due = service.SecondsUntilDue();
+    ASSERT_TRUE(due.has_value());
+    EXPECT_GT(*due, 0);  // Not due again right away.
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  int completions = 0;
+  for (const Notification& n : notifications_) completions += n.method == "update.completed" ? 1 : 0;
+  EXPECT_EQ(completions, 1);
+}
+
+// Configuration: file values override defaults, the environment overrides
+// the file, and a malformed field is an error.
+TEST(UpdateConfig, FileThenEnvironmentOverrideDefaults) {
+  auto dir = bellwether::testing::TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  const fs::path file = (*dir)->path() / "update.json";
+  UpdateServiceOptions defaults;
+  defaults.repository_url = "https://updates.example/";
+  defaults.initial_root = "{}";
+  unsetenv("BELLWETHER_UPDATE_URL");
+  unsetenv("BELLWETHER_UPDATE_CA_BUNDLE");
+  unsetenv("BELLWETHER_TRUSTED_ROOT");
+
+  auto none = ApplyUpdateConfig(defaults, file);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->repository_url, "https://updates.example/");
+
+  std::ofstream(file) << R"({"repositoryUrl":"https://127.0.0.1:8443/","caBundle":"/tmp/ca.pem","trustedRoot":"/tmp/root.json"})";
+  auto from_file = ApplyUpdateConfig(defaults, file);
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_EQ(from_file->repository_url, "https://127.0.0.1:8443/");
+  EXPECT_EQ(from_file->ca_bundle, "/tmp/ca.pem");
+  EXPECT_EQ(from_file->trusted_root_path, "/tmp/root.json");
+  EXPECT_TRUE(from_file->initial_root.empty());
+
+  setenv("BELLWETHER_UPDATE_URL", "https://mirror.example/", 1);
+  auto from_env = ApplyUpdateConfig(defaults, file);
+  unsetenv("BELLWETHER_UPDATE_URL");
+  ASSERT_TRUE(from_env.ok());
+  EXPECT_EQ(from_env->repository_url, "https://mirror.example/");
+
+  std::ofstream(file, std::ios::trunc) << R"({"repositoryUrl":42})";
+  auto bad = ApplyUpdateConfig(defaults, file);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidParams);
 }
 
 // The content pack shape check.
