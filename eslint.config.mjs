@@ -39,12 +39,21 @@ export default [
     },
   },
   {
-    // Node: build tools, tests, scripts.
-    files: ['extension/tools/**/*.mjs', 'tests/browser/**/*.mjs', 'scripts/**/*.mjs', '*.mjs'],
+    // Node: build tools.
+    files: ['extension/tools/**/*.mjs', '*.mjs'],
     languageOptions: {
       ecmaVersion: 2022,
       sourceType: 'module',
       globals: { ...globals.node },
+    },
+  },
+  {
+    // Node driving a browser: callbacks given to page.evaluate() run in the page.
+    files: ['tests/browser/**/*.mjs', 'scripts/**/*.mjs'],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      globals: { ...globals.node, ...globals.browser },
     },
   },
 ];
