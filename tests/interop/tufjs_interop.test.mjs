@@ -160,7 +160,9 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
     // hash-prefixed targets, which proves the repository offers them.
     const sha = crypto.createHash('sha256').update(packV1).digest('hex');
     assert.ok(server.requests.includes(`/targets/content/${sha}.pack.json`), server.requests.join('\n'));
-    assert.ok(server.requests.includes('/metadata/1.snapshot.json'), server.requests.join('\n'));
+    const timestamp = JSON.parse(fs.readFileSync(path.join(repo, 'metadata', 'timestamp.json')));
+    const snapshotVersion = timestamp.signed.meta['snapshot.json'].version;
+    assert.ok(server.requests.includes(`/metadata/${snapshotVersion}.snapshot.json`), server.requests.join('\n'));
   });
 
   test('follows a new pack, key rotations and a refreshed timestamp', async () => {
