@@ -5,7 +5,8 @@
 // enough for interop — the HTTPS path is covered by tests/update/attacks):
 //   1. tuf-js's Updater verifies a repository that bellwether-release made
 //      (and maintained through publish, rotate and refresh-timestamp) and
-//      downloads its targets.
+//      downloads its targets; with ed25519, ECDSA P-256 and RSA-PSS keys and
+//      thresholds of 2.
 //   2. bellwether-tuf-client consumes a repository signed by @tufjs/models
 //      with keys this file generates (ed25519 and ECDSA P-256, consistent
 //      snapshots, a root rotation), and refuses a tampered target.
@@ -214,6 +215,51 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
       await evil.close();
     }
   });
+});
+
+describe('tuf-js verifies other key types and thresholds from bellwether-release', () => {
+  for (const keyType of ['ecdsa-p256', 'rsa']) {
+    test(`${keyType} keys, threshold 2 for root and targets, after a root rotation`, async () => {
+      requireBinary('BELLWETHER_RELEASE', RELEASE);
+      const work = tempDir(`keys-${keyType}`);
+      let server;
+      try {
+        const repo = path.join(work, 'repo');
+        const keys = path.join(work, 'keys');
+        const pack = Buffer.from(`{"keyType":"${keyType}"}\n`);
+        await release(['init', '--repo', repo, '--keys', keys, '--key-type', keyType,
+          '--threshold', 'root=2', '--threshold', 'targets=2']);
+        fs.writeFileSync(path.join(work, 'pack.json'), pack);
+        await release(['add', '--repo', repo, '--keys', keys, '--target-name', 'content/pack.json',
+          path.join(work, 'pack.json')]);
+        await release(['publish', '--repo', repo, '--keys', keys]);
+        await release(['rotate', '--repo', repo, '--keys', keys, '--role', 'root']);
+        server = await serveDirectory(repo);
+        const metadataDir = path.join(work, 'client');
+        fs.mkdirSync(metadataDir);
+        fs.copyFileSync(path.join(repo, 'metadata', '1.root.json'), path.join(metadataDir, 'root.json'));
+        const updater = new Updater({
+          metadataDir,
+          metadataBaseUrl: `${server.base}/metadata`,
+          targetDir: work,
+          targetBaseUrl: `${server.base}/targets`,
+          config: { fetchRetries: 0 },
+        });
+        await updater.refresh();
+        const info = await updater.getTargetInfo('content/pack.json');
+        assert.ok(info);
+        const file = path.join(work, 'downloaded.json');
+        await updater.downloadTarget(info, file);
+        assert.deepEqual(fs.readFileSync(file), pack);
+        const root = JSON.parse(fs.readFileSync(path.join(metadataDir, 'root.json')));
+        assert.equal(root.signed.version, 2);
+        assert.equal(root.signed.roles.targets.threshold, 2);
+      } finally {
+        await server?.close();
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ namespace tuf = bellwether::tuf;
 constexpr std::string_view kUsage = R"(usage: bellwether-release COMMAND [OPTIONS]
 
 Commands (options may come before or after the command):
-  init     --repo DIR --keys DIR [--key-type ed25519|ecdsa-p256]
+  init     --repo DIR --keys DIR [--key-type ed25519|ecdsa-p256|rsa]
            [--threshold ROLE=N]... [--expires ROLE=DAYS]... [--no-consistent-snapshot]
            Generate keys for root, timestamp, snapshot and targets (written 0600
            into KEYS, which must not be inside REPO) and write 1.root.json,
