@@ -31,6 +31,7 @@ Statement& Statement::BindNull(int index) {
 }
 
 Result<bool> Statement::Step() {
+  errno = 0;  // So a failure's errno is this call's (see ErrorFromCode).
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -85,12 +86,17 @@ Database::~Database() {
 }
 
 Status Database::ErrorFromCode(int rc, std::string_view context) {
+  // SQLite does not always record the errno of a failed write (it reports
+  // 0 for some paths); the thread's errno still holds it then.
+  const int thread_errno = errno;
   const int primary = rc & 0xff;
   last_error_busy_ = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
   std::string message(context);
   message += ": ";
   message += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-  const int sys_errno = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  message += " [sqlite " + std::to_string(rc) + "]";
+  int sys_errno = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  if (sys_errno == 0) sys_errno = thread_errno;
   if (primary == SQLITE_FULL ||
       (primary == SQLITE_IOERR && (sys_errno == ENOSPC || sys_errno == EFBIG || sys_errno == EDQUOT))) {
     return Status(ErrorCode::kStorageFull, "storage is full: " + message);
@@ -103,6 +109,7 @@ Status Database::ErrorFromCode(int rc, std::string_view context) {
 
 Status Database::Exec(const char* sql) {
   char* err = nullptr;
+  errno = 0;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (err != nullptr) sqlite3_free(err);
   if (rc != SQLITE_OK) return ErrorFromCode(rc, "statement failed");

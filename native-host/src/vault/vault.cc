@@ -710,7 +710,10 @@ struct Vault::Impl {
   Result<std::uint64_t> ResumeRotation() {
     std::uint64_t resealed = 0, failed = 0;
     std::int64_t after_id = 0;
-    for (;;) {
+    for (std::size_t batches = 0;; ++batches) {
+      if (options.rotation_batch_limit_for_testing != 0 && batches >= options.rotation_batch_limit_for_testing) {
+        return Status::Storage("rotation stopped by the test limit");
+      }
       std::size_t rows_seen = 0;
       if (bellwether::Status txn_status = db->Transaction(true, [&]() -> Status {
         rows_seen = 0;

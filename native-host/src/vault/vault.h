@@ -75,6 +75,9 @@ struct VaultOptions {
   // Parameters for new passphrases and exports.
   crypto::ScryptParams passphrase_kdf = kDefaultPassphraseKdf;
   std::size_t rotation_batch = 64;
+  // Fault injection for tests: stop a rotation after this many batches, as
+  // a kill would (0 = never).
+  std::size_t rotation_batch_limit_for_testing = 0;
   int busy_timeout_ms = 5000;
 };
 

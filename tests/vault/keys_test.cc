@@ -1,0 +1,424 @@
+// Key handling: locked states, never a new key over data, passphrases,
+// rotation (including resume after interruption), encrypted backups.
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "crypto/random.h"
+#include "test_util.h"
+#include "vault/vault.h"
+
+namespace bellwether::vault {
+namespace {
+
+using testing::RawDb;
+using testing::ReadFile;
+using testing::TempDir;
+using testing::TestOptions;
+
+std::unique_ptr<Vault> OpenVault(const VaultOptions& options) {
+  auto v = Vault::Open(options);
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  return v.ok() ? std::move(v).value() : nullptr;
+}
+
+// A store whose availability the test switches (a keyring that goes away).
+class SwitchableStore : public MasterKeyStore {
+ public:
+  KeySource source() const override { return KeySource::kKeyring; }
+  std::string Describe() const override { return "test keyring"; }
+  Result<crypto::SecureBytes> Load() override {
+    ++loads;
+    if (!available) return Status::Locked("test keyring is locked");
+    if (key.empty()) return Status::NotFound("no key");
+    return key.Clone();
+  }
+  Status Store(const crypto::SecureBytes& k) override {
+    if (!available) return Status::Locked("test keyring is locked");
+    if (!key.empty()) return Status::Conflict("exists");
+    ++stores;
+    key = k.Clone();
+    return Status::Ok();
+  }
+  Status Erase() override {
+    key.Wipe();
+    return Status::Ok();
+  }
+  bool available = true;
+  crypto::SecureBytes key;
+  int loads = 0, stores = 0;
+};
+
+// Without its key file the vault is locked; it keeps the data, never makes
+// a new key, and works again once the key file is back.
+TEST(VaultKeys, MissingKeyFileLocksWithoutLosingData) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(v->Set("notes", "a", "precious").ok());
+  }
+  auto key = dir.path() / "vault.key", aside = dir.path() / "key.aside";
+  std::filesystem::rename(key, aside);
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+    EXPECT_EQ(v->Set("notes", "b", "x").status().code(), ErrorCode::kVaultLocked);
+    auto st = v->GetStatus();
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->state, VaultState::kLocked);
+    EXPECT_FALSE(st->locked_reason.empty());
+    EXPECT_FALSE(std::filesystem::exists(key)) << "a new key was created over existing data";
+  }
+  std::filesystem::rename(aside, key);
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto got = v->Get("notes", "a");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->value, "precious");
+}
+
+// An unavailable keyring means locked (not "no key"), and the vault never
+// stores a key while it is away; data opens again when it returns.
+TEST(VaultKeys, UnavailableKeyringLocksAndRecovers) {
+  TempDir dir;
+  auto store = std::make_shared<SwitchableStore>();
+  auto options = TestOptions(dir.path());
+  options.key_store = store;
+  {
+    auto v = OpenVault(options);
+    ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  }
+  EXPECT_EQ(store->stores, 1);
+  store->available = false;
+  {
+    auto v = OpenVault(options);
+    EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+    EXPECT_EQ(v->GetStatus()->state, VaultState::kLocked);
+    EXPECT_EQ(v->GetStatus()->key_source, KeySource::kKeyring);
+  }
+  store->available = true;
+  auto v = OpenVault(options);
+  EXPECT_EQ(v->Get("notes", "a")->value, 1);
+  EXPECT_EQ(store->stores, 1);
+}
+
+// A keyring emptied behind our back (item deleted) is also "locked": the
+// vault still holds a wrapped key, so it refuses to create a new one.
+TEST(VaultKeys, EmptiedKeyringNeverGetsANewKeyOverData) {
+  TempDir dir;
+  auto store = std::make_shared<SwitchableStore>();
+  auto options = TestOptions(dir.path());
+  options.key_store = store;
+  {
+    auto v = OpenVault(options);
+    ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  }
+  crypto::SecureBytes saved = store->key.Clone();
+  ASSERT_TRUE(store->Erase().ok());
+  {
+    auto v = OpenVault(options);
+    EXPECT_EQ(v->Set("notes", "b", 2).status().code(), ErrorCode::kVaultLocked);
+    EXPECT_TRUE(store->key.empty());
+    EXPECT_EQ(store->stores, 1);
+  }
+  store->key = std::move(saved);
+  auto v = OpenVault(options);
+  EXPECT_EQ(v->Get("notes", "a")->value, 1);
+}
+
+// Another vault's master key does not open this one.
+TEST(VaultKeys, ForeignMasterKeyIsLocked) {
+  TempDir a, b;
+  {
+    auto va = OpenVault(TestOptions(a.path()));
+    auto vb = OpenVault(TestOptions(b.path()));
+    ASSERT_TRUE(va->Set("notes", "a", 1).ok());
+    ASSERT_TRUE(vb->Set("notes", "b", 1).ok());
+  }
+  std::filesystem::copy_file(b.path() / "vault.key", a.path() / "vault.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto v = OpenVault(TestOptions(a.path()));
+  auto got = v->Get("notes", "a");
+  EXPECT_EQ(got.status().code(), ErrorCode::kVaultLocked);
+  EXPECT_NE(got.status().message().find("does not belong"), std::string::npos);
+}
+
+// A key file others can read is refused rather than trusted.
+TEST(VaultKeys, LooseKeyFileModeIsRefused) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  }
+  ::chmod((dir.path() / "vault.key").c_str(), 0644);
+  auto v = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+}
+
+// A passphrase locks every new process until unlocked; a wrong one is its
+// own error.
+TEST(VaultPassphrase, NewProcessNeedsPassphrase) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(v->Set("notes", "a", "behind a passphrase").ok());
+    ASSERT_TRUE(v->SetPassphrase("correct horse", std::nullopt).ok());
+    EXPECT_TRUE(v->Get("notes", "a").ok());  // This session stays unlocked.
+    EXPECT_TRUE(v->GetStatus()->passphrase_set);
+  }
+  auto v = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+  EXPECT_EQ(v->GetStatus()->state, VaultState::kLocked);
+  EXPECT_EQ(v->Unlock("wrong horse").code(), ErrorCode::kWrongPassphrase);
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+  ASSERT_TRUE(v->Unlock("correct horse").ok());
+  EXPECT_EQ(v->Get("notes", "a")->value, "behind a passphrase");
+}
+
+// Lock wipes the keys; with a passphrase the vault stays locked until
+// unlocked again.
+TEST(VaultPassphrase, LockRequiresUnlock) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  EXPECT_FALSE(v->Lock());  // No passphrase: nothing keeps it locked.
+  EXPECT_TRUE(v->Get("notes", "a").ok());
+  ASSERT_TRUE(v->SetPassphrase("pw-1", std::nullopt).ok());
+  EXPECT_TRUE(v->Lock());
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+  ASSERT_TRUE(v->Unlock("pw-1").ok());
+  EXPECT_TRUE(v->Get("notes", "a").ok());
+}
+
+// Changing or removing a passphrase proves the current one.
+TEST(VaultPassphrase, ChangeAndRemoveNeedCurrentPassphrase) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+    ASSERT_TRUE(v->SetPassphrase("old", std::nullopt).ok());
+    EXPECT_EQ(v->SetPassphrase("new", std::nullopt).code(), ErrorCode::kWrongPassphrase);
+    EXPECT_EQ(v->SetPassphrase("new", "not old").code(), ErrorCode::kWrongPassphrase);
+    ASSERT_TRUE(v->SetPassphrase("new", "old").ok());
+  }
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    EXPECT_EQ(v->Unlock("old").code(), ErrorCode::kWrongPassphrase);
+    ASSERT_TRUE(v->Unlock("new").ok());
+    ASSERT_TRUE(v->SetPassphrase(std::nullopt, "new").ok());
+  }
+  auto v = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(v->Get("notes", "a")->value, 1);  // No passphrase needed any more.
+  EXPECT_FALSE(v->GetStatus()->passphrase_set);
+}
+
+// When another process sets a passphrase, this one forgets its keys.
+TEST(VaultPassphrase, PassphraseSetElsewhereLocksThisProcess) {
+  TempDir dir;
+  auto a = OpenVault(TestOptions(dir.path()));
+  auto b = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(a->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(b->Get("notes", "a").ok());
+  ASSERT_TRUE(a->SetPassphrase("pw", std::nullopt).ok());
+  EXPECT_EQ(b->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+}
+
+// After the idle timeout the keys are gone and the passphrase is needed.
+TEST(VaultPassphrase, IdleTimeoutRelocks) {
+  TempDir dir;
+  auto clock = std::make_shared<FakeClock>();
+  auto options = TestOptions(dir.path());
+  options.clock = clock;
+  options.idle_timeout = std::chrono::minutes(10);
+  auto v = OpenVault(options);
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(v->SetPassphrase("pw", std::nullopt).ok());
+  clock->Advance(std::chrono::minutes(9));
+  EXPECT_TRUE(v->Get("notes", "a").ok());  // Activity resets the timer.
+  clock->Advance(std::chrono::minutes(9));
+  EXPECT_TRUE(v->Get("notes", "a").ok());
+  clock->Advance(std::chrono::minutes(11));
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+  ASSERT_TRUE(v->Unlock("pw").ok());
+  EXPECT_TRUE(v->Get("notes", "a").ok());
+}
+
+// The passphrase is a second factor, not a replacement for the master key.
+TEST(VaultPassphrase, PassphraseAloneDoesNotOpenWithoutMasterKey) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+    ASSERT_TRUE(v->SetPassphrase("pw", std::nullopt).ok());
+  }
+  std::filesystem::remove(dir.path() / "vault.key");
+  auto v = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(v->Unlock("pw").code(), ErrorCode::kVaultLocked);
+}
+
+// Rotation re-seals every record under a new key and retires the old one
+// (its wrapped copy is erased).
+TEST(VaultRotation, ResealsEveryRecordAndRetiresOldKey) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.rotation_batch = 7;
+  auto v = OpenVault(options);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i), i).ok());
+  auto r = v->RotateKey();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->key_id, 2u);
+  EXPECT_EQ(r->resealed, 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(v->Get("notes", "k" + std::to_string(i))->value, i);
+  auto st = v->GetStatus();
+  EXPECT_EQ(st->active_key_id, 2u);
+  EXPECT_TRUE(st->last_rotation.has_value());
+  EXPECT_FALSE(st->rotation_pending);
+  RawDb raw(dir.path() / "vault.db");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM records WHERE key_id != 2"), 0);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM keys WHERE key_id = 1 AND state = 'retired' AND wrapped IS NULL"), 1);
+}
+
+// Once a key has done its budget of encryptions, the vault rotates itself.
+TEST(VaultRotation, RotatesAutomaticallyBeforeEncryptionBudget) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.rotate_after_encryptions = 20;  // Two encryptions per write.
+  auto v = OpenVault(options);
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i % 5), i).ok());
+  auto st = v->GetStatus();
+  EXPECT_GE(st->active_key_id, 3u);
+  RawDb raw(dir.path() / "vault.db");
+  EXPECT_LE(raw.Int("SELECT MAX(encryptions) FROM keys WHERE state != 'active'"), 20 + 2 * 5);
+  for (int i = 20; i < 25; ++i) EXPECT_EQ(v->Get("notes", "k" + std::to_string(i % 5))->value, i);
+}
+
+// A rotation cut short (as by a kill) resumes in the next process: no
+// record is lost and the old key is retired.
+TEST(VaultRotation, InterruptedRotationResumes) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.rotation_batch = 5;
+  options.rotation_batch_limit_for_testing = 3;
+  {
+    auto v = OpenVault(options);
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i), i).ok());
+    EXPECT_FALSE(v->RotateKey().ok());  // Stopped after 3 batches.
+  }
+  {
+    RawDb raw(dir.path() / "vault.db");
+    EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM records WHERE key_id = 2"), 15);
+    EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM keys WHERE state = 'retiring'"), 1);
+  }
+  options.rotation_batch_limit_for_testing = 0;
+  auto v = OpenVault(options);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(v->Get("notes", "k" + std::to_string(i))->value, i);
+  EXPECT_FALSE(v->GetStatus()->rotation_pending);
+  RawDb raw(dir.path() / "vault.db");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM records WHERE key_id != 2"), 0);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM keys WHERE state = 'retired'"), 1);
+}
+
+// A backup restores into a new vault (different keys) completely.
+TEST(VaultBackup, ExportImportIntoNewVault) {
+  TempDir a, b;
+  auto va = OpenVault(TestOptions(a.path()));
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(va->Set(i % 2 ? "notes" : "highlights", "k" + std::to_string(i), {{"i", i}}).ok());
+  }
+  auto backup = va->Export("backup pass");
+  ASSERT_TRUE(backup.ok()) << backup.status().ToString();
+  EXPECT_EQ(backup->records, 30u);
+  auto vb = OpenVault(TestOptions(b.path()));
+  auto report = vb->Import(backup->backup, "backup pass");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->added, 30u);
+  EXPECT_EQ(report->updated, 0u);
+  EXPECT_EQ(report->unchanged, 0u);
+  for (int i = 0; i < 30; ++i) {
+    auto got = vb->Get(i % 2 ? "notes" : "highlights", "k" + std::to_string(i));
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->value["i"], i);
+  }
+}
+
+// Importing into an existing vault reports what was added, updated, and
+// already identical.
+TEST(VaultBackup, ImportReportsMerge) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "same", 1).ok());
+  ASSERT_TRUE(v->Set("notes", "changed", "old").ok());
+  ASSERT_TRUE(v->Set("notes", "gone", 3).ok());
+  auto backup = v->Export("pw");
+  ASSERT_TRUE(backup.ok());
+  ASSERT_TRUE(v->Set("notes", "changed", "new").ok());
+  ASSERT_TRUE(v->Delete("notes", "gone").ok());
+  ASSERT_TRUE(v->Set("notes", "extra", 4).ok());
+  auto report = v->Import(backup->backup, "pw");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->added, 1u);      // gone
+  EXPECT_EQ(report->updated, 1u);    // changed: back to "old"
+  EXPECT_EQ(report->unchanged, 1u);  // same
+  EXPECT_EQ(v->Get("notes", "changed")->value, "old");
+  EXPECT_EQ(v->Get("notes", "extra")->value, 4);  // Merge, not replace.
+}
+
+// A wrong passphrase or a modified backup is refused; nothing is merged.
+TEST(VaultBackup, WrongPassphraseOrTamperedBackupIsRefused) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  auto backup = v->Export("pw");
+  ASSERT_TRUE(backup.ok());
+  ASSERT_TRUE(v->Delete("notes", "a").ok());
+  EXPECT_EQ(v->Import(backup->backup, "other").status().code(), ErrorCode::kWrongPassphrase);
+  auto doc = nlohmann::json::parse(backup->backup);
+  std::string ct = doc["ciphertext"];
+  ct[10] = ct[10] == 'A' ? 'B' : 'A';
+  doc["ciphertext"] = ct;
+  EXPECT_EQ(v->Import(doc.dump(), "pw").status().code(), ErrorCode::kWrongPassphrase);
+  auto relabeled = nlohmann::json::parse(backup->backup);
+  relabeled["records"] = 99;  // Header is authenticated too.
+  EXPECT_EQ(v->Import(relabeled.dump(), "pw").status().code(), ErrorCode::kWrongPassphrase);
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kNotFound);
+}
+
+// Hostile scrypt parameters in a backup are refused before any work.
+TEST(VaultBackup, HostileKdfParametersAreRefused) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto backup = v->Export("pw");
+  ASSERT_TRUE(backup.ok());
+  auto doc = nlohmann::json::parse(backup->backup);
+  doc["kdf"]["N"] = std::uint64_t{1} << 30;
+  EXPECT_EQ(v->Import(doc.dump(), "pw").status().code(), ErrorCode::kInvalidParams);
+  EXPECT_EQ(v->Import("not json", "pw").status().code(), ErrorCode::kInvalidParams);
+  EXPECT_EQ(v->Import("{\"format\":\"x\"}", "pw").status().code(), ErrorCode::kInvalidParams);
+}
+
+// An import that would exceed the quota merges nothing at all.
+TEST(VaultBackup, ImportIsAllOrNothing) {
+  TempDir a, b;
+  auto va = OpenVault(TestOptions(a.path()));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(va->Set("notes", "k" + std::to_string(i), std::string(1000, 'x')).ok());
+  auto backup = va->Export("pw");
+  ASSERT_TRUE(backup.ok());
+  auto options = TestOptions(b.path());
+  options.quota_bytes = 5000;
+  auto vb = OpenVault(options);
+  EXPECT_EQ(vb->Import(backup->backup, "pw").status().code(), ErrorCode::kQuotaExceeded);
+  EXPECT_EQ(vb->GetStatus()->record_count, 0u);
+}
+
+// The backup text holds no plaintext record names or values.
+TEST(VaultBackup, BackupHoldsNoPlaintext) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "SECRET-NAME-123", "SECRET-VALUE-456").ok());
+  auto backup = v->Export("pw");
+  ASSERT_TRUE(backup.ok());
+  EXPECT_EQ(backup->backup.find("SECRET-NAME-123"), std::string::npos);
+  EXPECT_EQ(backup->backup.find("SECRET-VALUE-456"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bellwether::vault
