@@ -28,6 +28,8 @@ export const ErrorCodes = Object.freeze({
   update_expired: -32033,
   update_rollback: -32034,
   update_too_large: -32035,
+  update_not_found: -32036,
+  update_timeout: -32037,
   // Produced by the extension itself, never by the host.
   host_unavailable: -32090,
   host_disconnected: -32091,
@@ -36,6 +38,13 @@ export const ErrorCodes = Object.freeze({
 });
 
 const kNamesByCode = new Map(Object.entries(ErrorCodes).map(([name, code]) => [code, name]));
+
+// Longer names the updater uses for the same codes (docs/updates.md).
+const kAliases = {
+  update_verification_failed: 'update_verification',
+  update_network_error: 'update_network',
+  update_metadata_expired: 'update_expired',
+};
 
 // An error from the host (or from the path to it), carried across
 // runtime messages as a plain object and rebuilt on the page side.
@@ -83,10 +92,13 @@ const kPlainWords = {
     'The update server offered outdated information, which could hide newer updates. Bellwether kept your current content and will try again.',
   update_rollback: 'The update server offered an older version than you have. It was refused.',
   update_too_large: 'The update server sent more data than allowed. The download was stopped.',
+  update_not_found: 'The update server does not have the expected files. Bellwether kept your current content.',
+  update_timeout: 'The update server was too slow to answer. Bellwether will try again.',
 };
 
 export function plainWords(error) {
   if (!error) return '';
-  const name = error.errorName ?? error.data?.name ?? kNamesByCode.get(error.code);
-  return kPlainWords[name] ?? error.message ?? 'Something went wrong.';
+  const raw = error.errorName ?? error.data?.name ?? kNamesByCode.get(error.code);
+  const name = kAliases[raw] ?? raw;
+  return kPlainWords[name] ?? (error.message || 'Something went wrong.');
 }

@@ -15,9 +15,10 @@ function pick(object, ...names) {
   return undefined;
 }
 
-function normalizeError(error) {
-  if (!error) return null;
-  if (typeof error === 'string') return { code: null, errorName: error, message: error };
+function normalizeError(error, codeName) {
+  if (!error && !codeName) return null;
+  // The host sends a sentence for the reader plus the stable error name.
+  if (typeof error === 'string' || !error) return { code: null, errorName: codeName ?? null, message: error ?? '' };
   return {
     code: error.code ?? null,
     errorName: error.name ?? error.data?.name ?? error.errorName ?? null,
@@ -31,8 +32,12 @@ export function normalizeStatus(raw) {
   return {
     lastCheck: pick(s, 'lastCheck.time', 'lastCheck.at', 'lastCheckTime', 'lastCheckAt', 'lastCheck', 'last_check') ?? null,
     lastResult: pick(s, 'lastCheck.result', 'lastResult', 'result', 'last_result') ?? null,
-    lastError: normalizeError(pick(s, 'lastCheck.error', 'lastError', 'error', 'last_error')),
+    lastError: normalizeError(
+      pick(s, 'lastCheck.error', 'lastError', 'error', 'last_error'),
+      pick(s, 'lastErrorCode', 'lastErrorName', 'errorCode'),
+    ),
     contentVersion: pick(s, 'current.content', 'current.contentVersion', 'contentVersion', 'versions.content', 'content.version') ?? null,
+    contentPublished: pick(s, 'contentPublished', 'current.published', 'content.published') ?? null,
     hostVersion: pick(s, 'current.host', 'hostVersion', 'versions.host') ?? null,
     nextCheck: pick(s, 'nextCheck', 'nextCheckAt', 'next_check') ?? null,
     automatic: typeof automatic === 'boolean' ? automatic : true,
@@ -72,6 +77,7 @@ export async function newestPack() {
   const reply = await call('content.get');
   let pack = pick(reply, 'pack');
   if (typeof pack === 'string') pack = JSON.parse(pack);
+  // Before the first update the host answers {"source":"none","pack":null}.
   return pack ? { pack, source: pick(reply, 'source') ?? 'update', version: pick(reply, 'version') ?? pack.version } : null;
 }
 

@@ -293,18 +293,22 @@ function describeResult(s) {
   const r = s.lastResult;
   if (!r) return s.lastCheck ? '—' : 'Not checked yet';
   const words = {
+    ok: 'A new edition was installed',
     'up-to-date': 'Up to date',
     up_to_date: 'Up to date',
-    updated: 'Updated',
+    updated: 'A new edition was installed',
     failed: 'Failed',
     error: 'Failed',
+    never: 'Not checked yet',
   };
   return words[r] ?? String(r);
 }
 
 function renderUpdates() {
   const s = updateStatus;
-  $('update-content-version').textContent = s.contentVersion !== null ? `Version ${s.contentVersion}` : '—';
+  $('update-content-version').textContent = s.contentVersion !== null
+    ? `Version ${s.contentVersion}${s.contentPublished ? `, published ${formatDateTime(s.contentPublished)}` : ''}`
+    : 'The edition bundled with the extension (no update installed yet)';
   $('update-last-check').textContent = formatDateTime(s.lastCheck);
   $('update-last-result').textContent = describeResult(s);
   $('update-next-check').textContent = s.automatic ? formatDateTime(s.nextCheck) : 'Only when you press “Check now”';
@@ -317,8 +321,9 @@ function renderUpdates() {
   const error = $('update-error');
   if (s.lastError) {
     error.hidden = false;
-    error.replaceChildren(el('p', {}, el('strong', {}, 'The last check failed. '), plainWords(s.lastError)));
-    if (s.lastError.message) error.append(el('p', { class: 'hint' }, `Details: ${s.lastError.message}`));
+    // The host's sentence is written for readers; fall back to our own words.
+    error.replaceChildren(el('p', {}, el('strong', {}, 'The last check failed. '), s.lastError.message || plainWords(s.lastError)));
+    if (s.lastError.errorName) error.append(el('p', { class: 'hint' }, `Error code: ${s.lastError.errorName}`));
   } else {
     error.hidden = true;
     error.replaceChildren();
@@ -346,9 +351,14 @@ function wireUpdates() {
     busy(button, true);
     say('update-message', 'Checking for updates…');
     try {
-      const result = await updates.check();
-      const version = updates.completedVersion(result);
-      say('update-message', version ? `Done. Current content: version ${version}.` : 'Check finished.', 'ok');
+      const result = updates.normalizeStatus(await updates.check());
+      if (result.lastResult === 'failed') {
+        say('update-message', result.lastError?.message || plainWords(result.lastError) || 'The check failed.', 'error');
+      } else if (result.lastResult === 'ok' || result.lastResult === 'updated') {
+        say('update-message', `Updated: now showing version ${result.contentVersion}.`, 'ok');
+      } else {
+        say('update-message', 'Already up to date.', 'ok');
+      }
     } catch (err) {
       say('update-message', plainWords(err), 'error');
     } finally {
