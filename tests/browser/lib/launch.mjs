@@ -20,7 +20,7 @@ const execFileAsync = promisify(execFile);
 
 export const kRepoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const kExtensionDir = join(kRepoRoot, 'extension');
-// Fixed by the manifest's "key"; documented in docs/extension.md and README.
+// Fixed by the manifest's "key" (see extension/README.md).
 export const kExtensionId = 'obajhhhbadjoohblhiihokphelkapblg';
 export const kHostName = 'io.bellwether.host';
 export const kChromium = process.env.BELLWETHER_CHROMIUM || '/usr/bin/chromium';
