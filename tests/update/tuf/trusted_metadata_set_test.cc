@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "test_repo.h"
 
 namespace bellwether::tuf {
@@ -521,6 +523,33 @@ TEST_F(TrustedSet, GarbageIsACleanError) {
   EXPECT_EQ(set.root().signed_data.header.version, 1);
   ASSERT_TRUE(set.UpdateTimestamp(repo_.files["timestamp"]).ok());
   EXPECT_FALSE(set.UpdateSnapshot(std::string(100000, '{')).ok());
+}
+
+TEST_F(TrustedSet, RandomMutationsAreNeverAcceptedAsDifferentContent) {
+  // 2000 seeded byte flips, truncations and insertions of a valid
+  // timestamp: no crash, and whatever is accepted has the same "signed"
+  // content (only whitespace or hex case of a signature may differ).
+  const std::string original = repo_.files["timestamp"];
+  const json original_signed = json::parse(original)["signed"];
+  std::mt19937 rng(20260601);
+  int accepted = 0;
+  TrustedMetadataSet set = Fresh();
+  for (int i = 0; i < 2000; ++i) {
+    std::string mutated = original;
+    std::size_t pos = rng() % mutated.size();
+    switch (rng() % 3) {
+      case 0: mutated[pos] = static_cast<char>(rng() % 256); break;
+      case 1: mutated.resize(pos); break;
+      default: mutated.insert(pos, 1, static_cast<char>(rng() % 256)); break;
+    }
+    if (set.UpdateTimestamp(mutated).ok()) {
+      ++accepted;
+      EXPECT_EQ(json::parse(mutated)["signed"], original_signed) << mutated;
+      set = Fresh();  // Start from an empty timestamp again.
+    }
+  }
+  // Some mutations only touch whitespace; most must be refused.
+  EXPECT_LT(accepted, 1000);
 }
 
 // ------------------------------------------------------------ delegated roles
