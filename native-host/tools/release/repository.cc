@@ -1,6 +1,7 @@
 #include "repository.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "crypto/digest.h"
@@ -304,7 +306,28 @@ Status ValidateTargetName(std::string_view name) {
   return Status::Ok();
 }
 
-Repository::~Repository() = default;
+Repository::~Repository() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // Releases the flock.
+}
+
+Status Repository::Lock(std::chrono::milliseconds wait) {
+  fs::path path = keys_ / "lock";
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kPrivateFileMode);
+  if (lock_fd_ < 0) return Failure("cannot open " + path.string() + ": " + ErrnoText(errno));
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return Failure("cannot lock " + path.string() + ": " + ErrnoText(errno));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status(ErrorCode::kUpdateInProgress,
+                    "another bellwether-release is working with " + keys_.string() +
+                        " (lock " + path.string() + "); try again when it has finished");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Status::Ok();
+}
 
 tuf::TimePoint Repository::ExpiryFor(
     std::string_view role, const std::map<std::string, int, std::less<>>& overrides) const {
@@ -360,7 +383,8 @@ Result<std::string> Repository::SignRole(const nlohmann::json& signed_json, std:
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const fs::path& keys,
-                                                     const InitOptions& options, Clock clock) {
+                                                     const InitOptions& options, Clock clock,
+                                                     std::chrono::milliseconds lock_wait) {
   BW_RETURN_IF_ERROR(CheckKeysOutsideRepo(repo, keys));
   for (const auto& [role, threshold] : options.thresholds) {
     if (!IsTopLevelRole(role)) return Status::InvalidParams("unknown role " + role);
@@ -397,6 +421,10 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
   r->config_.key_algorithm = options.key_algorithm;
   r->config_.expires_days = options.expires_days;
   BW_RETURN_IF_ERROR(MakeDirs(keys, kPrivateDirMode));
+  BW_RETURN_IF_ERROR(r->Lock(lock_wait));
+  if (fs::exists(keys / "config.json", ec)) {  // Lost a race with another init.
+    return Status::InvalidParams(keys.string() + " already holds repository keys");
+  }
   BW_RETURN_IF_ERROR(MakeDirs(repo / "metadata", kPublicDirMode));
   BW_RETURN_IF_ERROR(MakeDirs(repo / "targets", kPublicDirMode));
   BW_RETURN_IF_ERROR(r->SaveConfig());
@@ -440,12 +468,21 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(const fs::path& repo, const fs::path& keys,
-                                                     Clock clock) {
+                                                     Clock clock,
+                                                     std::chrono::milliseconds lock_wait) {
   BW_RETURN_IF_ERROR(CheckKeysOutsideRepo(repo, keys));
   std::unique_ptr<Repository> r(new Repository());
   r->repo_ = repo;
   r->keys_ = keys;
   r->clock_ = std::move(clock);
+  std::error_code ec;
+  if (!fs::exists(keys / "config.json", ec)) {
+    return Status::NotFound("no repository keys in " + keys.string() +
+                            " (config.json missing); run `bellwether-release init`");
+  }
+  // State is read under the lock, so two processes never sign from the
+  // same versions.
+  BW_RETURN_IF_ERROR(r->Lock(lock_wait));
 
   auto config = ParseJsonFile(keys / "config.json", kMaxConfigBytes);
   if (!config.ok()) {

@@ -33,12 +33,15 @@
 // (harmless: nothing points at them) but never a half-written file and never
 // a timestamp.json that points at missing metadata.
 //
-// Not thread-safe, and only one process may work on a repository at a time
-// (the tool is meant for a publisher's workstation or a single cron job).
+// Not thread-safe. One process at a time: a Repository holds an exclusive
+// lock on KEYS/lock (flock) from Init/Open until it is destroyed, so a cron
+// `refresh-timestamp` cannot interleave with a manual `publish` (another
+// process waits up to `lock_wait`, then fails).
 #ifndef BELLWETHER_TOOLS_RELEASE_REPOSITORY_H_
 #define BELLWETHER_TOOLS_RELEASE_REPOSITORY_H_
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -74,6 +77,9 @@ inline constexpr int kMaxThreshold = 16;
 inline constexpr int kMaxExpiryDays = 10 * 366;
 // Largest target file `add` accepts (it is hashed in memory).
 inline constexpr std::int64_t kMaxTargetBytes = std::int64_t{1} << 30;
+
+// How long Init/Open wait for another process's lock on KEYS.
+inline constexpr std::chrono::milliseconds kDefaultLockWait{15000};
 
 // The time source; tests inject a fixed or shifted clock.
 using Clock = std::function<tuf::TimePoint()>;
@@ -123,12 +129,16 @@ class Repository {
   static Result<std::unique_ptr<Repository>> Init(const std::filesystem::path& repo,
                                                   const std::filesystem::path& keys,
                                                   const InitOptions& options,
-                                                  Clock clock = SystemClock());
+                                                  Clock clock = SystemClock(),
+                                                  std::chrono::milliseconds lock_wait =
+                                                      kDefaultLockWait);
   // Opens an existing repository: reads config.json, the newest root and the
   // current timestamp/snapshot/targets, and the private keys the root lists.
   static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo,
                                                   const std::filesystem::path& keys,
-                                                  Clock clock = SystemClock());
+                                                  Clock clock = SystemClock(),
+                                                  std::chrono::milliseconds lock_wait =
+                                                      kDefaultLockWait);
 
   Repository(const Repository&) = delete;
   Repository& operator=(const Repository&) = delete;
@@ -183,6 +193,7 @@ class Repository {
   std::filesystem::path TargetsDir() const { return repo_ / "targets"; }
   tuf::TimePoint ExpiryFor(std::string_view role,
                            const std::map<std::string, int, std::less<>>& overrides) const;
+  Status Lock(std::chrono::milliseconds wait);
   Status LoadState();
   Status LoadKeys();
   Status SaveConfig() const;
@@ -196,6 +207,7 @@ class Repository {
 
   std::filesystem::path repo_;
   std::filesystem::path keys_;
+  int lock_fd_ = -1;  // flock'ed KEYS/lock; closed by the destructor.
   Clock clock_;
   Config config_;
   tuf::RootMetadata root_;

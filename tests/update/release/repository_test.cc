@@ -461,6 +461,18 @@ TEST_F(ReleaseTest, VerifyFailsWhenExpired) {
   EXPECT_FALSE(VerifyRepository(repo_, std::nullopt, Now() + std::chrono::days(2)).ok());
 }
 
+TEST_F(ReleaseTest, OneRepositoryObjectAtATimePerKeysDirectory) {
+  // A cron refresh-timestamp cannot interleave with a publish: the second
+  // opener waits for the lock, then fails; it succeeds once the first is done.
+  auto first = InitRepo();
+  ASSERT_NE(first, nullptr);
+  auto second = Repository::Open(repo_, keys_, SystemClock(), std::chrono::milliseconds(100));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), ErrorCode::kUpdateInProgress);
+  first.reset();
+  EXPECT_TRUE(Repository::Open(repo_, keys_, SystemClock(), std::chrono::milliseconds(100)).ok());
+}
+
 TEST_F(ReleaseTest, WritesAtomicallyWithRequestedMode) {
   // No temporary files are left behind, and the mode is exact despite umask.
   fs::path file = temp_->path() / "f.json";
