@@ -93,7 +93,7 @@ TEST_F(HostManifestTest, ConfigWithWrongTypesIsAnError) {
   fs::create_directories(root_ / "cfg" / "bellwether");
   std::ofstream(HostConfigPath()) << R"({"allowedExtensions":{"chromium":"abc"}})";
   EXPECT_FALSE(LoadHostConfig(HostConfigPath()).ok());
-  std::ofstream(HostConfigPath()) << R"({"update":{"allowInsecureHttp":"yes"}})";
+  std::ofstream(HostConfigPath()) << R"({"allowedExtensions":[]})";
   EXPECT_FALSE(LoadHostConfig(HostConfigPath()).ok());
 }
 

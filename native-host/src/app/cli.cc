@@ -17,6 +17,9 @@
 #include "install/host_manifest.h"
 #include "messaging/caller_check.h"
 #include "messaging/host_session.h"
+#include "update/update_methods.h"
+#include "update/update_service.h"
+#include "vault/vault_methods.h"
 
 namespace bellwether::app {
 namespace {
@@ -27,7 +30,7 @@ constexpr char kUsage[] =
     "  bellwether-host install [--browser chromium|chrome|firefox] [--user-data-dir DIR]\n"
     "                          [--extension-id ID]... [--host-path PATH]\n"
     "  bellwether-host uninstall [--browser chromium|chrome|firefox] [--user-data-dir DIR]\n"
-    "  bellwether-host update --background\n"
+    "  bellwether-host update --background   one update check (for a systemd timer or cron)\n"
     "\n"
     "Browsers start the host themselves (Chromium passes chrome-extension://ID/,\n"
     "Firefox the manifest path and the add-on ID); it then speaks native-messaging\n"
@@ -53,6 +56,60 @@ std::filesystem::path SelfPath() {
   return ec ? std::filesystem::path() : self;
 }
 
+// The update service's settings: build defaults, then
+// $XDG_CONFIG_HOME/bellwether/update.json, then BELLWETHER_UPDATE_* variables.
+Result<update::UpdateServiceOptions> UpdateOptions() {
+  update::UpdateServiceOptions defaults;
+  defaults.data_dir = paths::DataDir();
+  defaults.repository_url = kDefaultUpdateRepositoryUrl;
+  // The trust anchor installed with the host: <prefix>/share/bellwether/root.json.
+  defaults.trusted_root_path = SelfPath().parent_path().parent_path() / "share" / "bellwether" / "root.json";
+  return update::ApplyUpdateConfig(std::move(defaults), paths::ConfigDir() / "update.json");
+}
+
+// Registers every module's methods. Nothing here opens a database, a
+// keyring or a socket: a process spawned for one sendNativeMessage must
+// start fast, so each module opens its resources on first use.
+void RegisterAllMethods(messaging::Dispatcher& dispatcher) {
+  RegisterHostMethods(dispatcher);
+  vault::RegisterVaultMethods(dispatcher, vault::VaultMethodOptions{});
+  Result<update::UpdateServiceOptions> update_options = UpdateOptions();
+  if (update_options.ok()) {
+    update::RegisterUpdateMethods(dispatcher, std::move(update_options).value());
+  } else {
+    // A broken update.json must not take the vault down with it: the update
+    // methods report the configuration error instead.
+    log::Error("update service disabled: " + update_options.status().message());
+    Status reason = update_options.status();
+    for (const char* method : {"update.status", "update.check", "update.setPolicy", "content.get"}) {
+      dispatcher.Register(method, [reason](const nlohmann::json&, messaging::RequestContext&) -> Result<nlohmann::json> {
+        return reason.WithContext("update configuration");
+      });
+    }
+  }
+}
+
+int RunUpdateCommand(const std::vector<std::string>& args) {
+  if (args.size() != 2 || args[1] != "--background") {
+    std::cerr << "bellwether-host: usage: bellwether-host update --background\n";
+    return 2;
+  }
+  OpenHostLog();
+  Result<update::UpdateServiceOptions> options = UpdateOptions();
+  if (!options.ok()) {
+    std::cerr << "bellwether-host: " << options.status().message() << "\n";
+    return 1;
+  }
+  Status s = update::RunBackgroundCheck(std::move(options).value());
+  if (!s.ok()) {
+    std::cerr << "bellwether-host: update check failed: " << update::DescribeUpdateError(s) << " ("
+              << s.ToString() << ")\n";
+    return s.code() == ErrorCode::kUpdateInProgress ? 0 : 1;
+  }
+  std::cout << "Update check finished.\n";
+  return 0;
+}
+
 int RunHost(const std::vector<std::string>& args) {
   // A browser that goes away closes our stdout; a write must then fail with
   // EPIPE (and end the session cleanly) rather than kill the process.
@@ -63,7 +120,7 @@ int RunHost(const std::vector<std::string>& args) {
   OpenHostLog();
 
   messaging::Dispatcher dispatcher;
-  RegisterHostMethods(dispatcher);
+  RegisterAllMethods(dispatcher);
 
   Result<messaging::CallerInfo> caller = messaging::ParseCallerArguments(args);
   messaging::CallerInfo who = caller.ok() ? *caller : messaging::CallerInfo{};
@@ -172,6 +229,7 @@ int RunMain(const std::vector<std::string>& args) {
   }
   if (args[0] == "install") return RunInstall(args, true);
   if (args[0] == "uninstall") return RunInstall(args, false);
+  if (args[0] == "update") return RunUpdateCommand(args);
   std::cerr << "bellwether-host: unknown command \"" << args[0] << "\"\n\n" << kUsage;
   return 2;
 }

@@ -23,13 +23,6 @@ Result<std::vector<std::string>> StringList(const json& value, const std::string
   return out;
 }
 
-Result<std::string> OptionalString(const json& object, const char* key, const std::string& where) {
-  auto it = object.find(key);
-  if (it == object.end()) return std::string();
-  if (!it->is_string()) return Status::InvalidParams(where + "." + key + " must be a string");
-  return it->get<std::string>();
-}
-
 }  // namespace
 
 HostConfig HostConfig::Defaults() {
@@ -61,29 +54,12 @@ Result<HostConfig> LoadHostConfig(const std::filesystem::path& path) {
       BW_ASSIGN_OR_RETURN(config.firefox_addon_ids, StringList(*f, where + ": allowedExtensions.firefox"));
     }
   }
-  if (auto update = doc.find("update"); update != doc.end()) {
-    if (!update->is_object()) return Status::InvalidParams(where + ": update must be an object");
-    const std::string u = where + ": update";
-    BW_ASSIGN_OR_RETURN(config.update.repository, OptionalString(*update, "repository", u));
-    BW_ASSIGN_OR_RETURN(config.update.ca_bundle, OptionalString(*update, "caBundle", u));
-    BW_ASSIGN_OR_RETURN(config.update.trusted_root, OptionalString(*update, "trustedRoot", u));
-    if (auto insecure = update->find("allowInsecureHttp"); insecure != update->end()) {
-      if (!insecure->is_boolean()) return Status::InvalidParams(u + ".allowInsecureHttp must be a boolean");
-      config.update.allow_insecure_http = insecure->get<bool>();
-    }
-  }
   return config;
 }
 
 Status SaveHostConfig(const std::filesystem::path& path, const HostConfig& config) {
-  json update = json::object();
-  if (!config.update.repository.empty()) update["repository"] = config.update.repository;
-  if (!config.update.ca_bundle.empty()) update["caBundle"] = config.update.ca_bundle;
-  if (!config.update.trusted_root.empty()) update["trustedRoot"] = config.update.trusted_root;
-  if (config.update.allow_insecure_http) update["allowInsecureHttp"] = true;
   json doc = {{"allowedExtensions",
                {{"chromium", config.chromium_extension_ids}, {"firefox", config.firefox_addon_ids}}}};
-  if (!update.empty()) doc["update"] = update;
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(path.parent_path()));
   return WriteFileAtomically(path, doc.dump(2) + "\n", 0600);
 }

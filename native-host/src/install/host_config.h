@@ -1,15 +1,13 @@
 // The host's per-user configuration: $XDG_CONFIG_HOME/bellwether/host.json.
 //
-// Written by `bellwether-host install` (the extension IDs it was installed
-// for) and optionally edited by the user (update repository, CA bundle).
+// Written by `bellwether-host install`: the extension IDs it was installed
+// for. (Update settings live beside it in update.json; see docs/updates.md.)
 // A missing file means "the defaults this build was made for"; a file that
 // exists but cannot be parsed is an error (fail closed: the host refuses to
 // guess which extensions to trust).
 //
 //   {
-//     "allowedExtensions": {"chromium": ["obaj..."], "firefox": ["reader@bellwether.io"]},
-//     "update": {"repository": "https://…/", "caBundle": "/path/ca.pem",
-//                "trustedRoot": "/path/root.json", "allowInsecureHttp": false}
+//     "allowedExtensions": {"chromium": ["obaj..."], "firefox": ["reader@bellwether.io"]}
 //   }
 #ifndef BELLWETHER_INSTALL_HOST_CONFIG_H_
 #define BELLWETHER_INSTALL_HOST_CONFIG_H_
@@ -27,17 +25,9 @@ namespace bellwether::install {
 inline constexpr char kDefaultChromiumExtensionId[] = "obajhhhbadjoohblhiihokphelkapblg";
 inline constexpr char kDefaultFirefoxAddonId[] = "reader@bellwether.io";
 
-struct UpdateConfig {
-  std::string repository;   // Base URL of the TUF repository (metadata/ and targets/ below it).
-  std::string ca_bundle;    // PEM bundle to verify the server; empty: the system store.
-  std::string trusted_root; // root.json to trust initially; empty: the one shipped with the host.
-  bool allow_insecure_http = false;  // Only honoured for loopback addresses.
-};
-
 struct HostConfig {
   std::vector<std::string> chromium_extension_ids;
   std::vector<std::string> firefox_addon_ids;
-  UpdateConfig update;
 
   static HostConfig Defaults();
 };
