@@ -44,11 +44,13 @@ install_node_packages() {
   fi
 }
 
-# Configures and builds one CMake preset with both cores.
+# Configures and builds one CMake preset with every core; extra arguments go
+# to the configure step.
 build_preset() {
   local preset="$1"
+  shift
   cd "$BELLWETHER_ROOT"
   say "Building ($preset)"
-  cmake --preset "$preset" >/dev/null
+  cmake --preset "$preset" "$@" >/dev/null
   cmake --build --preset "$preset" -j "$(nproc)"
 }
