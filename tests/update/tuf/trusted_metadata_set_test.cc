@@ -567,6 +567,33 @@ TEST_F(TrustedSet, DelegatedRoleMustBeSignedByTheDelegatedKeys) {
   EXPECT_TRUE(set.UpdateDelegatedTargets(repo_.files["team"], "team", "targets").ok());
 }
 
+TEST_F(TrustedSet, RejectsDelegatedRoleRollback) {
+  // 5.6.4 for a delegated role: snapshot lists team v2, a signed v1 arrives.
+  repo_.Delegate("targets", "team", {"team/*"});
+  repo_.list_meta_hashes = false;
+  repo_.Publish();
+  std::string team_v1 = repo_.files["team"];
+  repo_.delegated["team"].header.version = 2;
+  repo_.snapshot.header.version = 2;
+  repo_.Publish();
+  TrustedMetadataSet set = Loaded();
+  ASSERT_TRUE(set.UpdateTargets(repo_.files["targets"]).ok());
+  EXPECT_EQ(CodeOf(set.UpdateDelegatedTargets(team_v1, "team", "targets")), ErrorCode::kUpdateRollback);
+  EXPECT_TRUE(set.UpdateDelegatedTargets(repo_.files["team"], "team", "targets").ok());
+}
+
+TEST_F(TrustedSet, RejectsExpiredDelegatedRole) {
+  // 5.6.5 for a delegated role.
+  repo_.Delegate("targets", "team", {"team/*"});
+  repo_.delegated["team"].header.expires = Yesterday();
+  repo_.Publish();
+  TrustedMetadataSet set = Loaded();
+  ASSERT_TRUE(set.UpdateTargets(repo_.files["targets"]).ok());
+  EXPECT_EQ(CodeOf(set.UpdateDelegatedTargets(repo_.files["team"], "team", "targets")),
+            ErrorCode::kUpdateExpired);
+  EXPECT_EQ(set.targets("team"), nullptr);
+}
+
 TEST_F(TrustedSet, DelegatedRoleNeedsADelegation) {
   // A role the delegator does not delegate cannot be loaded through it.
   repo_.Delegate("targets", "team", {"team/*"});
