@@ -6,12 +6,11 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "repository.h"
 
@@ -74,8 +73,7 @@ Result<int> ParsePositiveInt(std::string_view text, std::string_view what) {
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 1) {
-    return UsageError(std::string(what) + " must be a positive integer, got '" +
-                      std::string(text) + "'");
+    return UsageError(std::string(what) + " must be a positive integer, got '" + std::string(text) + "'");
   }
   return value;
 }
@@ -173,8 +171,8 @@ Status RunInit(const Args& args) {
   options.expires_days = args.expires;
   options.consistent_snapshot = !args.no_consistent_snapshot;
   BW_ASSIGN_OR_RETURN(auto repo, release::Repository::Init(*args.repo, *args.keys, options));
-  std::cout << "initialised " << args.repo->string() << " (root v"
-            << repo->root().header.version << ", keys in " << args.keys->string() << ")\n";
+  std::cout << "initialised " << args.repo->string() << " (root v" << repo->root().header.version
+            << ", keys in " << args.keys->string() << ")\n";
   for (std::string_view role : release::kTopLevelRoles) {
     const tuf::RoleKeys* keys = repo->root().FindRole(role);
     std::cout << "  " << role << ": threshold " << keys->threshold << ", keys";
@@ -213,9 +211,8 @@ Status RunRemove(const Args& args) {
 }
 
 void PrintPublish(const release::PublishResult& r) {
-  std::cout << "published targets v" << r.targets_version
-            << (r.targets_changed ? " (new)" : " (unchanged)") << ", snapshot v"
-            << r.snapshot_version << ", timestamp v" << r.timestamp_version << '\n';
+  std::cout << "published targets v" << r.targets_version << (r.targets_changed ? " (new)" : " (unchanged)")
+            << ", snapshot v" << r.snapshot_version << ", timestamp v" << r.timestamp_version << '\n';
 }
 
 Status RunPublish(const Args& args) {
@@ -267,9 +264,9 @@ Status RunVerify(const Args& args) {
   BW_ASSIGN_OR_RETURN(release::VerifyReport report,
                       release::VerifyRepository(*args.repo, args.root, release::SystemClock()()));
   std::cout << "ok: root v" << report.root_version << ", timestamp v" << report.timestamp_version
-            << ", snapshot v" << report.snapshot_version << ", targets v"
-            << report.targets_version << ", " << report.roles_verified << " targets role(s), "
-            << report.target_files_checked << " target file(s) verified\n";
+            << ", snapshot v" << report.snapshot_version << ", targets v" << report.targets_version << ", "
+            << report.roles_verified << " targets role(s), " << report.target_files_checked
+            << " target file(s) verified\n";
   return Status::Ok();
 }
 

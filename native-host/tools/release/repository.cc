@@ -1,11 +1,10 @@
 #include "repository.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -41,7 +40,9 @@ Status Failure(std::string message) {
   return Status(ErrorCode::kInternal, std::move(message));
 }
 
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string ErrnoText(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 // Overwrites a string holding secret material before it is freed.
 void Wipe(std::string& secret) {
@@ -103,8 +104,8 @@ Result<fs::path> Resolve(const fs::path& path) {
 Status CheckKeysOutsideRepo(const fs::path& repo, const fs::path& keys) {
   BW_ASSIGN_OR_RETURN(fs::path repo_resolved, Resolve(repo));
   BW_ASSIGN_OR_RETURN(fs::path keys_resolved, Resolve(keys));
-  auto [repo_it, keys_it] = std::mismatch(repo_resolved.begin(), repo_resolved.end(),
-                                          keys_resolved.begin(), keys_resolved.end());
+  auto [repo_it, keys_it] =
+      std::mismatch(repo_resolved.begin(), repo_resolved.end(), keys_resolved.begin(), keys_resolved.end());
   // A trailing empty element ("dir/") would otherwise hide the match.
   while (repo_it != repo_resolved.end() && repo_it->empty()) ++repo_it;
   if (repo_it == repo_resolved.end()) {
@@ -212,9 +213,7 @@ Status CopyTargetFile(const fs::path& from_data_path, const fs::path& to) {
 }  // namespace
 
 Clock SystemClock() {
-  return [] {
-    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  };
+  return [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
 }
 
 Status WriteFileAtomically(const fs::path& path, std::string_view data, unsigned mode) {
@@ -298,8 +297,7 @@ Status ValidateTargetName(std::string_view name) {
     if (end == std::string_view::npos) end = name.size();
     std::string_view segment = name.substr(start, end - start);
     if (segment.empty() || segment == "." || segment == "..") {
-      return Status::InvalidParams("target name has an empty, '.' or '..' segment: " +
-                                   std::string(name));
+      return Status::InvalidParams("target name has an empty, '.' or '..' segment: " + std::string(name));
     }
     start = end + 1;
   }
@@ -320,17 +318,17 @@ Status Repository::Lock(std::chrono::milliseconds wait) {
       return Failure("cannot lock " + path.string() + ": " + ErrnoText(errno));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status(ErrorCode::kUpdateInProgress,
-                    "another bellwether-release is working with " + keys_.string() +
-                        " (lock " + path.string() + "); try again when it has finished");
+      return Status(ErrorCode::kUpdateInProgress, "another bellwether-release is working with " +
+                                                      keys_.string() + " (lock " + path.string() +
+                                                      "); try again when it has finished");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return Status::Ok();
 }
 
-tuf::TimePoint Repository::ExpiryFor(
-    std::string_view role, const std::map<std::string, int, std::less<>>& overrides) const {
+tuf::TimePoint Repository::ExpiryFor(std::string_view role,
+                                     const std::map<std::string, int, std::less<>>& overrides) const {
   int days = DefaultExpiryDays(role);
   if (auto it = config_.expires_days.find(role); it != config_.expires_days.end()) days = it->second;
   if (auto it = overrides.find(role); it != overrides.end()) days = it->second;
@@ -352,8 +350,7 @@ Status Repository::SaveStaged() const {
   nlohmann::json targets = nlohmann::json::object();
   for (const auto& [path, file] : staged_) targets[path] = file.ToJson();
   nlohmann::json staged = {{"format", kConfigFormat}, {"targets", targets}};
-  return WriteFileAtomically(keys_ / "staged-targets.json", staged.dump(2) + "\n",
-                             kPrivateFileMode);
+  return WriteFileAtomically(keys_ / "staged-targets.json", staged.dump(2) + "\n", kPrivateFileMode);
 }
 
 Result<std::string> Repository::SignRole(const nlohmann::json& signed_json, std::string_view role,
@@ -375,9 +372,9 @@ Result<std::string> Repository::SignRole(const nlohmann::json& signed_json, std:
   Status verified = tuf::VerifyThreshold(envelope, role, root_.keys, *role_keys);
   if (!verified.ok()) {
     return Failure("cannot sign " + std::string(role) + ": only " +
-                   std::to_string(tuf::CountValidSignatures(envelope, root_.keys, *role_keys)) +
-                   " of the " + std::to_string(role_keys->threshold) +
-                   " keys it needs are in " + (keys_ / std::string(role)).string());
+                   std::to_string(tuf::CountValidSignatures(envelope, root_.keys, *role_keys)) + " of the " +
+                   std::to_string(role_keys->threshold) + " keys it needs are in " +
+                   (keys_ / std::string(role)).string());
   }
   return envelope.Serialize();
 }
@@ -389,15 +386,14 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
   for (const auto& [role, threshold] : options.thresholds) {
     if (!IsTopLevelRole(role)) return Status::InvalidParams("unknown role " + role);
     if (threshold < 1 || threshold > kMaxThreshold) {
-      return Status::InvalidParams("threshold of " + role + " must be 1.." +
-                                   std::to_string(kMaxThreshold));
+      return Status::InvalidParams("threshold of " + role + " must be 1.." + std::to_string(kMaxThreshold));
     }
   }
   for (const auto& [role, days] : options.expires_days) {
     if (!IsTopLevelRole(role)) return Status::InvalidParams("unknown role " + role);
     if (days < 1 || days > kMaxExpiryDays) {
-      return Status::InvalidParams("expiry of " + role + " must be 1.." +
-                                   std::to_string(kMaxExpiryDays) + " days");
+      return Status::InvalidParams("expiry of " + role + " must be 1.." + std::to_string(kMaxExpiryDays) +
+                                   " days");
     }
   }
   std::error_code ec;
@@ -440,8 +436,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
     tuf::RoleKeys role_keys;
     role_keys.threshold = threshold;
     for (int i = 0; i < threshold; ++i) {
-      BW_ASSIGN_OR_RETURN(tuf::PrivateKey key,
-                          GenerateAndStoreKey(keys, role, options.key_algorithm));
+      BW_ASSIGN_OR_RETURN(tuf::PrivateKey key, GenerateAndStoreKey(keys, role, options.key_algorithm));
       BW_ASSIGN_OR_RETURN(std::string keyid, key.KeyId());
       root.keys.emplace(keyid, key.public_key());
       role_keys.keyids.push_back(keyid);
@@ -451,10 +446,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
   }
   r->root_ = root;
   BW_ASSIGN_OR_RETURN(std::string root_bytes, r->SignRole(root.ToJson(), tuf::kRootRole));
-  BW_RETURN_IF_ERROR(
-      WriteFileAtomically(r->MetadataDir() / "1.root.json", root_bytes, kPublicFileMode));
-  BW_RETURN_IF_ERROR(
-      WriteFileAtomically(r->MetadataDir() / "root.json", root_bytes, kPublicFileMode));
+  BW_RETURN_IF_ERROR(WriteFileAtomically(r->MetadataDir() / "1.root.json", root_bytes, kPublicFileMode));
+  BW_RETURN_IF_ERROR(WriteFileAtomically(r->MetadataDir() / "root.json", root_bytes, kPublicFileMode));
   r->root_bytes_ = std::move(root_bytes);
 
   // Version 0 means "nothing published yet": the first publish writes 1.
@@ -467,8 +460,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
   return r;
 }
 
-Result<std::unique_ptr<Repository>> Repository::Open(const fs::path& repo, const fs::path& keys,
-                                                     Clock clock,
+Result<std::unique_ptr<Repository>> Repository::Open(const fs::path& repo, const fs::path& keys, Clock clock,
                                                      std::chrono::milliseconds lock_wait) {
   BW_RETURN_IF_ERROR(CheckKeysOutsideRepo(repo, keys));
   std::unique_ptr<Repository> r(new Repository());
@@ -527,8 +519,8 @@ Status Repository::LoadState() {
     return tuf::VerifyThreshold(envelope, role, root_.keys, *keys).WithContext(file);
   };
 
-  BW_ASSIGN_OR_RETURN(LoadedEnvelope timestamp, LoadEnvelope(MetadataDir() / "timestamp.json",
-                                                             tuf::kDefaultMaxTimestampBytes));
+  BW_ASSIGN_OR_RETURN(LoadedEnvelope timestamp,
+                      LoadEnvelope(MetadataDir() / "timestamp.json", tuf::kDefaultMaxTimestampBytes));
   BW_RETURN_IF_ERROR(check(timestamp.envelope, tuf::kTimestampRole, "metadata/timestamp.json"));
   auto timestamp_meta = tuf::TimestampMetadata::FromJson(timestamp.envelope.signed_json());
   if (!timestamp_meta.ok()) return timestamp_meta.status().WithContext("metadata/timestamp.json");
@@ -536,8 +528,7 @@ Status Repository::LoadState() {
   snapshot_meta_ = timestamp_meta->snapshot_meta;
 
   std::string snapshot_name = tuf::MetadataFileName(
-      tuf::kSnapshotRole,
-      root_.consistent_snapshot ? std::optional(snapshot_meta_.version) : std::nullopt);
+      tuf::kSnapshotRole, root_.consistent_snapshot ? std::optional(snapshot_meta_.version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(LoadedEnvelope snapshot,
                       LoadEnvelope(MetadataDir() / snapshot_name, tuf::kDefaultMaxSnapshotBytes));
   BW_RETURN_IF_ERROR(check(snapshot.envelope, tuf::kSnapshotRole, "metadata/" + snapshot_name));
@@ -548,8 +539,7 @@ Status Repository::LoadState() {
   if (targets_meta == nullptr) return Failure(snapshot_name + " lists no targets.json");
 
   std::string targets_name = tuf::MetadataFileName(
-      tuf::kTargetsRole,
-      root_.consistent_snapshot ? std::optional(targets_meta->version) : std::nullopt);
+      tuf::kTargetsRole, root_.consistent_snapshot ? std::optional(targets_meta->version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(LoadedEnvelope targets,
                       LoadEnvelope(MetadataDir() / targets_name, tuf::kDefaultMaxTargetsBytes));
   BW_RETURN_IF_ERROR(check(targets.envelope, tuf::kTargetsRole, "metadata/" + targets_name));
@@ -623,15 +613,14 @@ Status Repository::RemoveTarget(std::string_view target_name) {
   return SaveStaged();
 }
 
-Result<std::string> Repository::WriteTimestamp(const tuf::MetaFile& snapshot_meta,
-                                               std::int64_t version, tuf::TimePoint expires) {
+Result<std::string> Repository::WriteTimestamp(const tuf::MetaFile& snapshot_meta, std::int64_t version,
+                                               tuf::TimePoint expires) {
   tuf::TimestampMetadata timestamp;
   timestamp.header = Header(tuf::kTimestampRole, version, expires);
   timestamp.snapshot_meta = snapshot_meta;
   BW_ASSIGN_OR_RETURN(std::string bytes, SignRole(timestamp.ToJson(), tuf::kTimestampRole));
   // Unversioned, always (spec 6.2.1), and written last by every caller.
-  BW_RETURN_IF_ERROR(
-      WriteFileAtomically(MetadataDir() / "timestamp.json", bytes, kPublicFileMode));
+  BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "timestamp.json", bytes, kPublicFileMode));
   timestamp_version_ = version;
   snapshot_meta_ = snapshot_meta;
   return bytes;
@@ -644,8 +633,8 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
     }
   }
   PublishResult result;
-  const bool changed = options.force_targets || targets_.header.version == 0 ||
-                       !SameTargets(staged_, targets_.targets);
+  const bool changed =
+      options.force_targets || targets_.header.version == 0 || !SameTargets(staged_, targets_.targets);
 
   // 6.4.1: targets metadata.
   std::string targets_bytes;
@@ -667,48 +656,41 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
       }
     }
     BW_ASSIGN_OR_RETURN(targets_bytes, SignRole(targets.ToJson(), tuf::kTargetsRole));
-    BW_RETURN_IF_ERROR(WriteFileAtomically(
-        MetadataDir() / tuf::MetadataFileName(tuf::kTargetsRole, targets.header.version),
-        targets_bytes, kPublicFileMode));
     BW_RETURN_IF_ERROR(
-        WriteFileAtomically(MetadataDir() / "targets.json", targets_bytes, kPublicFileMode));
+        WriteFileAtomically(MetadataDir() / tuf::MetadataFileName(tuf::kTargetsRole, targets.header.version),
+                            targets_bytes, kPublicFileMode));
+    BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "targets.json", targets_bytes, kPublicFileMode));
   } else {
     std::string name = tuf::MetadataFileName(
-        tuf::kTargetsRole,
-        root_.consistent_snapshot ? std::optional(targets_.header.version) : std::nullopt);
-    BW_ASSIGN_OR_RETURN(targets_bytes,
-                        ReadFileLimited(MetadataDir() / name, tuf::kDefaultMaxTargetsBytes));
+        tuf::kTargetsRole, root_.consistent_snapshot ? std::optional(targets_.header.version) : std::nullopt);
+    BW_ASSIGN_OR_RETURN(targets_bytes, ReadFileLimited(MetadataDir() / name, tuf::kDefaultMaxTargetsBytes));
   }
 
   // 6.4.2: snapshot, keeping entries of delegated roles it may list.
   tuf::SnapshotMetadata snapshot;
   if (snapshot_version_ > 0) {
     std::string name = tuf::MetadataFileName(
-        tuf::kSnapshotRole,
-        root_.consistent_snapshot ? std::optional(snapshot_version_) : std::nullopt);
+        tuf::kSnapshotRole, root_.consistent_snapshot ? std::optional(snapshot_version_) : std::nullopt);
     BW_ASSIGN_OR_RETURN(LoadedEnvelope previous,
                         LoadEnvelope(MetadataDir() / name, tuf::kDefaultMaxSnapshotBytes));
     auto parsed = tuf::SnapshotMetadata::FromJson(previous.envelope.signed_json());
     if (!parsed.ok()) return parsed.status().WithContext(name);
     snapshot = std::move(parsed).value();
   }
-  snapshot.header = Header(tuf::kSnapshotRole, snapshot_version_ + 1,
-                           ExpiryFor(tuf::kSnapshotRole, options.expires_days));
-  snapshot.meta.insert_or_assign("targets.json",
-                                 MetaFileFor(targets.header.version, targets_bytes));
-  BW_ASSIGN_OR_RETURN(std::string snapshot_bytes,
-                      SignRole(snapshot.ToJson(), tuf::kSnapshotRole));
-  BW_RETURN_IF_ERROR(WriteFileAtomically(
-      MetadataDir() / tuf::MetadataFileName(tuf::kSnapshotRole, snapshot.header.version),
-      snapshot_bytes, kPublicFileMode));
+  snapshot.header =
+      Header(tuf::kSnapshotRole, snapshot_version_ + 1, ExpiryFor(tuf::kSnapshotRole, options.expires_days));
+  snapshot.meta.insert_or_assign("targets.json", MetaFileFor(targets.header.version, targets_bytes));
+  BW_ASSIGN_OR_RETURN(std::string snapshot_bytes, SignRole(snapshot.ToJson(), tuf::kSnapshotRole));
   BW_RETURN_IF_ERROR(
-      WriteFileAtomically(MetadataDir() / "snapshot.json", snapshot_bytes, kPublicFileMode));
+      WriteFileAtomically(MetadataDir() / tuf::MetadataFileName(tuf::kSnapshotRole, snapshot.header.version),
+                          snapshot_bytes, kPublicFileMode));
+  BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "snapshot.json", snapshot_bytes, kPublicFileMode));
 
   // 6.4.3: timestamp, last.
-  BW_ASSIGN_OR_RETURN(std::string timestamp_bytes,
-                      WriteTimestamp(MetaFileFor(snapshot.header.version, snapshot_bytes),
-                                     timestamp_version_ + 1,
-                                     ExpiryFor(tuf::kTimestampRole, options.expires_days)));
+  BW_ASSIGN_OR_RETURN(
+      std::string timestamp_bytes,
+      WriteTimestamp(MetaFileFor(snapshot.header.version, snapshot_bytes), timestamp_version_ + 1,
+                     ExpiryFor(tuf::kTimestampRole, options.expires_days)));
   (void)timestamp_bytes;
   snapshot_version_ = snapshot.header.version;
   targets_ = std::move(targets);
@@ -717,8 +699,8 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
   if (changed) {
     for (const auto& [path, entry] : targets_.targets) {
       const std::string& hash = entry.hashes.begin()->second;
-      BW_RETURN_IF_ERROR(CopyTargetFile(TargetsDir() / tuf::ConsistentTargetPath(path, hash),
-                                        TargetsDir() / path));
+      BW_RETURN_IF_ERROR(
+          CopyTargetFile(TargetsDir() / tuf::ConsistentTargetPath(path, hash), TargetsDir() / path));
     }
   }
 
@@ -737,9 +719,8 @@ Result<std::int64_t> Repository::RefreshTimestamp(std::optional<int> expires_day
     }
     overrides[std::string(tuf::kTimestampRole)] = *expires_days;
   }
-  BW_ASSIGN_OR_RETURN(std::string bytes,
-                      WriteTimestamp(snapshot_meta_, timestamp_version_ + 1,
-                                     ExpiryFor(tuf::kTimestampRole, overrides)));
+  BW_ASSIGN_OR_RETURN(std::string bytes, WriteTimestamp(snapshot_meta_, timestamp_version_ + 1,
+                                                        ExpiryFor(tuf::kTimestampRole, overrides)));
   (void)bytes;
   return timestamp_version_;
 }
@@ -753,13 +734,11 @@ Result<RotateResult> Repository::Rotate(std::string_view role) {
   if (current == nullptr) return Failure("root lists no role " + std::string(role));
   RotateResult result;
   result.retired_keyids = current->keyids;
-  const std::size_t count =
-      std::max(current->keyids.size(), static_cast<std::size_t>(current->threshold));
+  const std::size_t count = std::max(current->keyids.size(), static_cast<std::size_t>(current->threshold));
 
   std::vector<tuf::PrivateKey> new_keys;
   for (std::size_t i = 0; i < count; ++i) {
-    BW_ASSIGN_OR_RETURN(tuf::PrivateKey key,
-                        GenerateAndStoreKey(keys_, role, config_.key_algorithm));
+    BW_ASSIGN_OR_RETURN(tuf::PrivateKey key, GenerateAndStoreKey(keys_, role, config_.key_algorithm));
     BW_ASSIGN_OR_RETURN(std::string keyid, key.KeyId());
     result.new_keyids.push_back(keyid);
     new_keys.push_back(std::move(key));
@@ -789,13 +768,12 @@ Result<RotateResult> Repository::Rotate(std::string_view role) {
   BW_ASSIGN_OR_RETURN(std::string bytes, SignRole(next.ToJson(), tuf::kRootRole, extra));
   {
     BW_ASSIGN_OR_RETURN(tuf::SignedEnvelope envelope, tuf::SignedEnvelope::Parse(bytes));
-    BW_RETURN_IF_ERROR(tuf::VerifyThreshold(envelope, tuf::kRootRole, next.keys,
-                                            *next.FindRole(tuf::kRootRole))
-                           .WithContext("new root"));
+    BW_RETURN_IF_ERROR(
+        tuf::VerifyThreshold(envelope, tuf::kRootRole, next.keys, *next.FindRole(tuf::kRootRole))
+            .WithContext("new root"));
   }
   BW_RETURN_IF_ERROR(WriteFileAtomically(
-      MetadataDir() / tuf::MetadataFileName(tuf::kRootRole, next.header.version), bytes,
-      kPublicFileMode));
+      MetadataDir() / tuf::MetadataFileName(tuf::kRootRole, next.header.version), bytes, kPublicFileMode));
   BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "root.json", bytes, kPublicFileMode));
   root_ = std::move(next);
   root_bytes_ = std::move(bytes);
@@ -837,14 +815,12 @@ Result<RotateResult> Repository::Rotate(std::string_view role) {
   return result;
 }
 
-Result<VerifyReport> VerifyRepository(const fs::path& repo,
-                                      const std::optional<fs::path>& trusted_root,
+Result<VerifyReport> VerifyRepository(const fs::path& repo, const std::optional<fs::path>& trusted_root,
                                       tuf::TimePoint now) {
   const fs::path metadata = repo / "metadata";
   VerifyReport report;
   fs::path root_path = trusted_root ? *trusted_root : metadata / "1.root.json";
-  BW_ASSIGN_OR_RETURN(std::string root_bytes,
-                      ReadFileLimited(root_path, tuf::kDefaultMaxRootBytes));
+  BW_ASSIGN_OR_RETURN(std::string root_bytes, ReadFileLimited(root_path, tuf::kDefaultMaxRootBytes));
   auto set_or = tuf::TrustedMetadataSet::Create(root_bytes, now);
   if (!set_or.ok()) return set_or.status().WithContext(root_path.string());
   tuf::TrustedMetadataSet set = std::move(set_or).value();
@@ -866,9 +842,8 @@ Result<VerifyReport> VerifyRepository(const fs::path& repo,
     BW_ASSIGN_OR_RETURN(std::string published_root,
                         ReadFileLimited(metadata / "root.json", tuf::kDefaultMaxRootBytes));
     if (published_root != newest_root) {
-      return Status(ErrorCode::kUpdateVerification,
-                    "metadata/root.json is not the newest root (" +
-                        std::to_string(report.root_version) + ".root.json)");
+      return Status(ErrorCode::kUpdateVerification, "metadata/root.json is not the newest root (" +
+                                                        std::to_string(report.root_version) + ".root.json)");
     }
   }
 
@@ -882,8 +857,8 @@ Result<VerifyReport> VerifyRepository(const fs::path& repo,
   // 5.5.
   const bool consistent = set.consistent_snapshot();
   const std::int64_t snapshot_version = set.timestamp()->signed_data.snapshot_meta.version;
-  std::string snapshot_name = tuf::MetadataFileName(
-      tuf::kSnapshotRole, consistent ? std::optional(snapshot_version) : std::nullopt);
+  std::string snapshot_name =
+      tuf::MetadataFileName(tuf::kSnapshotRole, consistent ? std::optional(snapshot_version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(std::string snapshot_bytes,
                       ReadFileLimited(metadata / snapshot_name, tuf::kDefaultMaxSnapshotBytes));
   BW_RETURN_IF_ERROR(set.UpdateSnapshot(snapshot_bytes).WithContext(snapshot_name));
@@ -895,10 +870,8 @@ Result<VerifyReport> VerifyRepository(const fs::path& repo,
     if (meta == nullptr) {
       return Status(ErrorCode::kUpdateVerification, "snapshot does not list " + role);
     }
-    std::string name =
-        tuf::MetadataFileName(role, consistent ? std::optional(meta->version) : std::nullopt);
-    BW_ASSIGN_OR_RETURN(std::string bytes,
-                        ReadFileLimited(metadata / name, tuf::kDefaultMaxTargetsBytes));
+    std::string name = tuf::MetadataFileName(role, consistent ? std::optional(meta->version) : std::nullopt);
+    BW_ASSIGN_OR_RETURN(std::string bytes, ReadFileLimited(metadata / name, tuf::kDefaultMaxTargetsBytes));
     Status loaded = role == tuf::kTargetsRole ? set.UpdateTargets(bytes)
                                               : set.UpdateDelegatedTargets(bytes, role, delegator);
     return loaded.WithContext(name);

@@ -47,12 +47,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "update/tuf/keys.h"
@@ -61,8 +60,8 @@
 namespace bellwether::release {
 
 // The four top-level roles, in the order the tool creates them.
-inline constexpr std::array<std::string_view, 4> kTopLevelRoles = {
-    tuf::kRootRole, tuf::kTimestampRole, tuf::kSnapshotRole, tuf::kTargetsRole};
+inline constexpr std::array<std::string_view, 4> kTopLevelRoles = {tuf::kRootRole, tuf::kTimestampRole,
+                                                                   tuf::kSnapshotRole, tuf::kTargetsRole};
 
 // Default lifetimes. The timestamp is short so a frozen mirror is noticed
 // within a day; `refresh-timestamp` from cron keeps it alive. The snapshot
@@ -128,17 +127,14 @@ class Repository {
   // REPO.
   static Result<std::unique_ptr<Repository>> Init(const std::filesystem::path& repo,
                                                   const std::filesystem::path& keys,
-                                                  const InitOptions& options,
-                                                  Clock clock = SystemClock(),
-                                                  std::chrono::milliseconds lock_wait =
-                                                      kDefaultLockWait);
+                                                  const InitOptions& options, Clock clock = SystemClock(),
+                                                  std::chrono::milliseconds lock_wait = kDefaultLockWait);
   // Opens an existing repository: reads config.json, the newest root and the
   // current timestamp/snapshot/targets, and the private keys the root lists.
   static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo,
                                                   const std::filesystem::path& keys,
                                                   Clock clock = SystemClock(),
-                                                  std::chrono::milliseconds lock_wait =
-                                                      kDefaultLockWait);
+                                                  std::chrono::milliseconds lock_wait = kDefaultLockWait);
 
   Repository(const Repository&) = delete;
   Repository& operator=(const Repository&) = delete;
@@ -246,8 +242,7 @@ Status ValidateTargetName(std::string_view target_name);
 
 // Writes `data` to `path` atomically with permission `mode` (temporary file
 // in the same directory, fsync, rename, fsync of the directory).
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view data,
-                           unsigned mode);
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view data, unsigned mode);
 
 // Reads a whole file, failing above `max_bytes`.
 Result<std::string> ReadFileLimited(const std::filesystem::path& path, std::int64_t max_bytes);

@@ -7,18 +7,18 @@
 // client reach a good state, then attacks, then checks that the refresh or
 // download fails (exit 1) and that what the client trusted before — its
 // metadata files and the downloaded target — is still in place.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "crypto/digest.h"
 #include "repository.h"
@@ -68,11 +68,17 @@ std::map<std::string, std::string> Files(const fs::path& dir) {
   return files;
 }
 
-std::string Sha256Hex(std::string_view data) { return crypto::HexEncode(crypto::Sha256(data)); }
+std::string Sha256Hex(std::string_view data) {
+  return crypto::HexEncode(crypto::Sha256(data));
+}
 
-tuf::TimePoint Now() { return release::SystemClock()(); }
+tuf::TimePoint Now() {
+  return release::SystemClock()();
+}
 
-std::string Expires(std::chrono::days from_now) { return tuf::FormatDateTime(Now() + from_now); }
+std::string Expires(std::chrono::days from_now) {
+  return tuf::FormatDateTime(Now() + from_now);
+}
 
 class AttackTest : public ::testing::Test {
  protected:
@@ -103,16 +109,14 @@ class AttackTest : public ::testing::Test {
     HttpsServer::Options server_options;
     server_options.root = repo_;
     // The same files, throttled to 2 kB/s, for the slow-server test.
-    server_options.locations.push_back(
-        {"/slow/", "alias " + repo_.string() + "/;\n      limit_rate 2048;"});
+    server_options.locations.push_back({"/slow/", "alias " + repo_.string() + "/;\n      limit_rate 2048;"});
     auto server = HttpsServer::Start(server_options);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
 
     fs::create_directories(client_metadata_);
     ProcessResult init = RunClient(
-        {"--metadata-dir", client_metadata_.string(), "init",
-         (repo_ / "metadata" / "1.root.json").string()});
+        {"--metadata-dir", client_metadata_.string(), "init", (repo_ / "metadata" / "1.root.json").string()});
     ASSERT_EQ(init.exit_code, 0) << init.stderr_text;
     ProcessResult first = Download();
     ASSERT_EQ(first.exit_code, 0) << first.stderr_text;
@@ -135,20 +139,18 @@ class AttackTest : public ::testing::Test {
   ProcessResult RunClient(std::vector<std::string> args, const std::string& faketime = "") {
     std::vector<std::string> argv;
     if (!faketime.empty()) {
-      EXPECT_TRUE(fs::exists(BELLWETHER_FAKETIME_BINARY))
-          << "faketime is required (Debian package faketime)";
+      EXPECT_TRUE(fs::exists(BELLWETHER_FAKETIME_BINARY)) << "faketime is required (Debian package faketime)";
       argv = {BELLWETHER_FAKETIME_BINARY, "-m", "-f", faketime};
     }
     argv.push_back(BELLWETHER_TUF_CLIENT_BINARY);
     argv.insert(argv.end(), args.begin(), args.end());
-    return testing::RunProcess(argv, (temp_->path() / "client-output").string(),
-                               std::chrono::seconds(60));
+    return testing::RunProcess(argv, (temp_->path() / "client-output").string(), std::chrono::seconds(60));
   }
 
   std::vector<std::string> CommonArgs(const std::string& ca_bundle) {
-    return {"--metadata-dir", client_metadata_.string(), "--metadata-url",
-            server_->Url("metadata/"), "--ca-bundle",
-            ca_bundle.empty() ? server_->ca_cert_path().string() : ca_bundle};
+    return {"--metadata-dir", client_metadata_.string(),
+            "--metadata-url", server_->Url("metadata/"),
+            "--ca-bundle",    ca_bundle.empty() ? server_->ca_cert_path().string() : ca_bundle};
   }
 
   ProcessResult Refresh(const std::string& faketime = "", const std::string& ca_bundle = "") {
@@ -161,10 +163,10 @@ class AttackTest : public ::testing::Test {
                          std::vector<std::string> extra = {}) {
     std::vector<std::string> args = CommonArgs("");
     args.insert(args.end(), extra.begin(), extra.end());
-    for (const std::string& a : {std::string("--target-name"), std::string(kPack),
-                                 std::string("--target-base-url"), server_->Url(target_base_path),
-                                 std::string("--target-dir"), client_targets_.string(),
-                                 std::string("download")}) {
+    for (const std::string& a :
+         {std::string("--target-name"), std::string(kPack), std::string("--target-base-url"),
+          server_->Url(target_base_path), std::string("--target-dir"), client_targets_.string(),
+          std::string("download")}) {
       args.push_back(a);
     }
     return RunClient(args);
@@ -181,8 +183,7 @@ class AttackTest : public ::testing::Test {
   // The refresh/download failed for the expected reason (the stable error
   // code name the client prints, e.g. "update_rollback"), and nothing the
   // client trusted changed.
-  void ExpectRefusedAndKept(const ProcessResult& result, const ClientState& before,
-                            std::string_view reason) {
+  void ExpectRefusedAndKept(const ProcessResult& result, const ClientState& before, std::string_view reason) {
     EXPECT_EQ(result.exit_code, 1) << "the client accepted the attack:\n" << result.stderr_text;
     EXPECT_NE(result.stderr_text.find(reason), std::string::npos)
         << "expected " << reason << ", got: " << result.stderr_text;
@@ -194,8 +195,7 @@ class AttackTest : public ::testing::Test {
   // Failed; the named metadata files and every target are unchanged (the
   // attack sits below them: metadata above it was valid and may be newer).
   void ExpectRefusedAndKept(const ProcessResult& result, ClientState before,
-                            const std::vector<std::string>& metadata_files,
-                            std::string_view reason) {
+                            const std::vector<std::string>& metadata_files, std::string_view reason) {
     EXPECT_EQ(result.exit_code, 1) << "the client accepted the attack:\n" << result.stderr_text;
     EXPECT_NE(result.stderr_text.find(reason), std::string::npos)
         << "expected " << reason << ", got: " << result.stderr_text;
@@ -218,17 +218,14 @@ class AttackTest : public ::testing::Test {
     return envelope.ok() ? envelope->signed_json() : nlohmann::json();
   }
 
-  static std::string Sign(const nlohmann::json& signed_json,
-                          const std::vector<tuf::PrivateKey>& keys) {
+  static std::string Sign(const nlohmann::json& signed_json, const std::vector<tuf::PrivateKey>& keys) {
     auto envelope = tuf::SignedEnvelope::Create(signed_json);
     EXPECT_TRUE(envelope.ok());
     for (const auto& key : keys) EXPECT_TRUE(envelope->AddSignature(key).ok());
     return envelope->Serialize();
   }
 
-  std::vector<tuf::PrivateKey> Keys(std::string_view role) const {
-    return repository_->SigningKeys(role);
-  }
+  std::vector<tuf::PrivateKey> Keys(std::string_view role) const { return repository_->SigningKeys(role); }
 
   static tuf::PrivateKey AttackerKey() {
     auto key = tuf::PrivateKey::Generate(tuf::KeyAlgorithm::kEd25519);
@@ -245,9 +242,7 @@ class AttackTest : public ::testing::Test {
   }
 
   static nlohmann::json MetaFor(std::int64_t version, std::string_view bytes) {
-    return {{"version", version},
-            {"length", bytes.size()},
-            {"hashes", {{"sha256", Sha256Hex(bytes)}}}};
+    return {{"version", version}, {"length", bytes.size()}, {"hashes", {{"sha256", Sha256Hex(bytes)}}}};
   }
 
   std::int64_t CurrentSnapshotVersion() const {
@@ -277,7 +272,10 @@ class AttackTest : public ::testing::Test {
   // A new targets version listing `content` as kPack, signed by `keys`, its
   // bytes served under the consistent names; returns the metadata bytes.
   std::string ForgeTargets(const std::string& content, const std::vector<tuf::PrivateKey>& keys) {
-    const std::string current = std::to_string(SignedPart(CurrentSnapshotName())["meta"]["targets.json"]["version"].get<std::int64_t>()) + ".targets.json";
+    const std::string current =
+        std::to_string(
+            SignedPart(CurrentSnapshotName())["meta"]["targets.json"]["version"].get<std::int64_t>()) +
+        ".targets.json";
     nlohmann::json targets = SignedPart(current);
     const std::int64_t version = targets["version"].get<std::int64_t>() + 1;
     targets["version"] = version;
@@ -509,8 +507,7 @@ struct FreezeCase {
   const char* expiring_role;
 };
 
-class FreezeAttackTest : public AttackTest,
-                         public ::testing::WithParamInterface<FreezeCase> {};
+class FreezeAttackTest : public AttackTest, public ::testing::WithParamInterface<FreezeCase> {};
 
 TEST_P(FreezeAttackTest, RejectsExpiredMetadataOfRole) {
   // Freeze: a server that keeps serving metadata past its expiry is refused
@@ -558,7 +555,8 @@ TEST_F(AttackTest, RejectsSnapshotNotMatchingTimestampHash) {
   snapshot["meta"]["targets.json"] = MetaFor(old_targets_version, old_targets);
   Put(CurrentSnapshotName(), Sign(snapshot, Keys("snapshot")));
   ClientState before = State();
-  ExpectRefusedAndKept(Download(), before, {"root.json", "snapshot.json", "targets.json"}, "update_verification");
+  ExpectRefusedAndKept(Download(), before, {"root.json", "snapshot.json", "targets.json"},
+                       "update_verification");
 }
 
 TEST_F(AttackTest, RejectsSnapshotNotMatchingTimestampVersion) {
@@ -615,7 +613,8 @@ TEST_F(AttackTest, RejectsSnapshotLongerThanListed) {
   ASSERT_NO_FATAL_FAILURE(PublishPack(kPackV2));
   Put(CurrentSnapshotName(), Get(CurrentSnapshotName()) + std::string(1 << 20, ' '));
   ClientState before = State();
-  ExpectRefusedAndKept(Download(), before, {"root.json", "snapshot.json", "targets.json"}, "update_too_large");
+  ExpectRefusedAndKept(Download(), before, {"root.json", "snapshot.json", "targets.json"},
+                       "update_too_large");
 }
 
 TEST_F(AttackTest, RejectsTargetsMetadataLongerThanListed) {
@@ -650,8 +649,7 @@ TEST_F(AttackTest, AbortsSlowServerThroughLowSpeedLimit) {
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
   ASSERT_NO_FATAL_FAILURE(PublishPack(big));
   ClientState before = State();
-  ProcessResult result =
-      Download("slow/targets/", {"--low-speed-time", "2", "--low-speed-limit", "8192"});
+  ProcessResult result = Download("slow/targets/", {"--low-speed-time", "2", "--low-speed-limit", "8192"});
   EXPECT_FALSE(result.timed_out);
   ExpectFailedWith(result, "update_timeout");
   EXPECT_EQ(ReadAll(client_targets_ / kPackFile), kPackV1);

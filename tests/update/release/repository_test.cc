@@ -3,6 +3,7 @@
 // runs the client's verifier (TrustedMetadataSet) over the files.
 #include "repository.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -10,8 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "support/https_server.h"
 #include "update/release/run_process.h"
@@ -51,7 +50,9 @@ std::int64_t VersionOf(const fs::path& path) {
   return Envelope(path).signed_json().at("version").get<std::int64_t>();
 }
 
-tuf::TimePoint Now() { return SystemClock()(); }
+tuf::TimePoint Now() {
+  return SystemClock()();
+}
 
 class ReleaseTest : public ::testing::Test {
  protected:
@@ -89,8 +90,8 @@ TEST_F(ReleaseTest, InitWritesVersionOneOfEveryRoleThatVerifies) {
   // A fresh repository is complete: a client trusting 1.root.json accepts it.
   auto repo = InitRepo();
   ASSERT_NE(repo, nullptr);
-  for (const char* name : {"1.root.json", "root.json", "1.targets.json", "1.snapshot.json",
-                           "timestamp.json"}) {
+  for (const char* name :
+       {"1.root.json", "root.json", "1.targets.json", "1.snapshot.json", "timestamp.json"}) {
     EXPECT_TRUE(fs::exists(repo_ / "metadata" / name)) << name;
   }
   EXPECT_EQ(ReadAll(repo_ / "metadata" / "1.root.json"), ReadAll(repo_ / "metadata" / "root.json"));
@@ -171,15 +172,19 @@ TEST_F(ReleaseTest, AddedTargetIsPublishedOnlyByPublish) {
   auto repo = InitRepo();
   ASSERT_NE(repo, nullptr);
   ASSERT_TRUE(repo->AddTarget("content/pack.json", MakeFile("pack.json", "{\"a\":1}"), std::nullopt).ok());
-  EXPECT_FALSE(Envelope(repo_ / "metadata" / "targets.json").signed_json().at("targets").contains(
-      "content/pack.json"));
+  EXPECT_FALSE(Envelope(repo_ / "metadata" / "targets.json")
+                   .signed_json()
+                   .at("targets")
+                   .contains("content/pack.json"));
   EXPECT_FALSE(fs::exists(repo_ / "targets" / "content" / "pack.json"));
   auto published = repo->Publish();
   ASSERT_TRUE(published.ok()) << published.status().ToString();
   EXPECT_TRUE(published->targets_changed);
   EXPECT_EQ(published->targets_version, 2);
-  EXPECT_TRUE(Envelope(repo_ / "metadata" / "2.targets.json").signed_json().at("targets").contains(
-      "content/pack.json"));
+  EXPECT_TRUE(Envelope(repo_ / "metadata" / "2.targets.json")
+                  .signed_json()
+                  .at("targets")
+                  .contains("content/pack.json"));
   ExpectVerifies();
 }
 
@@ -189,20 +194,17 @@ TEST_F(ReleaseTest, PublishedTargetHasConsistentAndPlainCopiesAndCustomData) {
   auto repo = InitRepo();
   ASSERT_NE(repo, nullptr);
   const std::string content = "{\"title\":\"analysis\"}\n";
-  ASSERT_TRUE(repo->AddTarget("content/pack.json", MakeFile("pack.json", content),
-                              nlohmann::json{{"edition", 3}})
-                  .ok());
+  ASSERT_TRUE(
+      repo->AddTarget("content/pack.json", MakeFile("pack.json", content), nlohmann::json{{"edition", 3}})
+          .ok());
   ASSERT_TRUE(repo->Publish().ok());
-  auto entry = Envelope(repo_ / "metadata" / "targets.json")
-                   .signed_json()
-                   .at("targets")
-                   .at("content/pack.json");
+  auto entry =
+      Envelope(repo_ / "metadata" / "targets.json").signed_json().at("targets").at("content/pack.json");
   EXPECT_EQ(entry.at("custom"), (nlohmann::json{{"edition", 3}}));
   EXPECT_EQ(entry.at("length").get<std::size_t>(), content.size());
   ASSERT_FALSE(entry.at("hashes").empty());
   for (const auto& [algorithm, hash] : entry.at("hashes").items()) {
-    EXPECT_EQ(ReadAll(repo_ / "targets" / "content" / (hash.get<std::string>() + ".pack.json")),
-              content)
+    EXPECT_EQ(ReadAll(repo_ / "targets" / "content" / (hash.get<std::string>() + ".pack.json")), content)
         << algorithm;
   }
   EXPECT_EQ(ReadAll(repo_ / "targets" / "content" / "pack.json"), content);
@@ -255,8 +257,7 @@ TEST_F(ReleaseTest, RejectsUnsafeTargetNames) {
   auto repo = InitRepo();
   ASSERT_NE(repo, nullptr);
   fs::path file = MakeFile("x", "x");
-  for (const char* name : {"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a\\b", "a/",
-                           "a\nb"}) {
+  for (const char* name : {"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a\\b", "a/", "a\nb"}) {
     EXPECT_FALSE(repo->AddTarget(name, file, std::nullopt).ok()) << name;
   }
   EXPECT_FALSE(repo->AddTarget("ok.json", file, nlohmann::json::array()).ok());
@@ -501,10 +502,9 @@ TEST_F(ReleaseCliTest, FullRoundTripExitsZero) {
   const std::string keys = keys_.string();
   fs::path pack = MakeFile("pack.json", "{\"edition\":1}");
   for (const auto& args : std::vector<std::vector<std::string>>{
-           {"init", "--repo", repo, "--keys", keys, "--threshold", "root=2", "--expires",
-            "timestamp=2"},
-           {"add", "--repo", repo, "--keys", keys, "--target-name", "content/pack.json",
-            "--custom", "{\"edition\":1}", pack.string()},
+           {"init", "--repo", repo, "--keys", keys, "--threshold", "root=2", "--expires", "timestamp=2"},
+           {"add", "--repo", repo, "--keys", keys, "--target-name", "content/pack.json", "--custom",
+            "{\"edition\":1}", pack.string()},
            {"publish", "--repo", repo, "--keys", keys},
            {"rotate", "--repo", repo, "--keys", keys, "--role", "root"},
            {"rotate", "--role", "snapshot", "--repo", repo, "--keys", keys},

@@ -33,8 +33,7 @@ struct ProcessResult {
 
 // Runs `argv` (argv[0] is a path) with the current environment, stdin from
 // /dev/null; `output_prefix` names two scratch files for stdout and stderr.
-inline ProcessResult RunProcess(const std::vector<std::string>& argv,
-                                const std::string& output_prefix,
+inline ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& output_prefix,
                                 std::chrono::seconds timeout = std::chrono::seconds(60)) {
   ProcessResult result;
   const std::string out_path = output_prefix + ".stdout";
@@ -42,10 +41,8 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
