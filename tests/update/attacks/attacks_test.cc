@@ -503,11 +503,8 @@ TEST_F(AttackTest, RecoversFromSnapshotFastForwardAfterKeyRotation) {
 
 // --- Freeze (expired metadata, with the client's clock faked forward) ---------------
 
-struct FreezeCase {
-  const char* expiring_role;
-};
-
-class FreezeAttackTest : public AttackTest, public ::testing::WithParamInterface<FreezeCase> {};
+// The parameter is the role whose metadata expires.
+class FreezeAttackTest : public AttackTest, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(FreezeAttackTest, RejectsExpiredMetadataOfRole) {
   // Freeze: a server that keeps serving metadata past its expiry is refused
@@ -515,7 +512,7 @@ TEST_P(FreezeAttackTest, RejectsExpiredMetadataOfRole) {
   // 5.5.6, 5.6.5); the same repository is fine at the real time.
   InitOptions options;
   for (std::string_view role : release::kTopLevelRoles) options.expires_days[std::string(role)] = 10;
-  options.expires_days[GetParam().expiring_role] = 2;
+  options.expires_days[GetParam()] = 2;
   ASSERT_NO_FATAL_FAILURE(Prepare(options));
   ClientState before = State();
   ExpectRefusedAndKept(Refresh("+3d"), before, "update_metadata_expired");
@@ -524,10 +521,9 @@ TEST_P(FreezeAttackTest, RejectsExpiredMetadataOfRole) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryRole, FreezeAttackTest,
-                         ::testing::Values(FreezeCase{"root"}, FreezeCase{"timestamp"},
-                                           FreezeCase{"snapshot"}, FreezeCase{"targets"}),
-                         [](const ::testing::TestParamInfo<FreezeCase>& param_info) {
-                           return std::string(param_info.param.expiring_role);
+                         ::testing::Values("root", "timestamp", "snapshot", "targets"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           return param_info.param;
                          });
 
 TEST_F(AttackTest, RejectsNewTimestampThatIsAlreadyExpired) {
