@@ -428,6 +428,17 @@ describe('bellwether-tuf-client consumes a repository made by @tufjs/models', ()
     assert.ok(server.requests.includes(`/targets/content/${sha256(pack)}.pack.json`), server.requests.join('\n'));
   });
 
+  test('bellwether-release verify accepts it, and refuses it once tampered', async () => {
+    requireBinary('BELLWETHER_RELEASE', RELEASE);
+    let result = await run(RELEASE, ['verify', '--repo', repo, '--root', trustedRoot]);
+    assert.equal(result.code, 0, result.stderr);
+    const copy = path.join(work, 'verify-copy');
+    fs.cpSync(repo, copy, { recursive: true });
+    fs.writeFileSync(path.join(copy, 'targets', 'bin', `${sha256(binary)}.blob.bin`), Buffer.alloc(binary.length));
+    result = await run(RELEASE, ['verify', '--repo', copy, '--root', trustedRoot]);
+    assert.equal(result.code, 1, `expected exit 1, got ${result.code}: ${result.stderr}`);
+  });
+
   test('refuses a tampered target and keeps nothing of it', async () => {
     const evilRepo = path.join(work, 'evil');
     fs.cpSync(repo, evilRepo, { recursive: true });
