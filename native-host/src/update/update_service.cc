@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <random>
 #include <utility>
 
@@ -32,10 +33,25 @@ std::string IsoTime(std::int64_t unix_seconds) {
   return tuf::FormatDateTime(tuf::TimePoint{std::chrono::seconds(unix_seconds)});
 }
 
+// An integer field of a state file, which the reader (or a bug) may have
+// damaged: anything but an integer counts as absent.
+std::optional<std::int64_t> IntField(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<std::int64_t>();
+}
+
+json StringOrNull(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return nullptr;
+  return *it;
+}
+
 json IsoOrNull(const json& state, const char* key) {
-  auto it = state.find(key);
-  if (it == state.end() || !it->is_number_integer()) return nullptr;
-  return IsoTime(it->get<std::int64_t>());
+  std::optional<std::int64_t> value = IntField(state, key);
+  // Years 1970..9999 only: a damaged file must not produce nonsense dates.
+  if (!value || *value < 0 || *value > 253'402'300'799) return nullptr;
+  return IsoTime(*value);
 }
 
 // An exclusive, non-blocking flock held for the object's life.
@@ -319,8 +335,7 @@ Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* in
   if (current && *current == *bytes) return Status::Ok();  // Up to date.
   if (current) {
     json installed_pack = json::parse(*current, nullptr, false);
-    if (installed_pack.is_object() && installed_pack.value("version", std::int64_t{0}) >
-                                          pack["version"].get<std::int64_t>()) {
+    if (IntField(installed_pack, "version").value_or(0) > pack["version"].get<std::int64_t>()) {
       return Status(ErrorCode::kUpdateRollback,
                     "the repository offers content version " + pack["version"].dump() +
                         ", older than the installed one");
@@ -338,7 +353,7 @@ void UpdateService::RecordOutcome(const Status& status, bool installed) {
   json state = LoadStatusFile();
   const std::int64_t now = options_.clock();
   state["lastCheck"] = now;
-  std::int64_t failures = state.value("consecutiveFailures", std::int64_t{0});
+  std::int64_t failures = std::clamp<std::int64_t>(IntField(state, "consecutiveFailures").value_or(0), 0, 30);
   if (status.ok()) {
     state["lastResult"] = installed ? "ok" : "up-to-date";
     state["lastError"] = nullptr;
@@ -376,7 +391,14 @@ Status UpdateService::CheckNow(const messaging::NotifyFn& notify) {
   }
   checking_ = true;
   bool installed = false;
-  Status status = RunCheckLocked(notify, &installed);
+  Status status;
+  try {
+    status = RunCheckLocked(notify, &installed);
+  } catch (const std::exception& e) {
+    // Nothing below should throw; if it does, the background thread must
+    // not take the host down with it.
+    status = Status::Internal(std::string("unexpected error: ") + e.what());
+  }
   checking_ = false;
   if (status.code() == ErrorCode::kUpdateInProgress) return status;  // Not our check.
   if (!status.ok()) log::Warning("update: check failed: " + status.ToString());
@@ -393,14 +415,17 @@ std::optional<std::int64_t> UpdateService::SecondsUntilDue() {
     std::lock_guard<std::mutex> lock(state_mutex_);
     state = LoadStatusFile();
   }
-  auto next = state.find("nextCheck");
-  if (next == state.end() || !next->is_number_integer()) return 0;  // Never checked.
+  std::optional<std::int64_t> next = IntField(state, "nextCheck");
+  std::optional<std::int64_t> last = IntField(state, "lastCheck");
+  if (!next || !last) return 0;  // Never checked (or a damaged file): due now.
+  const std::int64_t now = options_.clock();
+  // A clock that went backwards (or a damaged file) must not postpone
+  // updates for years: never wait more than one interval from now.
+  const std::int64_t interval = std::int64_t{policy.interval_hours} * 3600;
   // A shorter interval chosen since the last check applies at once.
-  std::int64_t due = next->get<std::int64_t>();
-  if (auto last = state.find("lastCheck"); last != state.end() && last->is_number_integer()) {
-    due = std::min(due, last->get<std::int64_t>() + std::int64_t{policy.interval_hours} * 3600);
-  }
-  return std::max<std::int64_t>(0, due - options_.clock());
+  std::int64_t due = std::min(*next, std::min(*last, now) + interval);
+  due = std::min(due, now + interval + interval / 10);
+  return std::max<std::int64_t>(0, due - now);
 }
 
 json UpdateService::StatusJson() {
@@ -415,11 +440,10 @@ json UpdateService::StatusJson() {
   reply["automatic"] = policy.automatic;
   reply["intervalHours"] = policy.interval_hours;
   reply["lastCheck"] = IsoOrNull(state, "lastCheck");
-  reply["lastResult"] = state.contains("lastResult") && state["lastResult"].is_string()
-                            ? state["lastResult"]
-                            : json("never");
-  reply["lastError"] = state.contains("lastError") ? state["lastError"] : json(nullptr);
-  reply["lastErrorCode"] = state.contains("lastErrorCode") ? state["lastErrorCode"] : json(nullptr);
+  reply["lastResult"] = StringOrNull(state, "lastResult");
+  if (reply["lastResult"].is_null()) reply["lastResult"] = "never";
+  reply["lastError"] = StringOrNull(state, "lastError");
+  reply["lastErrorCode"] = StringOrNull(state, "lastErrorCode");
   reply["contentVersion"] = nullptr;
   reply["contentPublished"] = nullptr;
   if (auto content = ContentJson(); content.ok() && (*content)["pack"].is_object()) {

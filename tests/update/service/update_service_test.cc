@@ -370,6 +370,29 @@ TEST(UpdateConfig, FileThenEnvironmentOverrideDefaults) {
   EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidParams);
 }
 
+// Damaged state files (wrong types, absurd numbers) neither crash the
+// service nor postpone the next check beyond one interval.
+TEST_F(UpdateServiceTest, SurvivesDamagedStateFiles) {
+  UpdateServiceOptions options = Options();
+  fs::create_directories(options.data_dir / "content");
+  std::ofstream(options.data_dir / "update-status.json")
+      << R"({"lastCheck":9223372036854775807,"nextCheck":9223372036854775807,"consecutiveFailures":"many","lastResult":7})";
+  std::ofstream(options.data_dir / "update-policy.json") << R"({"automatic":"yes","intervalHours":1e9})";
+  std::ofstream(options.data_dir / "content" / "current.json") << R"({"version":"two"})";
+  UpdateService service(options);
+  json status = service.StatusJson();
+  EXPECT_EQ(status["lastResult"], "never");
+  EXPECT_TRUE(status["lastCheck"].is_null());
+  EXPECT_EQ(status["automatic"], true);
+  EXPECT_EQ((*service.ContentJson())["source"], "none");
+  auto due = service.SecondsUntilDue();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_LE(*due, 6 * 3600 + 3600);
+  Status s = service.CheckNow({});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ((*service.ContentJson())["version"], 1);
+}
+
 // The content pack shape check.
 TEST(ContentPack, ValidatesShape) {
   EXPECT_TRUE(ValidateContentPack(Pack(3), "japan-us-trade").ok());
