@@ -113,6 +113,7 @@ FetcherFactory DefaultFetcherFactory(const UpdateServiceOptions& options) {
   CurlFetcherOptions curl;
   curl.ca_bundle = options.ca_bundle;
   curl.allow_insecure_http = options.allow_insecure_http;
+  curl.proxy = options.proxy;
   return [curl](const std::atomic<bool>& cancel) -> std::unique_ptr<Fetcher> {
     CurlFetcherOptions with_cancel = curl;
     with_cancel.cancel = &cancel;
@@ -521,6 +522,7 @@ Result<UpdateServiceOptions> ApplyUpdateConfig(UpdateServiceOptions defaults,
       return Status::Ok();
     };
     BW_RETURN_IF_ERROR(string_field("repositoryUrl", [&](std::string v) { options.repository_url = std::move(v); }));
+    BW_RETURN_IF_ERROR(string_field("proxy", [&](std::string v) { options.proxy = std::move(v); }));
     BW_RETURN_IF_ERROR(string_field("caBundle", [&](std::string v) { options.ca_bundle = std::move(v); }));
     BW_RETURN_IF_ERROR(string_field("trustedRoot", [&](std::string v) {
       options.trusted_root_path = v;

@@ -66,6 +66,9 @@ struct UpdateServiceOptions {
   std::string repository_url;
   // PEM CA bundle for the repository's TLS; empty = the system store.
   std::string ca_bundle;
+  // Explicit proxy ("http://proxy:3128"); empty = libcurl's environment
+  // variables (https_proxy, no_proxy).
+  std::string proxy;
   // The root.json shipped with the host (trust anchor, spec 5.2). Used when
   // the data dir has no trusted root yet, or holds an older version.
   std::filesystem::path trusted_root_path;
@@ -145,7 +148,8 @@ class UpdateService {
 // Applies the reader's configuration on top of `defaults` (the values the
 // host was built with): first the JSON file `config_file` if it exists,
 //   {"repositoryUrl": "https://...", "caBundle": "/path/ca.pem",
-//    "trustedRoot": "/path/root.json", "allowLoopbackHttp": false}
+//    "trustedRoot": "/path/root.json", "proxy": "http://proxy:3128",
+//    "allowLoopbackHttp": false}
 // then the environment variables BELLWETHER_UPDATE_URL,
 // BELLWETHER_UPDATE_CA_BUNDLE and BELLWETHER_TRUSTED_ROOT. A malformed file
 // is an error (kInvalidParams naming the field), never silently ignored.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <fstream>
 #include <string>
 
@@ -195,6 +197,25 @@ TEST_F(CurlFetcherTest, DoesNotFollowRedirectToHttp) {
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.status().code(), ErrorCode::kUpdateNetwork) << body.status().ToString();
   EXPECT_NE(body.status().message().find("protocol"), std::string::npos) << body.status().message();
+}
+
+// An explicit proxy is used: with a proxy that refuses connections, the
+// fetch fails even though the server itself is reachable.
+TEST_F(CurlFetcherTest, UsesExplicitProxy) {
+  StartServer({});
+  unsetenv("no_proxy");
+  unsetenv("NO_PROXY");
+  auto dead_port = testing::PickFreePort();
+  ASSERT_TRUE(dead_port.ok());
+  CurlFetcherOptions options = TrustingOptions();
+  options.proxy = "http://127.0.0.1:" + std::to_string(*dead_port);
+  CurlFetcher fetcher(options);
+  auto body = FetchToString(fetcher, server_->Url("hello.txt"), 1024);
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(body.status().code(), ErrorCode::kUpdateNetwork) << body.status().ToString();
+  // The same fetcher options without the proxy work.
+  CurlFetcher direct(TrustingOptions());
+  EXPECT_TRUE(FetchToString(direct, server_->Url("hello.txt"), 1024).ok());
 }
 
 // Progress reports the bytes received and the announced total.

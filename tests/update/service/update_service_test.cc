@@ -350,13 +350,14 @@ TEST(UpdateConfig, FileThenEnvironmentOverrideDefaults) {
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->repository_url, "https://updates.example/");
 
-  std::ofstream(file) << R"({"repositoryUrl":"https://127.0.0.1:8443/","caBundle":"/tmp/ca.pem","trustedRoot":"/tmp/root.json"})";
+  std::ofstream(file) << R"({"repositoryUrl":"https://127.0.0.1:8443/","caBundle":"/tmp/ca.pem","trustedRoot":"/tmp/root.json","proxy":"http://proxy.test:3128"})";
   auto from_file = ApplyUpdateConfig(defaults, file);
   ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
   EXPECT_EQ(from_file->repository_url, "https://127.0.0.1:8443/");
   EXPECT_EQ(from_file->ca_bundle, "/tmp/ca.pem");
   EXPECT_EQ(from_file->trusted_root_path, "/tmp/root.json");
   EXPECT_TRUE(from_file->initial_root.empty());
+  EXPECT_EQ(from_file->proxy, "http://proxy.test:3128");
 
   setenv("BELLWETHER_UPDATE_URL", "https://mirror.example/", 1);
   auto from_env = ApplyUpdateConfig(defaults, file);
