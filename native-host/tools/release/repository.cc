@@ -512,16 +512,23 @@ Status Repository::LoadState() {
   BW_RETURN_IF_ERROR(tuf::VerifyThreshold(root.envelope, tuf::kRootRole, root_.keys, *root_role)
                          .WithContext("metadata/root.json"));
 
-  auto check = [&](const tuf::SignedEnvelope& envelope, std::string_view role,
-                   const std::string& file) -> Status {
+  // Timestamp, snapshot and targets must be signed under the newest root. If
+  // one is not (an interrupted `rotate`, or someone edited the files), the
+  // role is marked stale instead of failing, so the next operation can
+  // re-sign it: Publish re-signs stale targets, RefreshTimestamp refuses a
+  // stale snapshot. A missing role entry is still an error.
+  auto check = [&](const tuf::SignedEnvelope& envelope, std::string_view role) -> Status {
     const tuf::RoleKeys* keys = root_.FindRole(role);
     if (keys == nullptr) return Failure("root lists no role " + std::string(role));
-    return tuf::VerifyThreshold(envelope, role, root_.keys, *keys).WithContext(file);
+    if (!tuf::VerifyThreshold(envelope, role, root_.keys, *keys).ok()) {
+      stale_roles_.insert(std::string(role));
+    }
+    return Status::Ok();
   };
 
   BW_ASSIGN_OR_RETURN(LoadedEnvelope timestamp,
                       LoadEnvelope(MetadataDir() / "timestamp.json", tuf::kDefaultMaxTimestampBytes));
-  BW_RETURN_IF_ERROR(check(timestamp.envelope, tuf::kTimestampRole, "metadata/timestamp.json"));
+  BW_RETURN_IF_ERROR(check(timestamp.envelope, tuf::kTimestampRole));
   auto timestamp_meta = tuf::TimestampMetadata::FromJson(timestamp.envelope.signed_json());
   if (!timestamp_meta.ok()) return timestamp_meta.status().WithContext("metadata/timestamp.json");
   timestamp_version_ = timestamp_meta->header.version;
@@ -531,7 +538,7 @@ Status Repository::LoadState() {
       tuf::kSnapshotRole, root_.consistent_snapshot ? std::optional(snapshot_meta_.version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(LoadedEnvelope snapshot,
                       LoadEnvelope(MetadataDir() / snapshot_name, tuf::kDefaultMaxSnapshotBytes));
-  BW_RETURN_IF_ERROR(check(snapshot.envelope, tuf::kSnapshotRole, "metadata/" + snapshot_name));
+  BW_RETURN_IF_ERROR(check(snapshot.envelope, tuf::kSnapshotRole));
   auto snapshot_meta = tuf::SnapshotMetadata::FromJson(snapshot.envelope.signed_json());
   if (!snapshot_meta.ok()) return snapshot_meta.status().WithContext(snapshot_name);
   snapshot_version_ = snapshot_meta->header.version;
@@ -542,7 +549,7 @@ Status Repository::LoadState() {
       tuf::kTargetsRole, root_.consistent_snapshot ? std::optional(targets_meta->version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(LoadedEnvelope targets,
                       LoadEnvelope(MetadataDir() / targets_name, tuf::kDefaultMaxTargetsBytes));
-  BW_RETURN_IF_ERROR(check(targets.envelope, tuf::kTargetsRole, "metadata/" + targets_name));
+  BW_RETURN_IF_ERROR(check(targets.envelope, tuf::kTargetsRole));
   auto targets_meta_parsed = tuf::TargetsMetadata::FromJson(targets.envelope.signed_json());
   if (!targets_meta_parsed.ok()) return targets_meta_parsed.status().WithContext(targets_name);
   targets_ = std::move(targets_meta_parsed).value();
@@ -633,8 +640,9 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
     }
   }
   PublishResult result;
-  const bool changed =
-      options.force_targets || targets_.header.version == 0 || !SameTargets(staged_, targets_.targets);
+  const bool changed = options.force_targets || targets_.header.version == 0 ||
+                       stale_roles_.contains(std::string(tuf::kTargetsRole)) ||
+                       !SameTargets(staged_, targets_.targets);
 
   // 6.4.1: targets metadata.
   std::string targets_bytes;
@@ -704,6 +712,7 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
     }
   }
 
+  stale_roles_.clear();  // Targets (if stale, `changed`), snapshot, timestamp re-signed.
   result.targets_changed = changed;
   result.targets_version = targets_.header.version;
   result.snapshot_version = snapshot_version_;
@@ -719,9 +728,16 @@ Result<std::int64_t> Repository::RefreshTimestamp(std::optional<int> expires_day
     }
     overrides[std::string(tuf::kTimestampRole)] = *expires_days;
   }
+  if (stale_roles_.contains(std::string(tuf::kSnapshotRole)) ||
+      stale_roles_.contains(std::string(tuf::kTargetsRole))) {
+    return Failure(
+        "the snapshot or targets metadata is not signed by the keys the newest root lists "
+        "(an interrupted rotate?); run `publish` to re-sign them");
+  }
   BW_ASSIGN_OR_RETURN(std::string bytes, WriteTimestamp(snapshot_meta_, timestamp_version_ + 1,
                                                         ExpiryFor(tuf::kTimestampRole, overrides)));
   (void)bytes;
+  stale_roles_.erase(std::string(tuf::kTimestampRole));
   return timestamp_version_;
 }
 

@@ -49,6 +49,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -129,8 +130,11 @@ class Repository {
                                                   const std::filesystem::path& keys,
                                                   const InitOptions& options, Clock clock = SystemClock(),
                                                   std::chrono::milliseconds lock_wait = kDefaultLockWait);
-  // Opens an existing repository: reads config.json, the newest root and the
-  // current timestamp/snapshot/targets, and the private keys the root lists.
+  // Opens an existing repository: reads config.json, the newest root (which
+  // must verify with its own keys) and the current timestamp/snapshot/
+  // targets, and the private keys the root lists. A timestamp, snapshot or
+  // targets file the root's keys do not verify (an interrupted rotate) does
+  // not stop Open: Publish and Rotate re-sign it.
   static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo,
                                                   const std::filesystem::path& keys,
                                                   Clock clock = SystemClock(),
@@ -214,6 +218,8 @@ class Repository {
   std::int64_t timestamp_version_ = 0;
   tuf::MetaFile snapshot_meta_;  // What the current timestamp lists.
   std::map<std::string, std::vector<tuf::PrivateKey>, std::less<>> keys_by_role_;
+  // Roles whose current metadata the newest root's keys do not verify.
+  std::set<std::string> stale_roles_;
 };
 
 struct VerifyReport {

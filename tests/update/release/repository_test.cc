@@ -320,6 +320,40 @@ TEST_F(ReleaseTest, RotateLeavesStagedTargetsStaged) {
   ExpectVerifies();
 }
 
+TEST_F(ReleaseTest, InterruptedTimestampRotationIsRepairedByRefresh) {
+  // A rotate that wrote the new root but not the new timestamp does not
+  // lock the publisher out: Open works and refresh-timestamp repairs it.
+  auto repo = InitRepo();
+  ASSERT_NE(repo, nullptr);
+  std::string old_timestamp = ReadAll(repo_ / "metadata" / "timestamp.json");
+  ASSERT_TRUE(repo->Rotate("timestamp").ok());
+  repo.reset();
+  WriteAll(repo_ / "metadata" / "timestamp.json", old_timestamp);  // Signed by the retired key.
+  EXPECT_FALSE(VerifyRepository(repo_, std::nullopt, Now()).ok());
+  auto reopened = Repository::Open(repo_, keys_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  ASSERT_TRUE((*reopened)->RefreshTimestamp().ok());
+  ExpectVerifies();
+}
+
+TEST_F(ReleaseTest, InterruptedSnapshotRotationIsRepairedByPublish) {
+  // A snapshot signed by a rotated-out key is never re-used by
+  // refresh-timestamp (which would vouch for it); publish re-signs it.
+  auto repo = InitRepo();
+  ASSERT_NE(repo, nullptr);
+  std::string old_timestamp = ReadAll(repo_ / "metadata" / "timestamp.json");
+  ASSERT_TRUE(repo->Rotate("snapshot").ok());
+  repo.reset();
+  WriteAll(repo_ / "metadata" / "timestamp.json", old_timestamp);  // Points at the old snapshot.
+  auto reopened = Repository::Open(repo_, keys_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto refreshed = (*reopened)->RefreshTimestamp();
+  ASSERT_FALSE(refreshed.ok());
+  EXPECT_NE(refreshed.status().message().find("run `publish`"), std::string::npos);
+  ASSERT_TRUE((*reopened)->Publish().ok());
+  ExpectVerifies();
+}
+
 TEST_F(ReleaseTest, RefreshTimestampBumpsVersionAndExpiry) {
   // The cron job's command: new version, later expiry, same snapshot.
   auto start = Now();
