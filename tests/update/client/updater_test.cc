@@ -217,6 +217,29 @@ TEST_F(UpdaterTest, RecoversAfterTimestampKeyRotation) {
   EXPECT_EQ(Stored("timestamp.json"), repo_.files().at("metadata/timestamp.json"));
 }
 
+// 5.3.11 for the snapshot role as well.
+TEST_F(UpdaterTest, RecoversAfterSnapshotKeyRotation) {
+  ASSERT_TRUE(Refresh().ok());
+  repo_.RotateKeys("snapshot");
+  repo_.Publish();
+  Status s = Refresh();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Stored("snapshot.json"), repo_.files().at("metadata/snapshot.json"));
+}
+
+// 5.4.3.1: a timestamp older than the trusted one is refused, and the
+// trusted one stays on disk.
+TEST_F(UpdaterTest, RefusesTimestampRollbackAndKeepsTrustedOne) {
+  const std::string old_timestamp = repo_.files().at("metadata/timestamp.json");
+  repo_.Publish();
+  ASSERT_TRUE(Refresh().ok());
+  const std::string trusted = Stored("timestamp.json");
+  repo_.files()["metadata/timestamp.json"] = old_timestamp;
+  Status s = Refresh();
+  EXPECT_EQ(s.code(), ErrorCode::kUpdateRollback) << s.ToString();
+  EXPECT_EQ(Stored("timestamp.json"), trusted);
+}
+
 // 5.7.3: a target whose bytes do not match the signed hash is refused and
 // the file already at the destination is left untouched.
 TEST_F(UpdaterTest, RefusesTargetWithWrongHashAndKeepsPreviousFile) {
