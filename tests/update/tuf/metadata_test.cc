@@ -108,6 +108,25 @@ TEST(Metadata, EnvelopeRejectsGarbage) {
   }
 }
 
+TEST(Metadata, DeepNestingIsACleanErrorNotAStackOverflow) {
+  // A 2 MB snapshot can nest 10^6 levels; copying that recursively would
+  // overflow the stack. It is refused before anything recurses.
+  std::string deep = "{\"signatures\":[],\"signed\":{\"a\":" + std::string(300000, '[') +
+                     std::string(300000, ']') + "}}";
+  auto env = SignedEnvelope::Parse(deep);
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.status().code(), ErrorCode::kUpdateVerification);
+  // Brackets inside strings do not count.
+  std::string brackets_in_string = R"({"signatures":[],"signed":{"a":")" + std::string(1000, '[') + R"("}})";
+  EXPECT_TRUE(SignedEnvelope::Parse(brackets_in_string).ok());
+  json nested = json::array();
+  for (int i = 0; i < 100; ++i) nested = json::array({nested});
+  EXPECT_FALSE(SignedEnvelope::FromJson(json{{"signed", {{"a", nested}}}, {"signatures", json::array()}}).ok());
+  json ts = TimestampJson();
+  ts["x"] = nested;
+  EXPECT_FALSE(TimestampMetadata::FromJson(ts).ok());
+}
+
 TEST(Metadata, EnvelopeRejectsDuplicateSignatureKeyIds) {
   // Spec 4.2: keyids MUST be unique in "signatures".
   auto env = SignedEnvelope::Parse(

@@ -137,8 +137,11 @@ Status CheckSpecVersion(const std::string& version) {
   return Status::Ok();
 }
 
+bool ValueNestsDeeperThan(const json& value, int max_depth);
+
 Result<SignedHeader> ParseHeader(const json& signed_json, std::string_view expected_type) {
   if (!signed_json.is_object()) return Malformed("\"signed\" must be an object");
+  if (ValueNestsDeeperThan(signed_json, kMaxCanonicalJsonDepth)) return Malformed("JSON nested too deep");
   SignedHeader header;
   BW_ASSIGN_OR_RETURN(header.type, GetString(signed_json, "_type"));
   if (header.type != expected_type) {
@@ -203,6 +206,52 @@ int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// Nesting depth of raw JSON text, counted without parsing: brackets outside
+// strings. Lets Parse refuse deep documents before nlohmann::json builds
+// (and would recursively copy) them: copying a 300 000-deep array overflows
+// the stack, and a 2 MB snapshot can be that deep.
+bool TextNestsDeeperThan(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// Same for an already parsed value, iteratively (no recursion).
+bool ValueNestsDeeperThan(const json& value, int max_depth) {
+  std::vector<std::pair<const json*, int>> stack = {{&value, 0}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth + 1 > max_depth) return true;
+    for (const json& child : *node) stack.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
+// Envelope {signed: ...} adds one level to what canonical JSON allows.
+constexpr int kMaxEnvelopeDepth = kMaxCanonicalJsonDepth + 1;
 
 }  // namespace
 
@@ -719,6 +768,7 @@ bool MatchPathHashPrefix(std::span<const std::string> prefixes, std::string_view
 // ---------------------------------------------------------------- envelope
 
 Result<SignedEnvelope> SignedEnvelope::Parse(std::string_view bytes) {
+  if (TextNestsDeeperThan(bytes, kMaxEnvelopeDepth)) return Malformed("JSON nested too deep");
   // allow_exceptions=false: malformed JSON (or invalid UTF-8) comes back as
   // a "discarded" value instead of a throw.
   json parsed = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
@@ -728,6 +778,8 @@ Result<SignedEnvelope> SignedEnvelope::Parse(std::string_view bytes) {
 
 Result<SignedEnvelope> SignedEnvelope::FromJson(const json& value) {
   if (!value.is_object()) return Malformed("metadata must be a JSON object");
+  // Before anything copies (recursively) the value.
+  if (ValueNestsDeeperThan(value, kMaxEnvelopeDepth)) return Malformed("JSON nested too deep");
   const json* signed_json = Find(value, "signed");
   const json* signatures = Find(value, "signatures");
   if (signed_json == nullptr || !signed_json->is_object()) return Malformed("\"signed\" must be an object");
@@ -750,6 +802,7 @@ Result<SignedEnvelope> SignedEnvelope::FromJson(const json& value) {
 
 Result<SignedEnvelope> SignedEnvelope::Create(json signed_json) {
   if (!signed_json.is_object()) return Malformed("\"signed\" must be an object");
+  if (ValueNestsDeeperThan(signed_json, kMaxCanonicalJsonDepth)) return Malformed("JSON nested too deep");
   SignedEnvelope out;
   out.signed_json_ = std::move(signed_json);
   BW_ASSIGN_OR_RETURN(out.canonical_signed_, CanonicalJson(out.signed_json_));
@@ -782,8 +835,9 @@ json SignedEnvelope::ToJson() const {
 }
 
 std::string SignedEnvelope::Serialize() const {
-  // ensure_ascii keeps the file 7-bit clean; error_handler "strict" cannot
-  // trigger: every string came from a UTF-8 validated parse or our code.
+  // ensure_ascii keeps the file 7-bit clean; "replace" instead of a throw
+  // for invalid UTF-8 that a caller may have put into a string (parsed input
+  // is always valid UTF-8).
   return ToJson().dump(2, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace) + "\n";
 }
 
