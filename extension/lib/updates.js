@@ -9,7 +9,10 @@ function pick(object, ...names) {
   for (const name of names) {
     const path = name.split('.');
     let value = object;
-    for (const p of path) value = value?.[p];
+    for (const p of path) {
+      // Descend only into plain objects ("lastCheck.at" must not find String.prototype.at).
+      value = value !== null && typeof value === 'object' && Object.hasOwn(value, p) ? value[p] : undefined;
+    }
     if (value !== undefined && value !== null) return value;
   }
   return undefined;

@@ -2,8 +2,9 @@
 // the host is there (with the exact command that installs it when not).
 
 import { ext } from '../lib/browser-api.js';
-import { formatDate, loadBundledPack } from '../lib/pack.js';
+import { choosePack, formatDate, loadBundledPack } from '../lib/pack.js';
 import * as rpc from '../lib/rpc.js';
+import * as updates from '../lib/updates.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,18 +35,33 @@ async function main() {
     await ext.tabs.create({ url: ext.runtime.getURL('reader/reader.html') });
     window.close();
   });
-  loadBundledPack()
-    .then((pack) => {
-      $('edition').textContent = `Edition ${pack.version} · ${formatDate(pack.published)} · ${pack.parts.length} parts`;
-    })
-    .catch(() => {});
+  const showEdition = (pack, updated) => {
+    $('edition').textContent =
+      `Edition ${pack.version} · ${formatDate(pack.published)} · ${pack.parts.length} parts${updated ? ' · updated' : ''}`;
+  };
+  const bundled = loadBundledPack().then((pack) => {
+    showEdition(pack, false);
+    return pack;
+  }).catch(() => null);
   rpc.onEvent((message) => {
     if (message.type === 'host-state') renderHost(message.snapshot);
   });
+  let snapshot;
   try {
-    renderHost(await rpc.hostState());
+    snapshot = await rpc.hostState();
   } catch (e) {
-    renderHost({ state: 'disconnected', lastError: e.message });
+    snapshot = { state: 'disconnected', lastError: e.message };
+  }
+  renderHost(snapshot);
+  // The edition the reader will show: a newer verified pack from the host wins.
+  if (snapshot.state === 'connected' && rpc.hostHas(snapshot, 'content.get')) {
+    try {
+      const base = await bundled;
+      const chosen = base ? choosePack(base, (await updates.newestPack())?.pack ?? null) : null;
+      if (chosen?.source === 'update') showEdition(chosen.pack, true);
+    } catch {
+      // Keep the bundled edition's line.
+    }
   }
 }
 

@@ -777,7 +777,10 @@ function wireUi() {
   let searchTimer = null;
   $('search-input').addEventListener('input', (e) => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => runSearch(e.target.value), 120);
+    searchTimer = setTimeout(() => {
+      runSearch(e.target.value);
+      showMatch(true); // Bring the first match into view while typing.
+    }, 120);
   });
   $('search-input').addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {

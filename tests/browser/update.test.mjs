@@ -125,6 +125,10 @@ describe('content updates through the host', { skip }, () => {
     assert.equal(await reader.locator('section.part').count(), 4);
 
     assert.match(await security.locator('#update-content-version').innerText(), /^Version 2/);
+    const popup = await openExtensionPage(context, 'popup/popup.html');
+    await popup.locator('#edition', { hasText: 'Edition 2' }).waitFor();
+    assert.match(await popup.locator('#edition').innerText(), /updated$/);
+    await popup.close();
     const progress = await security.getAttribute('body', 'data-update-progress');
     assert.match(progress ?? '', /^(\d+)\/\1$/, `final progress seen by the page: ${progress}`);
     await reader.close();

@@ -8,7 +8,7 @@
 // /usr/bin/chromium (or $BELLWETHER_CHROMIUM).
 
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,7 +33,13 @@ export function extensionUrl(path) {
 export function findHostBinary() {
   const fromEnv = process.env.BELLWETHER_HOST_BIN;
   if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
-  for (const dir of ['build/dev', 'build/release', 'build/debug', 'build']) {
+  const dirs = ['build/dev', 'build/release', 'build/debug', 'build'];
+  try {
+    for (const d of readdirSync(join(kRepoRoot, 'build'))) dirs.push(`build/${d}`);
+  } catch {
+    // No build directory.
+  }
+  for (const dir of dirs) {
     const candidate = join(kRepoRoot, dir, 'native-host', 'src', 'app', 'bellwether-host');
     if (existsSync(candidate)) return candidate;
   }
