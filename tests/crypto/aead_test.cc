@@ -58,3 +58,31 @@ TEST(AesGcm, RejectsBadKeyAndNonceLengths) {
 
 }  // namespace
 }  // namespace bellwether::crypto
+
+namespace bellwether::crypto {
+namespace {
+
+// A reusable key gives the same bytes as the one-shot functions, message
+// after message, and a failed open does not disturb the next one.
+TEST(AesGcmKey, MatchesOneShotAcrossMessages) {
+  std::vector<std::uint8_t> raw(32, 0x42);
+  auto key = AesGcmKey::Create(raw);
+  ASSERT_TRUE(key.ok());
+  for (int i = 0; i < 5; ++i) {
+    std::vector<std::uint8_t> nonce(12, static_cast<std::uint8_t>(i));
+    std::string msg = "message " + std::to_string(i);
+    std::vector<std::uint8_t> plain(msg.begin(), msg.end()), aad(3, static_cast<std::uint8_t>(i));
+    std::vector<std::uint8_t> sealed;
+    ASSERT_TRUE(key->SealAppend(nonce, plain, aad, sealed).ok());
+    EXPECT_EQ(sealed, *AesGcmSeal(raw, nonce, plain, aad));
+    auto bad = sealed;
+    bad[0] ^= 1;
+    EXPECT_EQ(key->Open(nonce, bad, aad).status().code(), ErrorCode::kIntegrity);
+    auto opened = key->Open(nonce, sealed, aad);
+    ASSERT_TRUE(opened.ok());
+    EXPECT_EQ(opened->view(), msg);
+  }
+}
+
+}  // namespace
+}  // namespace bellwether::crypto

@@ -9,11 +9,16 @@
 namespace bellwether::crypto {
 namespace {
 
+// Explicitly fetched once: OpenSSL 3 otherwise re-fetches the provider
+// implementation on every init, which costs more than sealing a record.
 const EVP_CIPHER* CipherForKey(std::size_t key_size) {
+  static const EVP_CIPHER* const k128 = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  static const EVP_CIPHER* const k192 = EVP_CIPHER_fetch(nullptr, "AES-192-GCM", nullptr);
+  static const EVP_CIPHER* const k256 = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
   switch (key_size) {
-    case 16: return EVP_aes_128_gcm();
-    case 24: return EVP_aes_192_gcm();
-    case 32: return EVP_aes_256_gcm();
+    case 16: return k128;
+    case 24: return k192;
+    case 32: return k256;
     default: return nullptr;
   }
 }
@@ -21,33 +26,30 @@ const EVP_CIPHER* CipherForKey(std::size_t key_size) {
 // OpenSSL takes int lengths; every buffer here is far smaller, but check.
 bool FitsInt(std::size_t n) { return n <= static_cast<std::size_t>(INT_MAX); }
 
-Status CheckParams(std::span<const std::uint8_t> key, std::span<const std::uint8_t> nonce) {
-  if (CipherForKey(key.size()) == nullptr) {
+Status CheckKey(std::span<const std::uint8_t> key) {
+  if (key.size() != 16 && key.size() != 24 && key.size() != 32) {
     return Status::InvalidParams("AES-GCM key must be 16, 24 or 32 bytes");
   }
-  if (nonce.size() != kGcmNonceBytes) {
-    return Status::InvalidParams("AES-GCM nonce must be 12 bytes");
-  }
+  if (CipherForKey(key.size()) == nullptr) return Status::Internal("AES-GCM unavailable in OpenSSL");
   return Status::Ok();
 }
 
-}  // namespace
+Status CheckNonce(std::span<const std::uint8_t> nonce) {
+  if (nonce.size() != kGcmNonceBytes) return Status::InvalidParams("AES-GCM nonce must be 12 bytes");
+  return Status::Ok();
+}
 
-Status AesGcmSealAppend(std::span<const std::uint8_t> key, std::span<const std::uint8_t> nonce,
-                        std::span<const std::uint8_t> plaintext,
-                        std::span<const std::uint8_t> aad, std::vector<std::uint8_t>& out) {
-  BW_RETURN_IF_ERROR(CheckParams(key, nonce));
-  if (!FitsInt(plaintext.size()) || !FitsInt(aad.size())) {
-    return Status::TooLarge("AES-GCM input too large");
-  }
-  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return Status::Internal("EVP_CIPHER_CTX_new failed");
-  if (EVP_EncryptInit_ex(ctx.get(), CipherForKey(key.size()), nullptr, key.data(), nonce.data()) != 1) {
+// `ctx` already holds the key; sets the nonce and seals.
+Status SealWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> nonce,
+                std::span<const std::uint8_t> plaintext, std::span<const std::uint8_t> aad,
+                std::vector<std::uint8_t>& out) {
+  BW_RETURN_IF_ERROR(CheckNonce(nonce));
+  if (!FitsInt(plaintext.size()) || !FitsInt(aad.size())) return Status::TooLarge("AES-GCM input too large");
+  if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
     return Status::Internal("AES-GCM init failed: " + LastOpenSslError());
   }
   int len = 0;
-  if (!aad.empty() &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+  if (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
     return Status::Internal("AES-GCM AAD failed: " + LastOpenSslError());
   }
   const std::size_t start = out.size();
@@ -55,25 +57,79 @@ Status AesGcmSealAppend(std::span<const std::uint8_t> key, std::span<const std::
   std::uint8_t* dst = out.data() + start;
   int written = 0;
   if (!plaintext.empty()) {
-    if (EVP_EncryptUpdate(ctx.get(), dst, &len, plaintext.data(),
-                          static_cast<int>(plaintext.size())) != 1) {
+    if (EVP_EncryptUpdate(ctx, dst, &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1) {
       out.resize(start);
       return Status::Internal("AES-GCM encrypt failed: " + LastOpenSslError());
     }
     written = len;
   }
-  if (EVP_EncryptFinal_ex(ctx.get(), dst + written, &len) != 1) {
+  if (EVP_EncryptFinal_ex(ctx, dst + written, &len) != 1) {
     out.resize(start);
     return Status::Internal("AES-GCM final failed: " + LastOpenSslError());
   }
   written += len;
   if (static_cast<std::size_t>(written) != plaintext.size() ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagBytes),
-                          dst + written) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagBytes), dst + written) != 1) {
     out.resize(start);
     return Status::Internal("AES-GCM tag failed: " + LastOpenSslError());
   }
   return Status::Ok();
+}
+
+// `ctx` already holds the key; sets the nonce, verifies and decrypts.
+Result<SecureBytes> OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> nonce,
+                             std::span<const std::uint8_t> sealed, std::span<const std::uint8_t> aad) {
+  BW_RETURN_IF_ERROR(CheckNonce(nonce));
+  if (sealed.size() < kGcmTagBytes) return Status::Integrity("sealed data shorter than its tag");
+  if (!FitsInt(sealed.size()) || !FitsInt(aad.size())) return Status::TooLarge("AES-GCM input too large");
+  const std::size_t ct_size = sealed.size() - kGcmTagBytes;
+  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
+    return Status::Internal("AES-GCM init failed: " + LastOpenSslError());
+  }
+  int len = 0;
+  if (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return Status::Internal("AES-GCM AAD failed: " + LastOpenSslError());
+  }
+  SecureBytes plain(ct_size);
+  int written = 0;
+  if (ct_size > 0) {
+    if (EVP_DecryptUpdate(ctx, plain.data(), &len, sealed.data(), static_cast<int>(ct_size)) != 1) {
+      return Status::Internal("AES-GCM decrypt failed: " + LastOpenSslError());
+    }
+    written = len;
+  }
+  // The tag is set before Final, which is where OpenSSL compares it.
+  std::uint8_t tag[kGcmTagBytes];
+  for (std::size_t i = 0; i < kGcmTagBytes; ++i) tag[i] = sealed[ct_size + i];
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagBytes), tag) != 1) {
+    return Status::Internal("AES-GCM set tag failed: " + LastOpenSslError());
+  }
+  std::uint8_t* tail = ct_size > 0 ? plain.data() + written : tag;
+  if (EVP_DecryptFinal_ex(ctx, tail, &len) != 1) {
+    plain.Wipe();  // Never hand out unauthenticated plaintext.
+    return Status::Integrity("authentication failed (tampered, truncated or moved data)");
+  }
+  return plain;
+}
+
+Result<EvpCipherCtxPtr> KeyedContext(std::span<const std::uint8_t> key, bool encrypt) {
+  BW_RETURN_IF_ERROR(CheckKey(key));
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return Status::Internal("EVP_CIPHER_CTX_new failed");
+  int ok = encrypt ? EVP_EncryptInit_ex(ctx.get(), CipherForKey(key.size()), nullptr, key.data(), nullptr)
+                   : EVP_DecryptInit_ex(ctx.get(), CipherForKey(key.size()), nullptr, key.data(), nullptr);
+  if (ok != 1) return Status::Internal("AES-GCM key setup failed: " + LastOpenSslError());
+  return ctx;
+}
+
+}  // namespace
+
+Status AesGcmSealAppend(std::span<const std::uint8_t> key, std::span<const std::uint8_t> nonce,
+                        std::span<const std::uint8_t> plaintext,
+                        std::span<const std::uint8_t> aad, std::vector<std::uint8_t>& out) {
+  BW_RETURN_IF_ERROR(CheckNonce(nonce));
+  BW_ASSIGN_OR_RETURN(EvpCipherCtxPtr ctx, KeyedContext(key, true));
+  return SealWith(ctx.get(), nonce, plaintext, aad, out);
 }
 
 Result<std::vector<std::uint8_t>> AesGcmSeal(std::span<const std::uint8_t> key,
@@ -90,43 +146,26 @@ Result<SecureBytes> AesGcmOpen(std::span<const std::uint8_t> key,
                                std::span<const std::uint8_t> nonce,
                                std::span<const std::uint8_t> sealed,
                                std::span<const std::uint8_t> aad) {
-  BW_RETURN_IF_ERROR(CheckParams(key, nonce));
-  if (sealed.size() < kGcmTagBytes) return Status::Integrity("sealed data shorter than its tag");
-  if (!FitsInt(sealed.size()) || !FitsInt(aad.size())) {
-    return Status::TooLarge("AES-GCM input too large");
-  }
-  const std::size_t ct_size = sealed.size() - kGcmTagBytes;
-  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return Status::Internal("EVP_CIPHER_CTX_new failed");
-  if (EVP_DecryptInit_ex(ctx.get(), CipherForKey(key.size()), nullptr, key.data(), nonce.data()) != 1) {
-    return Status::Internal("AES-GCM init failed: " + LastOpenSslError());
-  }
-  int len = 0;
-  if (!aad.empty() &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
-    return Status::Internal("AES-GCM AAD failed: " + LastOpenSslError());
-  }
-  SecureBytes plain(ct_size);
-  int written = 0;
-  if (ct_size > 0) {
-    if (EVP_DecryptUpdate(ctx.get(), plain.data(), &len, sealed.data(),
-                          static_cast<int>(ct_size)) != 1) {
-      return Status::Internal("AES-GCM decrypt failed: " + LastOpenSslError());
-    }
-    written = len;
-  }
-  // The tag is set before Final, which is where OpenSSL compares it.
-  std::uint8_t tag[kGcmTagBytes];
-  for (std::size_t i = 0; i < kGcmTagBytes; ++i) tag[i] = sealed[ct_size + i];
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagBytes), tag) != 1) {
-    return Status::Internal("AES-GCM set tag failed: " + LastOpenSslError());
-  }
-  std::uint8_t* tail = ct_size > 0 ? plain.data() + written : tag;
-  if (EVP_DecryptFinal_ex(ctx.get(), tail, &len) != 1) {
-    plain.Wipe();  // Never hand out unauthenticated plaintext.
-    return Status::Integrity("authentication failed (tampered, truncated or moved data)");
-  }
-  return plain;
+  BW_RETURN_IF_ERROR(CheckNonce(nonce));
+  BW_ASSIGN_OR_RETURN(EvpCipherCtxPtr ctx, KeyedContext(key, false));
+  return OpenWith(ctx.get(), nonce, sealed, aad);
+}
+
+Result<AesGcmKey> AesGcmKey::Create(std::span<const std::uint8_t> key) {
+  AesGcmKey out;
+  BW_ASSIGN_OR_RETURN(out.encrypt_, KeyedContext(key, true));
+  BW_ASSIGN_OR_RETURN(out.decrypt_, KeyedContext(key, false));
+  return out;
+}
+
+Status AesGcmKey::SealAppend(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> plaintext,
+                             std::span<const std::uint8_t> aad, std::vector<std::uint8_t>& out) const {
+  return SealWith(encrypt_.get(), nonce, plaintext, aad, out);
+}
+
+Result<SecureBytes> AesGcmKey::Open(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> sealed,
+                                    std::span<const std::uint8_t> aad) const {
+  return OpenWith(decrypt_.get(), nonce, sealed, aad);
 }
 
 }  // namespace bellwether::crypto

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "crypto/openssl_ptr.h"
 #include "crypto/secure_bytes.h"
 
 namespace bellwether::crypto {
@@ -43,6 +44,26 @@ Result<SecureBytes> AesGcmOpen(std::span<const std::uint8_t> key,
                                std::span<const std::uint8_t> nonce,
                                std::span<const std::uint8_t> sealed,
                                std::span<const std::uint8_t> aad);
+
+// A key set up once for many messages: the AES key schedule and GHASH
+// tables are computed at Create() and only the nonce changes per message,
+// which is what makes per-record sealing cheap. The expanded key lives in
+// OpenSSL's context and is cleansed when the object is destroyed.
+// Not thread-safe (each call reuses the contexts).
+class AesGcmKey {
+ public:
+  static Result<AesGcmKey> Create(std::span<const std::uint8_t> key);
+
+  Status SealAppend(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> plaintext,
+                    std::span<const std::uint8_t> aad, std::vector<std::uint8_t>& out) const;
+  Result<SecureBytes> Open(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> sealed,
+                           std::span<const std::uint8_t> aad) const;
+
+ private:
+  AesGcmKey() = default;
+  EvpCipherCtxPtr encrypt_;
+  EvpCipherCtxPtr decrypt_;
+};
 
 }  // namespace bellwether::crypto
 

@@ -230,7 +230,8 @@ struct Vault::Impl {
   // Key material: empty/absent while locked; wiped by WipeKeys().
   SecureBytes root;
   std::optional<crypto::HmacSha256Key> name_key;
-  std::map<std::uint32_t, SecureBytes> data_keys;
+  // Data keys with their AES key schedules, by key id.
+  std::map<std::uint32_t, crypto::AesGcmKey> data_keys;
   std::int64_t wrap_generation = 0;
   TimePoint last_used;
 
@@ -239,7 +240,7 @@ struct Vault::Impl {
   void WipeKeys() {
     root.Wipe();
     name_key.reset();
-    data_keys.clear();  // SecureBytes wipe themselves.
+    data_keys.clear();  // OpenSSL cleanses the key schedules.
     wrap_generation = 0;
   }
 
@@ -305,15 +306,15 @@ struct Vault::Impl {
   }
 
   Bytes MasterCheckInput() const {
-    Bytes in;
-    Append(in, kMasterCheckLabel);
-    Append(in, vault_id);
+    // Sized up front (GCC 12 misreads an insert into a fresh vector here).
+    Bytes in(kMasterCheckLabel.size() + vault_id.size());
+    std::copy(kMasterCheckLabel.begin(), kMasterCheckLabel.end(), in.begin());
+    std::copy(vault_id.begin(), vault_id.end(), in.begin() + static_cast<std::ptrdiff_t>(kMasterCheckLabel.size()));
     return in;
   }
 
   Bytes RootAad(bool passphrase) const {
-    Bytes aad;
-    Append(aad, kRootAadLabel);
+    Bytes aad(kRootAadLabel.begin(), kRootAadLabel.end());
     aad.push_back(static_cast<std::uint8_t>(kFormatVersion));
     Append(aad, vault_id);
     aad.push_back(passphrase ? 1 : 0);
@@ -321,8 +322,7 @@ struct Vault::Impl {
   }
 
   Bytes DataKeyAad(std::uint32_t key_id) const {
-    Bytes aad;
-    Append(aad, kDataKeyAadLabel);
+    Bytes aad(kDataKeyAadLabel.begin(), kDataKeyAadLabel.end());
     aad.push_back(static_cast<std::uint8_t>(kFormatVersion));
     Append(aad, vault_id);
     AppendU32(aad, key_id);
@@ -518,7 +518,7 @@ struct Vault::Impl {
     return pending;
   }
 
-  Result<const SecureBytes*> DataKey(std::uint32_t key_id) {
+  Result<const crypto::AesGcmKey*> DataKey(std::uint32_t key_id) {
     auto it = data_keys.find(key_id);
     if (it != data_keys.end()) return &it->second;
     BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT wrapped FROM keys WHERE key_id = ?"));
@@ -532,7 +532,8 @@ struct Vault::Impl {
     if (!key.ok() || key->size() != crypto::kAes256KeyBytes) {
       return Status::Integrity("data key " + std::to_string(key_id) + " failed to authenticate");
     }
-    auto [pos, inserted] = data_keys.emplace(key_id, std::move(key).value());
+    BW_ASSIGN_OR_RETURN(crypto::AesGcmKey cipher, crypto::AesGcmKey::Create(key->span()));
+    auto [pos, inserted] = data_keys.emplace(key_id, std::move(cipher));
     return &pos->second;
   }
 
@@ -575,7 +576,7 @@ struct Vault::Impl {
   }
 
   // Blob: version (1) || key id (4, BE) || nonce (12) || ciphertext || tag.
-  Result<Bytes> SealField(char kind, std::uint32_t key_id, const SecureBytes& key, std::int64_t revision,
+  Result<Bytes> SealField(char kind, std::uint32_t key_id, const crypto::AesGcmKey& key, std::int64_t revision,
                           std::string_view ns, std::span<const std::uint8_t> mac,
                           std::span<const std::uint8_t> plaintext) const {
     Bytes blob;
@@ -585,8 +586,7 @@ struct Vault::Impl {
     blob.resize(kBlobHeaderBytes);
     BW_RETURN_IF_ERROR(crypto::RandomBytes(blob.data() + 5, crypto::kGcmNonceBytes));
     Bytes nonce(blob.begin() + 5, blob.end());
-    BW_RETURN_IF_ERROR(crypto::AesGcmSealAppend(key.span(), nonce, plaintext,
-                                                FieldAad(kind, key_id, revision, ns, mac), blob));
+    BW_RETURN_IF_ERROR(key.SealAppend(nonce, plaintext, FieldAad(kind, key_id, revision, ns, mac), blob));
     return blob;
   }
 
@@ -604,9 +604,9 @@ struct Vault::Impl {
     if (key_id != column_key_id) {
       return Status::Integrity(std::string(what) + " names a different key than its row");
     }
-    BW_ASSIGN_OR_RETURN(const SecureBytes* key, DataKey(key_id));
-    auto plain = crypto::AesGcmOpen(key->span(), blob.subspan(5, crypto::kGcmNonceBytes),
-                                    blob.subspan(kBlobHeaderBytes), FieldAad(kind, key_id, revision, ns, mac));
+    BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(key_id));
+    auto plain = key->Open(blob.subspan(5, crypto::kGcmNonceBytes), blob.subspan(kBlobHeaderBytes),
+                           FieldAad(kind, key_id, revision, ns, mac));
     if (!plain.ok()) {
       return Status::Integrity(std::string(what) + " in namespace '" + std::string(ns) +
                                "' failed to authenticate (tampered, truncated or moved)");
@@ -639,7 +639,7 @@ struct Vault::Impl {
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> clock, MetaInt("revision_clock"));
     const std::int64_t revision = clock.value_or(0) + 1;
     BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
-    BW_ASSIGN_OR_RETURN(const SecureBytes* data_key, DataKey(active.id));
+    BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* data_key, DataKey(active.id));
     BW_ASSIGN_OR_RETURN(Bytes name_blob, SealField('n', active.id, *data_key, revision, ns, mac, AsBytes(key)));
     BW_ASSIGN_OR_RETURN(Bytes value_blob,
                         SealField('v', active.id, *data_key, revision, ns, mac, AsBytes(serialized)));
@@ -718,7 +718,7 @@ struct Vault::Impl {
       if (bellwether::Status txn_status = db->Transaction(true, [&]() -> Status {
         rows_seen = 0;
         BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
-        BW_ASSIGN_OR_RETURN(const SecureBytes* new_key, DataKey(active.id));
+        BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* new_key, DataKey(active.id));
         struct Row {
           std::int64_t id, revision;
           std::uint32_t key_id;
@@ -1248,8 +1248,7 @@ Result<ExportResult> Vault::Export(std::string_view passphrase) {
                            {"kdf", nlohmann::json::parse(KdfToJson(kdf))},
                            {"created", FormatIso8601(v.Now())},
                            {"records", count}};
-  Bytes aad;
-  Append(aad, kBackupAadLabel);
+  Bytes aad(kBackupAadLabel.begin(), kBackupAadLabel.end());
   Append(aad, header.dump());
   BW_ASSIGN_OR_RETURN(Bytes nonce, crypto::RandomVector(crypto::kGcmNonceBytes));
   BW_ASSIGN_OR_RETURN(Bytes sealed, crypto::AesGcmSeal(key.span(), nonce, plain.span(), aad));
@@ -1283,8 +1282,7 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
   if (nonce.size() != crypto::kGcmNonceBytes) return Status::InvalidParams("bad backup nonce");
   nlohmann::json header = {{"format", doc["format"]},   {"version", doc["version"]}, {"cipher", doc["cipher"]},
                            {"kdf", doc["kdf"]},         {"created", doc["created"]}, {"records", doc["records"]}};
-  Bytes aad;
-  Append(aad, kBackupAadLabel);
+  Bytes aad(kBackupAadLabel.begin(), kBackupAadLabel.end());
   Append(aad, header.dump());
   BW_ASSIGN_OR_RETURN(SecureBytes key, crypto::Scrypt(passphrase, kdf.salt, kdf.params, 32));
   auto plain = crypto::AesGcmOpen(key.span(), nonce, sealed, aad);

@@ -1,0 +1,258 @@
+// vault_bench: what encryption costs over plaintext SQLite.
+//
+// Runs, side by side in one process, the sealed vault (vault::Vault) and a
+// plaintext floor: the same schema, the same statements per operation
+// (BEGIN IMMEDIATE, row lookup, usage and revision bookkeeping, upsert,
+// key counter), the same WAL + synchronous=FULL durability and the same
+// JSON serialisation, minus AES-GCM, HMAC and the key checks. Prints
+// operations per second and the ratio sealed/plaintext time for set, get
+// and list at 1 KiB and 64 KiB values.
+//
+// Usage: vault_bench [--sets N] [--gets N] [--lists N] [--size 1024|65536] [--dir DIR]
+// (DIR should be on the disk the vault will live on; fsync dominates sets.)
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "common/log.h"
+#include "vault/sqlite_db.h"
+#include "vault/vault.h"
+
+namespace bw = bellwether;
+using bw::vault::Database;
+using bw::vault::Statement;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+[[noreturn]] void Die(const bw::Status& s) {
+  std::fprintf(stderr, "vault_bench: %s\n", s.ToString().c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T Must(bw::Result<T> r) {
+  if (!r.ok()) Die(r.status());
+  return std::move(r).value();
+}
+
+void Must(const bw::Status& s) {
+  if (!s.ok()) Die(s);
+}
+
+// The plaintext floor: the vault's schema and statement sequence, with the
+// name and the serialized value stored as they are.
+class PlainStore {
+ public:
+  explicit PlainStore(const std::filesystem::path& dir) {
+    db_ = Must(Database::Open((dir / "plain.db").string(), true, 5000));
+    Must(db_->Exec("PRAGMA journal_mode = WAL"));
+    Must(db_->Exec("PRAGMA synchronous = FULL"));
+    Must(db_->Exec(
+        "CREATE TABLE meta (k TEXT PRIMARY KEY, v BLOB);"
+        "CREATE TABLE keys (key_id INTEGER PRIMARY KEY, state TEXT NOT NULL, wrapped BLOB,"
+        " created INTEGER NOT NULL, encryptions INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE records (id INTEGER PRIMARY KEY, ns TEXT NOT NULL, name_mac BLOB NOT NULL,"
+        " key_id INTEGER NOT NULL, revision INTEGER NOT NULL, size INTEGER NOT NULL,"
+        " name_blob BLOB NOT NULL, value_blob BLOB NOT NULL, UNIQUE (ns, name_mac));"
+        "CREATE INDEX records_by_key ON records (key_id);"
+        "INSERT INTO meta VALUES ('usage_bytes', 0), ('revision_clock', 0), ('wrap_generation', 1);"
+        "INSERT INTO keys VALUES (1, 'active', NULL, 0, 0);"));
+  }
+
+  static std::span<const std::uint8_t> Bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+  }
+
+  std::int64_t MetaInt(const char* k) {
+    Statement st = Must(db_->Prepare("SELECT v FROM meta WHERE k = ?"));
+    st.Bind(1, std::string_view(k));
+    return Must(st.Step()) ? st.Int(0) : 0;
+  }
+  void SetMeta(const char* k, std::int64_t v) {
+    Statement st = Must(db_->Prepare("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)"));
+    Must(st.Bind(1, std::string_view(k)).Bind(2, v).Run());
+  }
+
+  void Set(const std::string& ns, const std::string& key, const nlohmann::json& value) {
+    const std::string serialized = value.dump();
+    // The vault checks its wrap generation in a read transaction first.
+    Must(db_->Transaction(false, [&] {
+      MetaInt("wrap_generation");
+      return bw::Status::Ok();
+    }));
+    Must(db_->Transaction(true, [&]() -> bw::Status {
+      Statement find = Must(db_->Prepare("SELECT id, key_id, revision, size FROM records WHERE ns = ? AND name_mac = ?"));
+      find.Bind(1, ns).Bind(2, Bytes(key));
+      bool exists = Must(find.Step());
+      std::int64_t id = exists ? find.Int(0) : 0, old_size = exists ? find.Int(3) : 0;
+      std::int64_t usage = MetaInt("usage_bytes");
+      std::int64_t revision = MetaInt("revision_clock") + 1;
+      Statement active = Must(db_->Prepare(
+          "SELECT key_id, encryptions FROM keys WHERE state = 'active' ORDER BY key_id DESC LIMIT 1"));
+      Must(active.Step());
+      const std::int64_t size = static_cast<std::int64_t>(key.size() + serialized.size());
+      if (exists) {
+        Statement up = Must(db_->Prepare(
+            "UPDATE records SET key_id = ?, revision = ?, size = ?, name_blob = ?, value_blob = ? WHERE id = ?"));
+        Must(up.Bind(1, std::int64_t{1}).Bind(2, revision).Bind(3, size).Bind(4, Bytes(key))
+                 .Bind(5, Bytes(serialized)).Bind(6, id).Run());
+      } else {
+        Statement ins = Must(db_->Prepare(
+            "INSERT INTO records (ns, name_mac, key_id, revision, size, name_blob, value_blob) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+        Must(ins.Bind(1, ns).Bind(2, Bytes(key)).Bind(3, std::int64_t{1}).Bind(4, revision).Bind(5, size)
+                 .Bind(6, Bytes(key)).Bind(7, Bytes(serialized)).Run());
+      }
+      Statement count = Must(db_->Prepare("UPDATE keys SET encryptions = encryptions + ? WHERE key_id = ?"));
+      Must(count.Bind(1, std::int64_t{2}).Bind(2, std::int64_t{1}).Run());
+      SetMeta("usage_bytes", usage - old_size + size);
+      SetMeta("revision_clock", revision);
+      return bw::Status::Ok();
+    }));
+  }
+
+  nlohmann::json Get(const std::string& ns, const std::string& key) {
+    nlohmann::json out;
+    Must(db_->Transaction(false, [&] {
+      MetaInt("wrap_generation");
+      return bw::Status::Ok();
+    }));
+    Must(db_->Transaction(false, [&]() -> bw::Status {
+      Statement st = Must(db_->Prepare("SELECT key_id, revision, value_blob FROM records WHERE ns = ? AND name_mac = ?"));
+      st.Bind(1, ns).Bind(2, Bytes(key));
+      if (!Must(st.Step())) return bw::Status::NotFound("missing");
+      auto blob = st.Blob(2);
+      std::string copy(reinterpret_cast<const char*>(blob.data()), blob.size());
+      out = nlohmann::json::parse(copy);
+      return bw::Status::Ok();
+    }));
+    return out;
+  }
+
+  std::size_t List(const std::string& ns) {
+    std::size_t n = 0;
+    std::vector<std::uint8_t> position;
+    for (;;) {
+      std::size_t page = 0;
+      Must(db_->Transaction(false, [&]() -> bw::Status {
+        Statement st = Must(db_->Prepare(
+            "SELECT name_mac, key_id, revision, name_blob FROM records WHERE ns = ? AND name_mac > ? "
+            "ORDER BY name_mac LIMIT 100"));
+        st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(position));
+        while (Must(st.Step())) {
+          auto mac = st.Blob(0);
+          position.assign(mac.begin(), mac.end());
+          auto name = st.Blob(3);
+          std::string copy(reinterpret_cast<const char*>(name.data()), name.size());
+          if (!copy.empty()) ++n;
+          ++page;
+        }
+        return bw::Status::Ok();
+      }));
+      if (page < 100) return n;
+    }
+  }
+
+ private:
+  std::unique_ptr<Database> db_;
+};
+
+double Seconds(const std::function<void()>& fn) {
+  auto start = Clock::now();
+  fn();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void Report(const char* op, std::size_t value_bytes, int count, double sealed, double plain) {
+  std::printf("%-5s %6zu B  %8d ops  sealed %10.1f ops/s  plaintext %10.1f ops/s  ratio %.3f (%+.1f%%)\n", op,
+              value_bytes, count, count / sealed, count / plain, sealed / plain, (sealed / plain - 1) * 100);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int sets = 300, gets = 3000, lists = 30;
+  std::size_t only_size = 0;  // 0: both 1 KiB and 64 KiB.
+  std::filesystem::path base = std::filesystem::temp_directory_path();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--sets") sets = std::atoi(argv[i + 1]);
+    else if (flag == "--gets") gets = std::atoi(argv[i + 1]);
+    else if (flag == "--lists") lists = std::atoi(argv[i + 1]);
+    else if (flag == "--dir") base = argv[i + 1];
+    else if (flag == "--size") only_size = static_cast<std::size_t>(std::atol(argv[i + 1]));
+  }
+  bw::log::SetMinimumLevel(bw::log::Level::kWarning);
+  std::printf("vault_bench: sealed vault vs plaintext SQLite (WAL, synchronous=FULL), dir %s\n",
+              base.string().c_str());
+  for (std::size_t value_bytes : {std::size_t{1024}, std::size_t{64 * 1024}}) {
+    if (only_size != 0 && value_bytes != only_size) continue;
+    std::string tmpl = (base / "bw-vault-bench-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    std::filesystem::path dir = tmpl;
+    bw::vault::VaultOptions options;
+    options.data_dir = dir / "sealed";
+    options.key_source = bw::vault::KeySource::kKeyFile;
+    auto vault = Must(bw::vault::Vault::Open(options));
+    std::filesystem::create_directories(dir / "plain");
+    PlainStore plain(dir / "plain");
+    // The payload is a JSON string of value_bytes characters.
+    const nlohmann::json value = std::string(value_bytes - 2, 'n');
+    auto key = [](int i) { return "section-" + std::to_string(i) + "/note"; };
+    // Warm up both (creates keys, pages).
+    Must(vault->Set("bench", "warm", 1).status());
+    plain.Set("bench", "warm", 1);
+
+    // Interleave sealed and plaintext runs so drift affects both equally.
+    double sealed_set = 0, plain_set = 0, sealed_get = 0, plain_get = 0, sealed_list = 0, plain_list = 0;
+    const int rounds = 3;
+    for (int round = 0; round < rounds; ++round) {
+      const int lo = sets * round / rounds, hi = sets * (round + 1) / rounds;
+      sealed_set += Seconds([&] {
+        for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), value).status());
+      });
+      plain_set += Seconds([&] {
+        for (int i = lo; i < hi; ++i) plain.Set("bench", key(i), value);
+      });
+    }
+    for (int round = 0; round < rounds; ++round) {
+      sealed_get += Seconds([&] {
+        for (int i = 0; i < gets / rounds; ++i) Must(vault->Get("bench", key(i % sets)).status());
+      });
+      plain_get += Seconds([&] {
+        for (int i = 0; i < gets / rounds; ++i) plain.Get("bench", key(i % sets));
+      });
+      sealed_list += Seconds([&] {
+        for (int i = 0; i < lists / rounds; ++i) {
+          std::optional<std::string> cursor;
+          do {
+            std::optional<std::string_view> c;
+            if (cursor) c = *cursor;
+            auto page = Must(vault->List("bench", "", c, 100));
+            cursor = page.cursor;
+          } while (cursor);
+        }
+      });
+      plain_list += Seconds([&] {
+        for (int i = 0; i < lists / rounds; ++i) plain.List("bench");
+      });
+    }
+    const int get_count = gets / rounds * rounds, list_count = lists / rounds * rounds;
+    Report("set", value_bytes, sets, sealed_set, plain_set);
+    Report("get", value_bytes, get_count, sealed_get, plain_get);
+    Report("list", value_bytes, list_count, sealed_list, plain_list);
+    vault.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::printf("list = one full paged listing (100 per page) of %d records\n", sets + 1);
+  return 0;
+}
