@@ -100,8 +100,8 @@ class TrustedMetadataSet {
   Status LoadCachedTimestamp(std::string_view bytes);
 
   // 5.5: a new snapshot. Length/hashes vs the trusted timestamp's snapshot
-  // meta (5.5.2), signature (5.5.3), version equals timestamp's (5.5.4, ->
-  // kUpdateRollback), no targets/delegated role version decrease or removal
+  // meta (5.5.2), signature (5.5.3), version equals timestamp's (5.5.4;
+  // lower -> kUpdateRollback, higher -> kUpdateVerification), no targets/delegated role version decrease or removal
   // vs the trusted snapshot (5.5.5, -> kUpdateRollback), expiry (5.5.6). Like
   // the timestamp, a snapshot that fails only 5.5.4 or 5.5.6 stays loaded
   // for 5.5.5 of the next one, but targets updates are refused.
@@ -121,7 +121,8 @@ class TrustedMetadataSet {
   // 5.6 for a delegated role: `delegator_name` must already be trusted and
   // delegate `role_name`; length/hashes vs snapshot meta (5.6.2), signature
   // by a threshold of the delegator's delegation keys (5.6.3), version equals
-  // snapshot's (5.6.4, -> kUpdateRollback), expiry (5.6.5).
+  // snapshot's (5.6.4; lower -> kUpdateRollback, higher ->
+  // kUpdateVerification), expiry (5.6.5).
   Status UpdateDelegatedTargets(std::string_view bytes, std::string_view role_name,
                                 std::string_view delegator_name);
 
