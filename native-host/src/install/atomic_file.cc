@@ -21,7 +21,11 @@ Status Errno(const std::string& what) {
 }  // namespace
 
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents, mode_t mode) {
-  std::string tmpl = (path.parent_path() / ("." + path.filename().string() + ".XXXXXX")).string();
+  // Built by appending: GCC 12 warns falsely (-Wrestrict) on "." + string.
+  std::string name = path.filename().string();
+  name.insert(0, 1, '.');
+  name.append(".XXXXXX");
+  std::string tmpl = (path.parent_path() / name).string();
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0) return Errno("cannot create a temporary file next to " + path.string());
   auto fail = [&](const std::string& what) {
