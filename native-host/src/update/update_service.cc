@@ -369,18 +369,14 @@ void UpdateService::RecordOutcome(const Status& status, bool installed) {
     failures = std::min<std::int64_t>(failures + 1, 30);
   }
   state["consecutiveFailures"] = failures;
-  // Next check: the interval, or a backoff after failures; plus jitter so
-  // many readers do not hit the server in the same second.
+  // Jitter (a fraction of the delay, drawn once per check) so that many
+  // readers do not hit the server in the same second.
+  std::random_device random;
+  std::uniform_int_distribution<int> permille(0, 100);
+  state["jitterPermille"] = permille(random);
   UpdatePolicy policy;
   if (auto loaded = LoadPolicy(); loaded.ok()) policy = *loaded;
-  const std::int64_t interval = std::int64_t{policy.interval_hours} * 3600;
-  std::int64_t delay = interval;
-  if (failures > 0) {
-    delay = std::min<std::int64_t>(interval, kFirstRetrySeconds << std::min<std::int64_t>(failures - 1, 20));
-  }
-  std::random_device random;
-  std::uniform_int_distribution<std::int64_t> jitter(0, std::max<std::int64_t>(delay / 10, 1));
-  state["nextCheck"] = now + delay + jitter(random);
+  state["nextCheck"] = now + DelayAfterCheck(state, policy);
   Status written = WriteFileAtomically(StatusPath(), state.dump(2) + "\n");
   if (!written.ok()) log::Warning("update: cannot save status: " + written.ToString());
 }
@@ -407,6 +403,17 @@ Status UpdateService::CheckNow(const messaging::NotifyFn& notify) {
   return status;
 }
 
+std::int64_t UpdateService::DelayAfterCheck(const json& state, const UpdatePolicy& policy) {
+  // The interval, or after failures an exponential backoff bounded by it.
+  const std::int64_t interval = std::int64_t{policy.interval_hours} * 3600;
+  const std::int64_t failures =
+      std::clamp<std::int64_t>(IntField(state, "consecutiveFailures").value_or(0), 0, 30);
+  std::int64_t delay = interval;
+  if (failures > 0) delay = std::min<std::int64_t>(interval, kFirstRetrySeconds << (failures - 1));
+  const std::int64_t jitter = std::clamp<std::int64_t>(IntField(state, "jitterPermille").value_or(0), 0, 100);
+  return delay + delay * jitter / 1000;
+}
+
 std::optional<std::int64_t> UpdateService::SecondsUntilDue() {
   UpdatePolicy policy;
   if (auto loaded = LoadPolicy(); loaded.ok()) policy = *loaded;
@@ -416,16 +423,13 @@ std::optional<std::int64_t> UpdateService::SecondsUntilDue() {
     std::lock_guard<std::mutex> lock(state_mutex_);
     state = LoadStatusFile();
   }
-  std::optional<std::int64_t> next = IntField(state, "nextCheck");
   std::optional<std::int64_t> last = IntField(state, "lastCheck");
-  if (!next || !last) return 0;  // Never checked (or a damaged file): due now.
+  if (!last) return 0;  // Never checked (or a damaged file): due now.
   const std::int64_t now = options_.clock();
-  // A clock that went backwards (or a damaged file) must not postpone
-  // updates for years: never wait more than one interval from now.
-  const std::int64_t interval = std::int64_t{policy.interval_hours} * 3600;
-  // A shorter interval chosen since the last check applies at once.
-  std::int64_t due = std::min(*next, std::min(*last, now) + interval);
-  due = std::min(due, now + interval + interval / 10);
+  // Computed from the current policy, so a new interval applies at once. A
+  // clock that went backwards (or a damaged file) must not postpone updates
+  // for years: the last check counts as no later than now.
+  const std::int64_t due = std::min(*last, now) + DelayAfterCheck(state, policy);
   return std::max<std::int64_t>(0, due - now);
 }
 

@@ -126,6 +126,8 @@ class UpdateService {
   Status EnsureTrustedRoot();
   void RecordOutcome(const Status& status, bool installed);
   nlohmann::json LoadStatusFile() const;
+  // Seconds from the last check to the next one, for the persisted state.
+  static std::int64_t DelayAfterCheck(const nlohmann::json& state, const UpdatePolicy& policy);
   void BackgroundLoop(messaging::NotifyFn notify);
 
   std::filesystem::path MetadataDir() const { return options_.data_dir / "tuf-metadata"; }

@@ -244,6 +244,14 @@ TEST_F(UpdateServiceTest, SchedulesBackoffAfterFailureAndIntervalAfterSuccess) {
   ASSERT_TRUE(due.has_value());
   EXPECT_GE(*due, 6 * 3600);
   EXPECT_LE(*due, 6 * 3600 + 3600);
+  // A shorter interval applies at once, and time passing counts.
+  ASSERT_TRUE(service.SavePolicy({.automatic = true, .interval_hours = 1}).ok());
+  due = service.SecondsUntilDue();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_GE(*due, 3600);
+  EXPECT_LE(*due, 3600 + 360);
+  now_ += 2 * 3600;
+  EXPECT_EQ(service.SecondsUntilDue(), 0);
 }
 
 // The methods over the dispatcher: setPolicy persists and is reflected in
