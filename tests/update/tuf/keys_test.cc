@@ -176,7 +176,15 @@ TEST_P(KeyRoundTrip, PemRoundTripKeepsTheKeyId) {
 
 INSTANTIATE_TEST_SUITE_P(AllAlgorithms, KeyRoundTrip,
                          ::testing::Values(KeyAlgorithm::kEd25519, KeyAlgorithm::kEcdsaP256,
-                                           KeyAlgorithm::kRsaPss3072));
+                                           KeyAlgorithm::kRsaPss3072),
+                         [](const ::testing::TestParamInfo<KeyAlgorithm>& info) {
+                           switch (info.param) {
+                             case KeyAlgorithm::kEd25519: return std::string("Ed25519");
+                             case KeyAlgorithm::kEcdsaP256: return std::string("EcdsaP256");
+                             case KeyAlgorithm::kRsaPss3072: return std::string("RsaPss3072");
+                           }
+                           return std::string("Unknown");
+                         });
 
 TEST(PublicKey, PublicFormsFollowTheSpec) {
   // ed25519: 64 hex digits; ecdsa and rsa: PEM; schemes as in spec 4.2.
