@@ -11,7 +11,7 @@ import * as vault from '../lib/vault.js';
 import * as updates from '../lib/updates.js';
 import { choosePack, formatDate, formatDateTime, loadBundledPack } from '../lib/pack.js';
 import { buildSections, el, markText, renderBlock, unmarkText } from '../lib/render.js';
-import { toggleTheme } from '../lib/theme.js';
+import { setTheme, storedTheme, toggleTheme } from '../lib/theme.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -423,6 +423,28 @@ function setVaultLocked(locked) {
   updateHostControls();
 }
 
+// Reader preferences follow the reader across profiles through the vault's
+// settings namespace; localStorage only caches the theme for the first paint.
+const kThemeSetting = 'reader.theme';
+
+function switchTheme() {
+  const theme = toggleTheme();
+  if (state.vaultUsable) {
+    vault.set(vault.Namespaces.settings, kThemeSetting, { theme, updated: new Date().toISOString() })
+      .catch((e) => console.warn('[bellwether] could not save the theme:', e.message));
+  }
+}
+
+async function applyStoredSettings() {
+  try {
+    const record = await vault.get(vault.Namespaces.settings, kThemeSetting);
+    const theme = record?.value?.theme;
+    if ((theme === 'light' || theme === 'dark') && theme !== storedTheme()) setTheme(theme);
+  } catch {
+    // Preferences are optional.
+  }
+}
+
 // ---------------------------------------------------------------- host
 
 function hostConnected() {
@@ -487,7 +509,10 @@ async function startHostFeatures() {
     }
     state.vaultUsable = true;
     updateHostControls();
-    if (await loadVaultData()) restoreReadingPosition();
+    if (await loadVaultData()) {
+      restoreReadingPosition();
+      applyStoredSettings();
+    }
   }
 }
 
@@ -751,7 +776,7 @@ function onKeyDown(e) {
       $('search-input').select();
       break;
     case 't':
-      toggleTheme();
+      switchTheme();
       break;
     case 'm':
       openMyNotes();
@@ -793,7 +818,7 @@ function wireUi() {
   $('search-form').addEventListener('submit', (e) => e.preventDefault());
   $('search-next').addEventListener('click', () => stepMatch(1));
   $('search-prev').addEventListener('click', () => stepMatch(-1));
-  $('theme-toggle').addEventListener('click', () => toggleTheme());
+  $('theme-toggle').addEventListener('click', switchTheme);
   $('help-button').addEventListener('click', () => $('help').showModal());
   $('help-close').addEventListener('click', () => $('help').close());
   $('my-notes-button').addEventListener('click', openMyNotes);

@@ -124,6 +124,14 @@ describe('extension with the native host', { skip }, () => {
     await page.close();
   });
 
+  test('the service worker keeps a periodic alarm that wakes the host for update checks', async () => {
+    // Property: chrome.alarms schedules update.check every 6 hours.
+    const worker = await waitForServiceWorker(context);
+    const alarm = await worker.evaluate(() => chrome.alarms.get('bellwether-update-check'));
+    assert.ok(alarm, 'alarm registered');
+    assert.equal(alarm.periodInMinutes, 360);
+  });
+
   test('the reader shows the host as connected', async () => {
     // Property: with the host present the offline note is gone.
     const page = await openExtensionPage(context, 'reader/reader.html');

@@ -58,6 +58,21 @@ async function hostMethods(context) {
   return methods;
 }
 
+// Reads a vault record through the extension until `accept(value)` holds
+// (bounded: 40 tries, 500 ms apart); returns the last value read.
+async function pollVault(page, namespace, key, accept) {
+  let value = null;
+  for (let i = 0; i < 40; i++) {
+    value = await page.evaluate(async ([ns, k]) => {
+      const { get } = await import('../lib/vault.js');
+      return (await get(ns, k))?.value ?? null;
+    }, [namespace, key]);
+    if (accept(value)) break;
+    await page.waitForTimeout(500);
+  }
+  return value;
+}
+
 async function openReader(context) {
   const page = await openExtensionPage(context, 'reader/reader.html');
   await page.waitForSelector('body[data-host-ready="true"]');
@@ -155,6 +170,46 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     await page.close();
   });
 
+  test('the reading position is saved in the vault and restored on the next visit', async (t) => {
+    // Property: the reader reopens where the reader left off.
+    if (vaultMissing) return t.skip(vaultMissing);
+    const target = 'adapt--form-regional-economic-blocs';
+    const page = await openReader(context);
+    await page.waitForSelector('body[data-vault="loaded"]');
+    await page.evaluate((id) => document.getElementById(id).scrollIntoView({ block: 'start' }), target);
+    const saved = await pollVault(page, 'reading', 'japan-us-trade', (v) => v?.sectionId === target);
+    assert.equal(saved.sectionId, target);
+    await page.close();
+    const again = await openReader(context);
+    await again.waitForSelector('body[data-vault="loaded"]');
+    await again.waitForFunction((id) => document.querySelector('.section.current')?.id === id, target);
+    assert.ok(await again.evaluate(() => window.scrollY) > 1000);
+    await again.close();
+  });
+
+  test('the theme choice is kept in the vault settings and applied on load', async (t) => {
+    // Property: preferences live in the settings namespace, not only in browser storage.
+    if (vaultMissing) return t.skip(vaultMissing);
+    const page = await openReader(context);
+    await page.waitForSelector('body[data-vault="loaded"]');
+    const theme = () => page.evaluate(() => document.documentElement.dataset.theme ?? null);
+    if ((await theme()) !== 'light') await page.evaluate(() => localStorage.setItem('bellwether.theme', 'light'));
+    await page.reload();
+    await page.waitForSelector('body[data-vault="loaded"]');
+    await page.locator('#theme-toggle').click();
+    assert.equal(await theme(), 'dark');
+    const setting = await pollVault(page, 'settings', 'reader.theme', (v) => v?.theme === 'dark');
+    assert.equal(setting.theme, 'dark');
+    // Forget the local cache: the vault alone brings the theme back.
+    await page.evaluate(() => localStorage.removeItem('bellwether.theme'));
+    await page.reload();
+    await page.waitForSelector('body[data-vault="loaded"]');
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+    await page.locator('#theme-toggle').click();
+    assert.equal(await theme(), 'light');
+    await page.close();
+  });
+
   test('the note text is nowhere in clear on disk: not in the vault files, not in chrome.storage', async (t) => {
     // Property: encrypted at rest; the extension never puts private data in browser storage.
     if (vaultMissing) return t.skip(vaultMissing);
@@ -163,7 +218,7 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     const status = await page.evaluate(async () => (await import('../lib/vault.js')).status());
     await page.close();
     assert.equal(status.algorithm, 'AES-256-GCM');
-    assert.ok(status.recordCount >= 3, `records: ${status.recordCount}`);
+    assert.ok(status.recordCount >= 5, `records: ${status.recordCount}`);
     const vaultFiles = await filesUnder(join(sandbox.dirs.data, 'bellwether'));
     if (status.path) {
       assert.ok((await stat(status.path)).size > 0, 'the vault database exists');
