@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -20,6 +21,24 @@ import {
 } from './lib/launch.mjs';
 
 const hostBin = findHostBinary();
+
+// Host processes started for this sandbox (matched by their XDG_DATA_HOME,
+// so processes of other test runs are never touched).
+async function hostPidsOf(sandbox) {
+  const pids = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0');
+      if (!cmdline[0].endsWith('bellwether-host')) continue;
+      const environ = (await readFile(`/proc/${name}/environ`, 'utf8')).split('\0');
+      if (environ.includes(`XDG_DATA_HOME=${sandbox.dirs.data}`)) pids.push(Number(name));
+    } catch {
+      // The process ended meanwhile, or is not ours to read.
+    }
+  }
+  return pids;
+}
 const skip = hostBin ? false : 'bellwether-host not built (set BELLWETHER_HOST_BIN)';
 
 describe('extension with the native host', { skip }, () => {
@@ -130,6 +149,26 @@ describe('extension with the native host', { skip }, () => {
     const alarm = await worker.evaluate(() => chrome.alarms.get('bellwether-update-check'));
     assert.ok(alarm, 'alarm registered');
     assert.equal(alarm.periodInMinutes, 360);
+  });
+
+  test('when the host process dies the worker reconnects and pages recover', async () => {
+    // Property: a crash resets the connection state and the backoff brings a new host.
+    const page = await openExtensionPage(context, 'security/security.html');
+    await page.waitForSelector('body[data-ready="true"]');
+    const pids = await hostPidsOf(sandbox);
+    assert.ok(pids.length >= 1, 'the port host runs');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    // The worker notices the drop and reconnects by itself (first retry after 1 s).
+    let after = [];
+    for (let i = 0; i < 60 && !(after.length >= 1 && after.every((p) => !pids.includes(p))); i++) {
+      await page.waitForTimeout(500);
+      after = await hostPidsOf(sandbox);
+    }
+    assert.ok(after.length >= 1 && after.every((p) => !pids.includes(p)), `new host process: ${after} vs ${pids}`);
+    await page.waitForSelector('body[data-host-state="connected"]', { timeout: 30000 });
+    const pong = await page.evaluate(async () => (await import('../lib/rpc.js')).call('host.ping'));
+    assert.deepEqual(pong, { pong: true });
+    await page.close();
   });
 
   test('the reader shows the host as connected', async () => {
