@@ -3,6 +3,7 @@
 // Exit status: 0 on success, 1 on any failure (message on stderr).
 #include <charconv>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -285,15 +286,24 @@ Status Run(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv);
-  if (args.ok() && args->help) {
-    std::cout << kUsage;
+  // Library code reports errors as values; this catch only turns an
+  // unexpected exception (e.g. std::bad_alloc) into the documented exit 1.
+  try {
+    auto args = ParseArgs(argc, argv);
+    if (args.ok() && args->help) {
+      std::cout << kUsage;
+      return 0;
+    }
+    Status status = args.ok() ? Run(*args) : args.status();
+    if (!status.ok()) {
+      std::cerr << "bellwether-release: error: " << status.message() << '\n';
+      return 1;
+    }
     return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bellwether-release: error: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "bellwether-release: error: unexpected failure\n";
   }
-  Status status = args.ok() ? Run(*args) : args.status();
-  if (!status.ok()) {
-    std::cerr << "bellwether-release: error: " << status.message() << '\n';
-    return 1;
-  }
-  return 0;
+  return 1;
 }

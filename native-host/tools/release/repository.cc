@@ -224,7 +224,7 @@ Status WriteFileAtomically(const fs::path& path, std::string_view data, unsigned
   fs::path temp = dir / ("." + path.filename().string() + ".tmp-" + crypto::HexEncode(random));
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) return Failure("cannot create " + temp.string() + ": " + ErrnoText(errno));
-  auto fail = [&](std::string what) {
+  auto fail = [&](const std::string& what) {
     int err = errno;
     ::close(fd);
     ::unlink(temp.c_str());
