@@ -25,7 +25,9 @@ const kBackoffBaseMs = 1000;
 const kBackoffMaxMs = 5 * 60 * 1000;
 
 function classifyDisconnect(message) {
-  if (/not found/i.test(message)) return ConnectionState.notInstalled;
+  // Chromium: "Specified native messaging host not found."
+  // Firefox: "No such native application io.bellwether.host".
+  if (/not found|no such native application/i.test(message)) return ConnectionState.notInstalled;
   if (/forbidden/i.test(message)) return ConnectionState.forbidden;
   return ConnectionState.disconnected;
 }

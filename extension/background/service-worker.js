@@ -60,7 +60,9 @@ function isTrustedSender(sender) {
 function asRpcError(e) {
   if (e instanceof RpcError) return e;
   const message = String(e?.message ?? e);
-  const code = /not found|forbidden/i.test(message) ? ErrorCodes.host_unavailable : ErrorCodes.internal;
+  const code = /not found|forbidden|no such native application/i.test(message)
+    ? ErrorCodes.host_unavailable
+    : ErrorCodes.internal;
   return new RpcError({ code, message });
 }
 

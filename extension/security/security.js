@@ -144,6 +144,9 @@ function renderVault() {
   $('vault-key-source').textContent = kKeySourceWords[s.keySource] ?? s.keySource ?? '—';
   $('vault-passphrase').textContent = s.passphraseSet ? 'Set' : 'Not set';
   $('vault-records').textContent = Number.isInteger(s.recordCount) ? String(s.recordCount) : '—';
+  $('vault-usage').textContent = Number.isFinite(s.usedBytes)
+    ? `${updates.formatBytes(s.usedBytes)}${Number.isFinite(s.quotaBytes) ? ` of ${updates.formatBytes(s.quotaBytes)}` : ''}`
+    : '—';
   $('vault-key-created').textContent = formatDateTime(s.keyCreated);
   $('vault-last-rotation').textContent = s.lastRotation ? formatDateTime(s.lastRotation) : 'Never';
 

@@ -178,6 +178,15 @@ test('a host that is not installed is reported as such, without reconnect loops'
   assert.equal(timers.pending().filter((t) => t.ms >= 1000 && t.ms !== 10000).length, 0);
 });
 
+test('Firefox\'s "No such native application" also means not installed', async () => {
+  // Property: both browsers' wording maps to the same state.
+  const { connection, ports } = setup();
+  const ready = connection.ensureConnected();
+  ports[0].drop('No such native application io.bellwether.host');
+  await assert.rejects(ready, (e) => e.code === ErrorCodes.host_unavailable);
+  assert.equal(connection.snapshot().state, ConnectionState.notInstalled);
+});
+
 test('unexpected drops reconnect with exponential backoff, reset after success', async () => {
   // Property: reconnect delays double (1 s, 2 s, 4 s) and a good hello resets them.
   const { connection, ports, timers } = await connected();
