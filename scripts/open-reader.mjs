@@ -16,13 +16,14 @@
 //   --wait-for-update  press "Check now" and wait until the reader shows a
 //                      content version newer than the bundled one
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
   closeBrowser,
   findHostBinary,
   installHost,
+  kExtensionDir,
   launchBrowser,
   makeSandbox,
   openExtensionPage,
@@ -86,18 +87,36 @@ async function roundTrip(context, timeoutMs) {
   }
 }
 
+// Asks the host to check now (as the security page's "Check now" does) and
+// waits until the reader shows the edition the host ended up with, which must
+// be newer than the one bundled with the extension. Another process holding
+// the update lock (the host's own schedule) only delays the check.
 async function waitForUpdate(context, reader, timeoutMs) {
-  const bundled = Number(await reader.getAttribute('body', 'data-pack-version'));
+  const bundled = JSON.parse(await readFile(join(kExtensionDir, 'content', 'analysis-pack.json'), 'utf8')).version;
   const security = await openExtensionPage(context, 'security/security.html');
-  await security.waitForSelector('body[data-ready="true"]', { timeout: timeoutMs });
-  if (await security.locator('#update-check').isVisible()) await security.locator('#update-check').click();
-  await security.close();
-  await reader.waitForFunction(
-    (v) => Number(document.body.dataset.packVersion) > v,
-    bundled,
-    { timeout: timeoutMs },
-  );
-  return Number(await reader.getAttribute('body', 'data-pack-version'));
+  try {
+    await security.waitForSelector('body[data-ready="true"]', { timeout: timeoutMs });
+    if (!(await security.locator('#update-check').isVisible())) {
+      throw new Error(`updates are not available: ${(await security.locator('#update-unavailable').innerText()).trim()}`);
+    }
+    let message = '';
+    for (let attempt = 0; attempt < 30; attempt++) {
+      await security.locator('#update-check').click();
+      await security.waitForFunction(() => {
+        const m = document.getElementById('update-message').textContent;
+        return m && m !== 'Checking for updates…';
+      }, null, { timeout: timeoutMs });
+      message = (await security.locator('#update-message').innerText()).trim();
+      if (!/already checking/i.test(message)) break;
+      await security.waitForTimeout(1000);
+    }
+    const version = Number(await security.getAttribute('body', 'data-content-version'));
+    if (!(version > bundled)) throw new Error(`no newer edition was installed: ${message}`);
+    await reader.waitForFunction((v) => Number(document.body.dataset.packVersion) === v, version, { timeout: timeoutMs });
+    return { version, message, progress: await security.getAttribute('body', 'data-update-progress') };
+  } finally {
+    await security.close();
+  }
 }
 
 async function main() {
@@ -120,16 +139,18 @@ async function main() {
     const reader = await openExtensionPage(context, 'reader/reader.html');
     await reader.waitForSelector('body[data-host-ready="true"]', { timeout: timeoutMs });
 
+    const update = args.waitForUpdate ? await waitForUpdate(context, reader, timeoutMs) : null;
+
     if (!args.headless) {
       for (const page of context.pages()) if (page !== reader) await page.close();
+      if (update) process.stdout.write(`A verified update arrived: the reader shows edition ${update.version}.\n`);
       process.stdout.write('Bellwether is open in Chromium. Close the browser window to finish.\n');
       await new Promise((done) => context.on('close', done));
       return 0;
     }
 
     const trip = await roundTrip(context, timeoutMs);
-    let contentVersion = Number(await reader.getAttribute('body', 'data-pack-version'));
-    if (args.waitForUpdate) contentVersion = await waitForUpdate(context, reader, timeoutMs);
+    const contentVersion = Number(await reader.getAttribute('body', 'data-pack-version'));
     const source = await reader.getAttribute('body', 'data-pack-source');
 
     if (args.screenshot) {
@@ -145,8 +166,12 @@ async function main() {
         : `Host round trip FAILED — port: ${trip.port.text}; one-shot: ${trip.oneShot.text}`,
       `Host manifest: ${manifestPath}`,
       `Host binary: ${hostBin}`,
-      `Reader content: version ${contentVersion} (${source})`,
+      `Reader content: version ${contentVersion} (${source === 'update' ? 'delivered by a verified update' : 'bundled'})`,
     ];
+    if (update) {
+      const bytes = update.progress?.split('/')[1];
+      lines.push(`Update check: ${update.message}${bytes ? ` (${bytes} bytes downloaded and verified)` : ''}`);
+    }
     if (args.screenshot) lines.push(`Reader screenshot: ${args.screenshot}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     return ok ? 0 : 1;
