@@ -326,6 +326,9 @@ Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* in
   // reader against a signed-but-broken pack.
   BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(local, kMaxContentPackBytes));
   if (!bytes) return Status::Storage("the verified download disappeared");
+  // Verify the very bytes that get installed (not only the file as it was
+  // when checked).
+  BW_RETURN_IF_ERROR(info.VerifyData(*bytes));
   BW_ASSIGN_OR_RETURN(json pack, ValidateContentPack(*bytes, options_.pack_id));
 
   std::optional<std::string> current;
