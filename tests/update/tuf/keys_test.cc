@@ -177,8 +177,8 @@ TEST_P(KeyRoundTrip, PemRoundTripKeepsTheKeyId) {
 INSTANTIATE_TEST_SUITE_P(AllAlgorithms, KeyRoundTrip,
                          ::testing::Values(KeyAlgorithm::kEd25519, KeyAlgorithm::kEcdsaP256,
                                            KeyAlgorithm::kRsaPss3072),
-                         [](const ::testing::TestParamInfo<KeyAlgorithm>& info) {
-                           switch (info.param) {
+                         [](const ::testing::TestParamInfo<KeyAlgorithm>& param_info) {
+                           switch (param_info.param) {
                              case KeyAlgorithm::kEd25519: return std::string("Ed25519");
                              case KeyAlgorithm::kEcdsaP256: return std::string("EcdsaP256");
                              case KeyAlgorithm::kRsaPss3072: return std::string("RsaPss3072");
