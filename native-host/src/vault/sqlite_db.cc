@@ -121,6 +121,7 @@ Result<Statement> Database::Prepare(const char* sql) {
   if (it != cache_.end()) {
     sqlite3_reset(it->second);
     sqlite3_clear_bindings(it->second);
+    used_.push_back(it->second);
     return Statement(this, it->second);
   }
   sqlite3_stmt* stmt = nullptr;
@@ -130,6 +131,7 @@ Result<Statement> Database::Prepare(const char* sql) {
     return ErrorFromCode(rc, "cannot prepare statement");
   }
   cache_.emplace(sql, stmt);
+  used_.push_back(stmt);
   return Statement(this, stmt);
 }
 
@@ -154,7 +156,8 @@ Status Database::Transaction(bool write, const std::function<Status()>& body, in
     s = body();
     bool busy = !s.ok() && last_error_busy_;
     // No statement may keep its read snapshot past the transaction.
-    for (auto& [sql, stmt] : cache_) sqlite3_reset(stmt);
+    for (sqlite3_stmt* stmt : used_) sqlite3_reset(stmt);
+    used_.clear();
     if (s.ok()) {
       s = Exec("COMMIT");
       busy = !s.ok() && last_error_busy_;

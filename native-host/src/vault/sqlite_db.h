@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -85,6 +86,7 @@ class Database {
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+  std::vector<sqlite3_stmt*> used_;  // Handed out since the last reset.
   bool last_error_busy_ = false;
   bool in_transaction_ = false;
 };

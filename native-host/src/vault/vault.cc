@@ -497,6 +497,40 @@ struct Vault::Impl {
     return Status::Ok();
   }
 
+  // The hot path: with keys in memory (and not idle-expired) no extra
+  // database round trip; the operation's own transaction re-checks the wrap
+  // generation instead (RunUnlocked).
+  Status EnsureUnlockedFast() {
+    TimePoint now = Now();
+    if (!root.empty() && options.idle_timeout.count() > 0 && now - last_used > options.idle_timeout) {
+      WipeKeys();
+    }
+    if (root.empty()) return EnsureUnlocked();
+    last_used = now;
+    return Status::Ok();
+  }
+
+  // Runs `body` in a transaction with the keys available. If another
+  // process re-wrapped the root key (passphrase set, changed or removed)
+  // since we unlocked, forgets the keys and unlocks afresh once.
+  Status RunUnlocked(bool write, const std::function<Status()>& body) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      BW_RETURN_IF_ERROR(attempt == 0 ? EnsureUnlockedFast() : EnsureUnlocked());
+      bool stale = false;
+      Status s = db->Transaction(write, [&]() -> Status {
+        BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, MetaInt("wrap_generation"));
+        if (gen.value_or(0) != wrap_generation) {
+          stale = true;
+          return Status::Locked("the vault's keys were changed by another process");
+        }
+        return body();
+      });
+      if (!stale) return s;
+      WipeKeys();
+    }
+    return Status::Locked("the vault's keys keep changing; try again");
+  }
+
   void ResumeRotationQuietly() {
     auto pending = RotationPending();
     if (!pending.ok() || !*pending) return;
@@ -876,10 +910,9 @@ Result<Record> Vault::Get(std::string_view ns, std::string_view key) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   BW_RETURN_IF_ERROR(ValidateNamespace(ns));
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
-  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
-  BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
   Record out;
-  if (bellwether::Status txn_status = impl_->db->Transaction(false, [&]() -> bellwether::Status {
+  if (bellwether::Status op_status = impl_->RunUnlocked(false, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
     BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
         "SELECT key_id, revision, value_blob FROM records WHERE ns = ? AND name_mac = ?"));
     st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(mac));
@@ -887,16 +920,16 @@ Result<Record> Vault::Get(std::string_view ns, std::string_view key) {
     if (!row) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
     const auto key_id = static_cast<std::uint32_t>(st.Int(0));
     const std::int64_t revision = st.Int(1);
+    // The blob stays valid: DataKey() uses another statement, not this one.
     auto blob = st.Blob(2);
-    Bytes copy(blob.begin(), blob.end());  // DataKey() may reuse the connection.
-    BW_ASSIGN_OR_RETURN(SecureBytes plain, impl_->OpenField('v', key_id, revision, ns, mac, copy));
+    BW_ASSIGN_OR_RETURN(SecureBytes plain, impl_->OpenField('v', key_id, revision, ns, mac, blob));
     nlohmann::json value = nlohmann::json::parse(plain.view(), nullptr, false);
     if (value.is_discarded()) return Status::Integrity("record value is not valid JSON");
     out.value = std::move(value);
     out.revision = revision;
     return Status::Ok();
-  }); !txn_status.ok()) {
-    return txn_status;
+  }); !op_status.ok()) {
+    return op_status;
   }
   return out;
 }
@@ -909,11 +942,11 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
   if (expected_revision && *expected_revision < 0) return Status::InvalidParams("expectedRevision must be >= 0");
   BW_ASSIGN_OR_RETURN(std::string serialized, SerializeValue(value));
   BW_RETURN_IF_ERROR(CheckValueSize(serialized.size()));
-  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
-  BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
   std::int64_t revision = 0;
   bool rotate_due = false;
-  if (bellwether::Status txn_status = impl_->db->Transaction(true, [&]() -> bellwether::Status {
+  if (bellwether::Status op_status = impl_->RunUnlocked(true, [&]() -> bellwether::Status {
+    rotate_due = false;
+    BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
     BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
     if (expected_revision) {
       if (*expected_revision == 0 && existing) {
@@ -927,8 +960,8 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
     }
     BW_ASSIGN_OR_RETURN(revision, impl_->PutInTransaction(ns, key, mac, serialized, existing, &rotate_due));
     return Status::Ok();
-  }); !txn_status.ok()) {
-    return txn_status;
+  }); !op_status.ok()) {
+    return op_status;
   }
   impl_->RotateIfDue(rotate_due);
   return revision;
@@ -939,9 +972,8 @@ bellwether::Status Vault::Delete(std::string_view ns, std::string_view key,
   std::lock_guard<std::mutex> lock(impl_->mu);
   BW_RETURN_IF_ERROR(ValidateNamespace(ns));
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
-  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
-  BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
-  return impl_->db->Transaction(true, [&]() -> bellwether::Status {
+  return impl_->RunUnlocked(true, [&]() -> bellwether::Status {
+    BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
     BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
     if (!existing) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
     if (expected_revision && *expected_revision != existing->revision) {
@@ -970,9 +1002,8 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     }
     after = std::move(decoded).value();
   }
-  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
   ListPage page;
-  if (bellwether::Status txn_status = impl_->db->Transaction(false, [&]() -> bellwether::Status {
+  if (bellwether::Status op_status = impl_->RunUnlocked(false, [&]() -> bellwether::Status {
     page = ListPage{};
     Bytes position = after;
     std::size_t scanned = 0, budget = 0;
@@ -1016,8 +1047,8 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
       }
       if (rows.size() < kListScanBatch) return Status::Ok();  // End of namespace.
     }
-  }); !txn_status.ok()) {
-    return txn_status;
+  }); !op_status.ok()) {
+    return op_status;
   }
   return page;
 }
