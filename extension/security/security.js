@@ -262,6 +262,9 @@ function describeImport(report) {
 // ------------------------------------------------------------ updates
 
 let updateStatus = null;
+// While "Check now" runs, its own result is the message to show; an
+// update.completed notification (which may arrive first) must not replace it.
+let userCheckRunning = false;
 
 function updatesAvailable() {
   return snapshot?.state === 'connected' && rpc.hostHas(snapshot, 'update.status');
@@ -351,6 +354,7 @@ function showProgress(params) {
 function wireUpdates() {
   $('update-check').addEventListener('click', async (e) => {
     const button = e.currentTarget;
+    userCheckRunning = true;
     busy(button, true);
     say('update-message', 'Checking for updates…');
     try {
@@ -365,6 +369,7 @@ function wireUpdates() {
     } catch (err) {
       say('update-message', plainWords(err), 'error');
     } finally {
+      userCheckRunning = false;
       busy(button, false);
       await refreshUpdates();
     }
@@ -402,7 +407,9 @@ function onHostEvent(message) {
     if (message.method === 'update.progress') showProgress(message.params);
     else if (message.method === 'update.completed') {
       const version = updates.completedVersion(message.params);
-      say('update-message', version ? `Updated to content version ${version}.` : 'Update installed.', 'ok');
+      if (!userCheckRunning) {
+        say('update-message', version ? `Updated to content version ${version}.` : 'Update installed.', 'ok');
+      }
       $('update-progress-row').hidden = true;
       refreshUpdates();
     }
