@@ -472,7 +472,7 @@ function renderHostPill() {
   document.body.dataset.hostState = snapshot?.state ?? 'unknown';
   if (snapshot?.state === 'connected') {
     label.textContent = `Host ${snapshot.hello?.version ?? ''}`.trim();
-    $('host-pill').title = `Connected to the Bellwether host ${snapshot.hello?.version ?? ''} (protocol ${snapshot.hello?.protocolVersion ?? '?'})`;
+    $('host-pill').title = `Connected to the Bellwether host ${snapshot.hello?.version ?? ''} (protocol ${snapshot.hello?.protocolVersion ?? '?'}) — open Security & updates`;
   } else if (snapshot?.state === 'not_installed') {
     label.textContent = 'Host not installed';
   } else if (snapshot?.state === 'forbidden') {
