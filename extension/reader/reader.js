@@ -415,10 +415,17 @@ function scheduleReadingSave() {
   }, 1500);
 }
 
-function setVaultLocked(locked) {
+// `status` (from vault.status) tells why: a passphrase the reader can enter,
+// or a key holder (the system keyring) that is unavailable right now.
+function setVaultLocked(locked, status = null) {
   state.vaultLocked = locked;
   state.vaultUsable = !locked && hostHasVault();
   $('unlock-form').hidden = !locked;
+  const keyringGone = locked && status && status.passphraseSet === false;
+  $('unlock-row').hidden = Boolean(keyringGone);
+  $('unlock-text').textContent = keyringGone
+    ? `Its key is held by your system keyring, which is not available right now${status.lockedReason ? ` (${status.lockedReason})` : ''}. Your notes are safe: unlock the keyring (or log in to your desktop session) and reload this page.`
+    : 'Enter your passphrase to see and save your notes.';
   document.body.dataset.vault = locked ? 'locked' : (document.body.dataset.vault ?? 'unknown');
   updateHostControls();
 }
@@ -504,7 +511,7 @@ async function startHostFeatures() {
       else status = { state: 'locked' };
     }
     if (status?.state === 'locked') {
-      setVaultLocked(true);
+      setVaultLocked(true, status);
       return;
     }
     state.vaultUsable = true;

@@ -151,7 +151,11 @@ function renderVault() {
   $('vault-last-rotation').textContent = s.lastRotation ? formatDateTime(s.lastRotation) : 'Never';
 
   const locked = s.state === 'locked';
-  $('vault-unlock-form').hidden = !locked;
+  $('vault-locked-reason').textContent = s.lockedReason ?? '';
+  $('vault-locked-reason').hidden = !(locked && s.lockedReason);
+  $('vault-locked-reason-label').hidden = !(locked && s.lockedReason);
+  // Only a passphrase can be typed in; a missing keyring has to come back.
+  $('vault-unlock-form').hidden = !locked || s.passphraseSet === false;
   $('vault-actions').hidden = locked;
   $('vault-lock').hidden = !s.passphraseSet;
   $('vault-passphrase-form').hidden = locked;
