@@ -300,4 +300,22 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     assert.match(await page.locator('#vault-import-result').innerText(), /unchanged: [1-9]/);
     await page.close();
   });
+  test('clicking a highlight offers to remove it, and removal is stored', async (t) => {
+    // Property: highlights can be taken back; the vault record goes with them.
+    if (vaultMissing) return t.skip(vaultMissing);
+    const page = await openReader(context);
+    await page.waitForSelector('body[data-vault="loaded"]');
+    const mark = page.locator('mark.hl', { hasText: highlighted }).first();
+    await mark.scrollIntoViewIfNeeded();
+    await mark.click();
+    await page.locator('#highlight-button', { hasText: 'Remove highlight' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('mark.hl').length === 0);
+    await page.reload();
+    await page.waitForSelector('body[data-vault="loaded"]');
+    assert.equal(await page.locator('mark.hl').count(), 0);
+    const remaining = await page.evaluate(async () =>
+      (await (await import('../lib/vault.js')).listAll('highlights', 'japan-us-trade/')).length);
+    assert.equal(remaining, 0);
+    await page.close();
+  });
 });
