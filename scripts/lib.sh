@@ -8,7 +8,7 @@ BELLWETHER_APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsecret-1-dev
-  chromium
+  chromium firefox-esr
   nginx-light openssl faketime
   gnome-keyring dbus dbus-x11 libsecret-tools
 )
