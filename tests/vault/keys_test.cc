@@ -211,6 +211,16 @@ TEST(VaultPassphrase, ChangeAndRemoveNeedCurrentPassphrase) {
   EXPECT_FALSE(v->GetStatus()->passphrase_set);
 }
 
+// A wrong current passphrase is refused without locking the session.
+TEST(VaultPassphrase, WrongCurrentPassphraseKeepsSessionUnlocked) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(v->SetPassphrase("right", std::nullopt).ok());
+  EXPECT_EQ(v->SetPassphrase("new", "wrong").code(), ErrorCode::kWrongPassphrase);
+  EXPECT_TRUE(v->Get("notes", "a").ok());
+}
+
 // When another process sets a passphrase, this one forgets its keys.
 TEST(VaultPassphrase, PassphraseSetElsewhereLocksThisProcess) {
   TempDir dir;
@@ -393,6 +403,12 @@ TEST(VaultBackup, HostileKdfParametersAreRefused) {
   EXPECT_EQ(v->Import(doc.dump(), "pw").status().code(), ErrorCode::kInvalidParams);
   EXPECT_EQ(v->Import("not json", "pw").status().code(), ErrorCode::kInvalidParams);
   EXPECT_EQ(v->Import("{\"format\":\"x\"}", "pw").status().code(), ErrorCode::kInvalidParams);
+  EXPECT_EQ(v->Import("{\"format\":5}", "pw").status().code(), ErrorCode::kInvalidParams);
+  auto wrong_types = nlohmann::json::parse(backup->backup);
+  wrong_types["kdf"]["name"] = 7;
+  EXPECT_EQ(v->Import(wrong_types.dump(), "pw").status().code(), ErrorCode::kInvalidParams);
+  wrong_types["kdf"] = "scrypt";
+  EXPECT_EQ(v->Import(wrong_types.dump(), "pw").status().code(), ErrorCode::kInvalidParams);
 }
 
 // An import that would exceed the quota merges nothing at all.

@@ -138,7 +138,7 @@ std::string KdfToJson(const PassphraseKdf& kdf) {
 }
 
 Result<PassphraseKdf> KdfFromJson(const nlohmann::json& j) {
-  if (!j.is_object() || j.value("name", "") != "scrypt" || !j.contains("N") || !j["N"].is_number_unsigned() ||
+  if (!j.is_object() || !j.contains("name") || j["name"] != "scrypt" || !j.contains("N") || !j["N"].is_number_unsigned() ||
       !j.contains("r") || !j["r"].is_number_unsigned() || !j.contains("p") ||
       !j["p"].is_number_unsigned() || !j.contains("salt") || !j["salt"].is_string()) {
     return Status::InvalidParams("malformed scrypt parameters");
@@ -1183,12 +1183,15 @@ bellwether::Status Vault::SetPassphrase(std::optional<std::string_view> new_pass
     // Changing or removing a passphrase always proves the current one, even
     // in an unlocked session.
     if (!current) return Status(ErrorCode::kWrongPassphrase, "the current passphrase is required");
-    v.WipeKeys();
+    // UnlockWith changes nothing on failure: a wrong guess leaves this
+    // session as it was.
     BW_RETURN_IF_ERROR(v.UnlockWith(*current));
   } else {
     BW_RETURN_IF_ERROR(v.EnsureUnlocked());
   }
-  BW_ASSIGN_OR_RETURN(SecureBytes master, v.ResolveStore(std::nullopt)->Load());
+  auto master_key = v.ResolveStore(std::nullopt)->Load();
+  if (!master_key.ok()) return Status::Locked("the master key is not available: " + master_key.status().message());
+  SecureBytes master = std::move(master_key).value();
   std::optional<PassphraseKdf> new_kdf;
   if (new_passphrase) {
     PassphraseKdf k;
@@ -1293,7 +1296,7 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
   BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
   if (backup.size() > kMaxBackupBytes) return Status::TooLarge("backup is larger than 256 MiB");
   nlohmann::json doc = nlohmann::json::parse(backup, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || doc.value("format", "") != kBackupFormat) {
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("format") || doc["format"] != kBackupFormat) {
     return Status::InvalidParams("not a Bellwether vault backup");
   }
   if (!doc.contains("version") || doc["version"] != kFormatVersion) {
