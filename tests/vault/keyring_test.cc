@@ -2,6 +2,7 @@
 // private dbus-run-session; see run_with_keyring.sh). Skips only when no
 // Secret Service answers; the ctest entry fails on a skip.
 #include <gtest/gtest.h>
+#include <libsecret/secret.h>
 
 #include "test_util.h"
 #include "vault/key_store.h"
@@ -114,6 +115,35 @@ TEST_F(Keyring, HostWithoutKeyringReportsLocked) {
   auto again = RunTool({dir_.path().string(), "keyring", "get", "notes", "a"});
   ASSERT_FALSE(again.lines.empty());
   EXPECT_EQ(again.lines.back(), "value \"still here\"");
+}
+
+// A locked keyring collection means "locked" with that reason, not "no
+// key"; the data stays. (Last in this file: it leaves the collection
+// locked, and unlocking needs an interactive prompt.)
+TEST_F(Keyring, LockedCollectionMeansLocked) {
+  {
+    auto v = Vault::Open(KeyringOptions());
+    ASSERT_TRUE(v.ok());
+    ASSERT_TRUE((*v)->Set("notes", "a", "kept").ok());
+  }
+  GError* error = nullptr;
+  SecretService* service = secret_service_get_sync(SECRET_SERVICE_NONE, nullptr, &error);
+  ASSERT_NE(service, nullptr);
+  SecretCollection* collection = secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT,
+                                                                  SECRET_COLLECTION_NONE, nullptr, &error);
+  ASSERT_NE(collection, nullptr);
+  GList* objects = g_list_append(nullptr, collection);
+  EXPECT_EQ(secret_service_lock_sync(service, objects, nullptr, nullptr, &error), 1);
+  g_list_free(objects);
+  g_object_unref(collection);
+  g_object_unref(service);
+  auto v = Vault::Open(KeyringOptions());
+  ASSERT_TRUE(v.ok());
+  auto got = (*v)->Get("notes", "a");
+  EXPECT_EQ(got.status().code(), ErrorCode::kVaultLocked);
+  EXPECT_NE(got.status().message().find("locked"), std::string::npos) << got.status().message();
+  KeyringKeyStore store((dir_.path() / "vault.db").string());
+  EXPECT_EQ(store.Load().status().code(), ErrorCode::kVaultLocked);
 }
 
 }  // namespace

@@ -166,6 +166,22 @@ bool HaveSessionBus() {
   return ::access(path.c_str(), F_OK) == 0;
 }
 
+// libsecret hides the items of a locked collection: a lookup then finds
+// nothing. Tell "locked" apart from "empty" so the caller reports the
+// right reason (either way the vault refuses to create a key over data).
+bool DefaultCollectionLocked() {
+  GErrorOwner err;
+  SecretService* service = secret_service_get_sync(SECRET_SERVICE_NONE, nullptr, &err.error);
+  if (service == nullptr) return false;
+  GErrorOwner lookup;
+  SecretCollection* collection = secret_collection_for_alias_sync(
+      service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, nullptr, &lookup.error);
+  bool locked = collection != nullptr && secret_collection_get_locked(collection);
+  if (collection != nullptr) g_object_unref(collection);
+  g_object_unref(service);
+  return locked;
+}
+
 }  // namespace
 
 bool KeyringKeyStore::IsAvailable() {
@@ -195,7 +211,10 @@ Result<crypto::SecureBytes> KeyringKeyStore::Load() {
   if (err.error != nullptr) {
     return Status::Locked("the keyring is not available: " + err.Message());
   }
-  if (value == nullptr) return Status::NotFound("no master key in the keyring");
+  if (value == nullptr) {
+    if (DefaultCollectionLocked()) return Status::Locked("the keyring is locked; unlock it and try again");
+    return Status::NotFound("no master key in the keyring");
+  }
   gsize length = 0;
   const gchar* bytes = secret_value_get(value, &length);
   if (length != kMasterKeyBytes) {
