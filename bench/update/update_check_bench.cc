@@ -117,6 +117,15 @@ std::string ReadFile(const fs::path& path) {
   return out.str();
 }
 
+// As tests/support does: $BELLWETHER_NGINX, else Debian's path.
+std::string FindNginx() {
+  if (const char* env = std::getenv("BELLWETHER_NGINX"); env != nullptr && *env != '\0') return env;
+  for (const char* candidate : {"/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"}) {
+    if (access(candidate, X_OK) == 0) return candidate;
+  }
+  return "nginx";
+}
+
 bool CanConnect(std::uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
@@ -192,7 +201,7 @@ class LoggingNginx {
     }
     const std::string prefix = work_.string() + "/";
     const std::string err_path = (work_ / "logs" / "stderr.log").string();
-    std::vector<std::string> args = {"/usr/sbin/nginx", "-e", err_path, "-p", prefix, "-c", conf_path.string()};
+    std::vector<std::string> args = {FindNginx(), "-e", err_path, "-p", prefix, "-c", conf_path.string()};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -202,7 +211,7 @@ class LoggingNginx {
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       pid_ = -1;
