@@ -328,3 +328,28 @@ TEST(Vault, UsesWriteAheadLog) {
 
 }  // namespace
 }  // namespace bellwether::vault
+
+namespace bellwether::vault {
+namespace {
+
+// A vault written by a newer format is refused with a clear error, not
+// misread.
+TEST(Vault, RefusesNewerFormatVersion) {
+  testing::TempDir dir;
+  {
+    auto v = Vault::Open(testing::TestOptions(dir.path()));
+    ASSERT_TRUE(v.ok());
+    ASSERT_TRUE((*v)->Set("notes", "a", 1).ok());
+  }
+  {
+    testing::RawDb raw(dir.path() / "vault.db");
+    raw.Exec("UPDATE meta SET v = 2 WHERE k = 'format_version'");
+  }
+  auto v = Vault::Open(testing::TestOptions(dir.path()));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), ErrorCode::kStorage);
+  EXPECT_NE(v.status().message().find("format version 2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bellwether::vault

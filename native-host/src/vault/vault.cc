@@ -881,6 +881,30 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
   BW_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
   BW_RETURN_IF_ERROR(db.Exec("PRAGMA trusted_schema = OFF"));
   Impl* raw = impl.get();
+  // An existing vault opens with a read transaction only, so host processes
+  // starting together do not queue for the write lock.
+  bool ready = false;
+  if (bellwether::Status read_status = db.Transaction(false, [&]() -> Status {
+    ready = false;
+    BW_ASSIGN_OR_RETURN(Statement st, db.Prepare(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'keys', 'records')"));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.Int(0) != 3) return Status::Ok();
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
+    if (!version) return Status::Ok();
+    if (*version != kFormatVersion) {
+      return Status::Storage("the vault has format version " + std::to_string(*version) +
+                             "; this host reads version " + std::to_string(kFormatVersion));
+    }
+    BW_ASSIGN_OR_RETURN(std::optional<Bytes> id, raw->MetaBlob("vault_id"));
+    if (!id || id->size() != kVaultIdBytes) return Status::Integrity("the vault id is missing or damaged");
+    raw->vault_id = *id;
+    ready = true;
+    return Status::Ok();
+  }); !read_status.ok()) {
+    return read_status;
+  }
+  if (ready) return std::unique_ptr<Vault>(new Vault(std::move(impl)));
   if (bellwether::Status txn_status = db.Transaction(true, [&]() -> Status {
     BW_RETURN_IF_ERROR(db.Exec(kSchemaSql));
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));

@@ -9,6 +9,7 @@
 #ifndef BELLWETHER_VAULT_VAULT_METHODS_H_
 #define BELLWETHER_VAULT_VAULT_METHODS_H_
 
+#include <chrono>
 #include <cstddef>
 
 #include "messaging/dispatcher.h"
@@ -20,7 +21,12 @@ namespace bellwether::vault {
 // too close to the 1 MiB frame limit); use {"toFile": true} instead.
 inline constexpr std::size_t kMaxInlineBackupBytes = 768 * 1024;
 
+// Keys leave the memory of a long-lived host (a connectNative port) after
+// this much inactivity; a passphrase-protected vault then needs unlocking.
+inline constexpr std::chrono::seconds kDefaultHostIdleTimeout{15 * 60};
+
 struct VaultMethodOptions {
+  VaultMethodOptions() { vault.idle_timeout = kDefaultHostIdleTimeout; }
   // data_dir empty means paths::DataDir() ($XDG_DATA_HOME/bellwether).
   VaultOptions vault;
 };
