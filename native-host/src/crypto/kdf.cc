@@ -1,10 +1,12 @@
 #include "crypto/kdf.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include <cstring>
 #include <utility>
 
 #include "crypto/openssl_ptr.h"
@@ -46,25 +48,55 @@ Result<SecureBytes> HkdfSha256(std::span<const std::uint8_t> ikm,
   return out;
 }
 
+// RFC 2104 over two pre-keyed SHA-256 states: the key's inner and outer
+// pads are hashed once at Create(), and each message only copies those
+// states. (EVP_MAC_CTX_dup does the same work with several allocations
+// and provider round trips more; the vault MACs a name on every call.)
 struct HmacSha256Key::Impl {
-  EvpMacPtr mac;
-  EvpMacCtxPtr ctx;  // Initialised with the key; duplicated per message.
+  EvpMdCtxPtr inner{EVP_MD_CTX_new()};    // SHA-256 after absorbing key ^ ipad.
+  EvpMdCtxPtr outer{EVP_MD_CTX_new()};    // SHA-256 after absorbing key ^ opad.
+  EvpMdCtxPtr scratch{EVP_MD_CTX_new()};  // Per-message working copy.
 };
 
+namespace {
+
+constexpr std::size_t kSha256BlockBytes = 64;
+
+const EVP_MD* FetchedSha256() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
 Result<HmacSha256Key> HmacSha256Key::Create(std::span<const std::uint8_t> key) {
+  const EVP_MD* md = FetchedSha256();
+  if (md == nullptr) return Status::Internal("SHA-256 unavailable: " + LastOpenSslError());
   HmacSha256Key out;
   out.impl_ = new Impl;
-  out.impl_->mac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!out.impl_->mac) return Status::Internal("HMAC unavailable: " + LastOpenSslError());
-  out.impl_->ctx.reset(EVP_MAC_CTX_new(out.impl_->mac.get()));
-  if (!out.impl_->ctx) return Status::Internal("EVP_MAC_CTX_new failed");
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  // HMAC permits an empty key; OpenSSL wants a non-null pointer for it.
-  static const std::uint8_t kEmpty = 0;
-  const std::uint8_t* key_data = key.empty() ? &kEmpty : key.data();
-  if (EVP_MAC_init(out.impl_->ctx.get(), key_data, key.size(), params) != 1) {
+  Impl& impl = *out.impl_;
+  if (!impl.inner || !impl.outer || !impl.scratch) return Status::Internal("EVP_MD_CTX_new failed");
+  // Keys longer than a block are hashed first (RFC 2104 section 2).
+  SecureBytes block(kSha256BlockBytes);
+  if (key.size() > kSha256BlockBytes) {
+    unsigned int len = 0;
+    if (EVP_DigestInit_ex(impl.scratch.get(), md, nullptr) != 1 ||
+        EVP_DigestUpdate(impl.scratch.get(), key.data(), key.size()) != 1 ||
+        EVP_DigestFinal_ex(impl.scratch.get(), block.data(), &len) != 1) {
+      return Status::Internal("HMAC key hash failed: " + LastOpenSslError());
+    }
+  } else if (!key.empty()) {
+    std::memcpy(block.data(), key.data(), key.size());
+  }
+  SecureBytes pad(kSha256BlockBytes);
+  for (std::size_t i = 0; i < kSha256BlockBytes; ++i) pad.data()[i] = static_cast<std::uint8_t>(block.data()[i] ^ 0x36);
+  if (EVP_DigestInit_ex(impl.inner.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(impl.inner.get(), pad.data(), pad.size()) != 1) {
+    return Status::Internal("HMAC init failed: " + LastOpenSslError());
+  }
+  for (std::size_t i = 0; i < kSha256BlockBytes; ++i) pad.data()[i] = static_cast<std::uint8_t>(block.data()[i] ^ 0x5c);
+  if (EVP_DigestInit_ex(impl.outer.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(impl.outer.get(), pad.data(), pad.size()) != 1) {
     return Status::Internal("HMAC init failed: " + LastOpenSslError());
   }
   return out;
@@ -85,16 +117,20 @@ HmacSha256Key& HmacSha256Key::operator=(HmacSha256Key&& other) noexcept {
 
 Result<std::vector<std::uint8_t>> HmacSha256Key::Mac(std::span<const std::uint8_t> data) const {
   if (impl_ == nullptr) return Status::Internal("HMAC key moved from");
-  EvpMacCtxPtr ctx(EVP_MAC_CTX_dup(impl_->ctx.get()));
-  if (!ctx) return Status::Internal("EVP_MAC_CTX_dup failed");
-  if (EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1) {
-    return Status::Internal("HMAC update failed: " + LastOpenSslError());
+  EVP_MD_CTX* ctx = impl_->scratch.get();
+  std::uint8_t inner_hash[kSha256Bytes];
+  unsigned int len = 0;
+  if (EVP_MD_CTX_copy_ex(ctx, impl_->inner.get()) != 1 ||
+      (!data.empty() && EVP_DigestUpdate(ctx, data.data(), data.size()) != 1) ||
+      EVP_DigestFinal_ex(ctx, inner_hash, &len) != 1 || len != kSha256Bytes) {
+    return Status::Internal("HMAC inner hash failed: " + LastOpenSslError());
   }
   std::vector<std::uint8_t> out(kSha256Bytes);
-  std::size_t len = 0;
-  if (EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != kSha256Bytes) {
-    return Status::Internal("HMAC final failed: " + LastOpenSslError());
+  if (EVP_MD_CTX_copy_ex(ctx, impl_->outer.get()) != 1 || EVP_DigestUpdate(ctx, inner_hash, sizeof(inner_hash)) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != kSha256Bytes) {
+    return Status::Internal("HMAC outer hash failed: " + LastOpenSslError());
   }
+  OPENSSL_cleanse(inner_hash, sizeof(inner_hash));
   return out;
 }
 

@@ -28,7 +28,7 @@ Result<std::vector<std::uint8_t>> HmacSha256(std::span<const std::uint8_t> key,
                                              std::span<const std::uint8_t> data);
 
 // Reusable keyed HMAC-SHA256 (the vault MACs every record name with one key).
-// Not thread-safe.
+// Not thread-safe (Mac() reuses a working context).
 class HmacSha256Key {
  public:
   static Result<HmacSha256Key> Create(std::span<const std::uint8_t> key);
