@@ -1,5 +1,6 @@
 #include "vault/key_store.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -150,9 +151,69 @@ const SecretSchema* MasterKeySchema() {
 
 constexpr char kAppAttribute[] = "io.bellwether.host";
 
+// libsecret (and with it GLib, GObject and GIO) is loaded on first use, not
+// linked: linking it adds ~1.5 ms to every host start, and a host spawned
+// for one sendNativeMessage usually never touches the keyring. The
+// prototypes come from the headers, so every call stays type-checked.
+struct LibSecret {
+  decltype(&g_error_free) error_free = nullptr;
+  decltype(&g_free) free = nullptr;
+  decltype(&g_object_unref) object_unref = nullptr;
+  decltype(&g_dbus_proxy_get_name_owner) proxy_get_name_owner = nullptr;
+  decltype(&secret_service_get_sync) service_get_sync = nullptr;
+  decltype(&secret_service_ensure_session_sync) service_ensure_session_sync = nullptr;
+  decltype(&secret_collection_for_alias_sync) collection_for_alias_sync = nullptr;
+  decltype(&secret_collection_get_locked) collection_get_locked = nullptr;
+  decltype(&secret_password_lookup_binary_sync) password_lookup_binary_sync = nullptr;
+  decltype(&secret_password_store_binary_sync) password_store_binary_sync = nullptr;
+  decltype(&secret_password_clear_sync) password_clear_sync = nullptr;
+  decltype(&secret_value_new) value_new = nullptr;
+  decltype(&secret_value_get) value_get = nullptr;
+  decltype(&secret_value_unref) value_unref = nullptr;
+};
+
+template <typename Fn>
+bool Bind(void* handle, const char* name, Fn& out) {
+  void* sym = ::dlsym(handle, name);
+  // POSIX guarantees data/function pointer conversion for dlsym results.
+  out = reinterpret_cast<Fn>(sym);
+  return sym != nullptr;
+}
+
+// nullptr when libsecret is not installed (then there is no keyring).
+const LibSecret* Secret() {
+  static const LibSecret* const lib = []() -> const LibSecret* {
+    void* handle = ::dlopen("libsecret-1.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) return nullptr;
+    auto* l = new LibSecret;  // Lives for the process, like the library.
+    bool ok = Bind(handle, "g_error_free", l->error_free) && Bind(handle, "g_free", l->free) &&
+              Bind(handle, "g_object_unref", l->object_unref) &&
+              Bind(handle, "g_dbus_proxy_get_name_owner", l->proxy_get_name_owner) &&
+              Bind(handle, "secret_service_get_sync", l->service_get_sync) &&
+              Bind(handle, "secret_service_ensure_session_sync", l->service_ensure_session_sync) &&
+              Bind(handle, "secret_collection_for_alias_sync", l->collection_for_alias_sync) &&
+              Bind(handle, "secret_collection_get_locked", l->collection_get_locked) &&
+              Bind(handle, "secret_password_lookup_binary_sync", l->password_lookup_binary_sync) &&
+              Bind(handle, "secret_password_store_binary_sync", l->password_store_binary_sync) &&
+              Bind(handle, "secret_password_clear_sync", l->password_clear_sync) &&
+              Bind(handle, "secret_value_new", l->value_new) && Bind(handle, "secret_value_get", l->value_get) &&
+              Bind(handle, "secret_value_unref", l->value_unref);
+    if (!ok) {
+      delete l;
+      return nullptr;
+    }
+    return l;
+  }();
+  return lib;
+}
+
+constexpr char kNoLibSecret[] = "libsecret is not installed: the keyring is not available";
+
 struct GErrorOwner {
   GError* error = nullptr;
-  ~GErrorOwner() { if (error != nullptr) g_error_free(error); }
+  ~GErrorOwner() {
+    if (error != nullptr) Secret()->error_free(error);  // Only set after Secret() loaded.
+  }
   std::string Message() const { return error != nullptr ? error->message : "unknown error"; }
 };
 
@@ -170,15 +231,17 @@ bool HaveSessionBus() {
 // nothing. Tell "locked" apart from "empty" so the caller reports the
 // right reason (either way the vault refuses to create a key over data).
 bool DefaultCollectionLocked() {
+  const LibSecret* lib = Secret();
+  if (lib == nullptr) return false;
   GErrorOwner err;
-  SecretService* service = secret_service_get_sync(SECRET_SERVICE_NONE, nullptr, &err.error);
+  SecretService* service = lib->service_get_sync(SECRET_SERVICE_NONE, nullptr, &err.error);
   if (service == nullptr) return false;
   GErrorOwner lookup;
-  SecretCollection* collection = secret_collection_for_alias_sync(
+  SecretCollection* collection = lib->collection_for_alias_sync(
       service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, nullptr, &lookup.error);
-  bool locked = collection != nullptr && secret_collection_get_locked(collection);
-  if (collection != nullptr) g_object_unref(collection);
-  g_object_unref(service);
+  bool locked = collection != nullptr && lib->collection_get_locked(collection);
+  if (collection != nullptr) lib->object_unref(collection);
+  lib->object_unref(service);
   return locked;
 }
 
@@ -186,27 +249,32 @@ bool DefaultCollectionLocked() {
 
 bool KeyringKeyStore::IsAvailable() {
   if (!HaveSessionBus()) return false;
+  const LibSecret* lib = Secret();
+  if (lib == nullptr) return false;
   GErrorOwner err;
-  SecretService* service = secret_service_get_sync(SECRET_SERVICE_NONE, nullptr, &err.error);
+  SecretService* service = lib->service_get_sync(SECRET_SERVICE_NONE, nullptr, &err.error);
   if (service == nullptr) return false;
   // The proxy exists even without an owner of the name; ask for one.
-  gchar* owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(service));
+  // A SecretService is a GDBusProxy (G_DBUS_PROXY() would need GIO linked).
+  gchar* owner = lib->proxy_get_name_owner(reinterpret_cast<GDBusProxy*>(service));
   bool available = owner != nullptr;
-  g_free(owner);
+  lib->free(owner);
   if (!available) {
     // A bus-activatable service has no owner until first use: probe it.
     GErrorOwner probe;
-    secret_service_ensure_session_sync(service, nullptr, &probe.error);
+    lib->service_ensure_session_sync(service, nullptr, &probe.error);
     available = probe.error == nullptr;
   }
-  g_object_unref(service);
+  lib->object_unref(service);
   return available;
 }
 
 Result<crypto::SecureBytes> KeyringKeyStore::Load() {
   if (!HaveSessionBus()) return Status::Locked("no D-Bus session bus: the keyring is not available");
+  const LibSecret* lib = Secret();
+  if (lib == nullptr) return Status::Locked(kNoLibSecret);
   GErrorOwner err;
-  SecretValue* value = secret_password_lookup_binary_sync(
+  SecretValue* value = lib->password_lookup_binary_sync(
       MasterKeySchema(), nullptr, &err.error, "app", kAppAttribute, "vault", vault_path_.c_str(), nullptr);
   if (err.error != nullptr) {
     return Status::Locked("the keyring is not available: " + err.Message());
@@ -216,13 +284,13 @@ Result<crypto::SecureBytes> KeyringKeyStore::Load() {
     return Status::NotFound("no master key in the keyring");
   }
   gsize length = 0;
-  const gchar* bytes = secret_value_get(value, &length);
+  const gchar* bytes = lib->value_get(value, &length);
   if (length != kMasterKeyBytes) {
-    secret_value_unref(value);
+    lib->value_unref(value);
     return Status::Locked("the keyring item for the vault does not hold a 32-byte key");
   }
   auto key = crypto::SecureBytes::CopyOf(std::string_view(bytes, length));
-  secret_value_unref(value);  // libsecret wipes its copy on release.
+  lib->value_unref(value);  // libsecret wipes its copy on release.
   return key;
 }
 
@@ -233,13 +301,14 @@ Status KeyringKeyStore::Store(const crypto::SecureBytes& key) {
   auto existing = Load();
   if (existing.ok()) return Status::Conflict("a master key is already in the keyring");
   if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
-  SecretValue* value = secret_value_new(reinterpret_cast<const gchar*>(key.data()),
+  const LibSecret* lib = Secret();  // Non-null: Load() succeeded in reaching it.
+  SecretValue* value = lib->value_new(reinterpret_cast<const gchar*>(key.data()),
                                         static_cast<gssize>(key.size()), "application/octet-stream");
   GErrorOwner err;
-  gboolean ok = secret_password_store_binary_sync(
+  gboolean ok = lib->password_store_binary_sync(
       MasterKeySchema(), SECRET_COLLECTION_DEFAULT, "Bellwether vault master key", value, nullptr,
       &err.error, "app", kAppAttribute, "vault", vault_path_.c_str(), nullptr);
-  secret_value_unref(value);
+  lib->value_unref(value);
   if (!ok || err.error != nullptr) {
     return Status::Locked("cannot store the master key in the keyring: " + err.Message());
   }
@@ -248,8 +317,10 @@ Status KeyringKeyStore::Store(const crypto::SecureBytes& key) {
 
 Status KeyringKeyStore::Erase() {
   if (!HaveSessionBus()) return Status::Locked("no D-Bus session bus: the keyring is not available");
+  const LibSecret* lib = Secret();
+  if (lib == nullptr) return Status::Locked(kNoLibSecret);
   GErrorOwner err;
-  secret_password_clear_sync(MasterKeySchema(), nullptr, &err.error, "app", kAppAttribute, "vault",
+  lib->password_clear_sync(MasterKeySchema(), nullptr, &err.error, "app", kAppAttribute, "vault",
                              vault_path_.c_str(), nullptr);
   if (err.error != nullptr) return Status::Locked("cannot erase keyring item: " + err.Message());
   return Status::Ok();
