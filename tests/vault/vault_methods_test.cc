@@ -136,5 +136,22 @@ TEST_F(VaultMethodsTest, KeyManagementMethods) {
             false);
 }
 
+// A backup too large for one reply is refused inline with a hint, and
+// written to a file instead.
+TEST_F(VaultMethodsTest, LargeBackupGoesToAFile) {
+  const std::string big(250 * 1024, 'b');
+  for (int i = 0; i < 4; ++i) {
+    auto set = Call("vault.set", {{"namespace", "notes"}, {"key", "big" + std::to_string(i)}, {"value", big}});
+    ASSERT_TRUE(set.contains("result")) << set.dump().substr(0, 200);
+  }
+  auto inline_export = Call("vault.export", {{"passphrase", "pw"}});
+  EXPECT_EQ(ErrorCodeOf(inline_export), static_cast<int>(ErrorCode::kTooLarge));
+  EXPECT_NE(inline_export["error"]["message"].get<std::string>().find("toFile"), std::string::npos);
+  auto to_file = Call("vault.export", {{"passphrase", "pw"}, {"toFile", true}});
+  ASSERT_TRUE(to_file.contains("result")) << to_file.dump();
+  EXPECT_EQ(to_file["result"]["records"], 4);
+  EXPECT_TRUE(std::filesystem::exists(to_file["result"]["path"].get<std::string>()));
+}
+
 }  // namespace
 }  // namespace bellwether::vault

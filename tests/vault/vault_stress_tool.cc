@@ -9,8 +9,9 @@
 // Usage: vault_stress_tool <data_dir> <keyfile|keyring> <command> [args]
 //   counter <worker> <increments>  CAS-increment counters/shared; also
 //                                  writes w<worker>-<i> and reads them back
-//   crash <start_seq> <keys>       writes k<seq % keys> = {"seq": seq}
-//                                  forever, rotating keys every 8 writes
+//   crash <start_seq> <keys> [n]   writes k<seq % keys> = {"seq": seq}
+//                                  forever (or n times), rotating keys
+//                                  every 8 writes
 //   fill <limit_bytes>             RLIMIT_FSIZE = limit, then 64 KiB writes
 //                                  until the vault refuses one
 //   status                         prints state
@@ -110,7 +111,12 @@ int main(int argc, char** argv) {
   if (command == "crash" && argc >= 6) {
     long long seq = std::atoll(argv[4]);
     const long long keys = std::atoll(argv[5]);
+    const long long max_writes = argc >= 7 ? std::atoll(argv[6]) : -1;
     for (long long n = 0;; ++n, ++seq) {
+      if (max_writes >= 0 && n >= max_writes) {
+        Line("done");
+        return 0;
+      }
       std::string key = "k" + std::to_string(seq % keys);
       auto rev = vault.Set("crash", key, nlohmann::json{{"seq", seq}});
       if (!rev.ok()) return Fail(rev.status());
