@@ -233,6 +233,8 @@ struct Vault::Impl {
   // Data keys with their AES key schedules, by key id.
   std::map<std::uint32_t, crypto::AesGcmKey> data_keys;
   std::int64_t wrap_generation = 0;
+  // SQLite data version at which wrap_generation was last confirmed.
+  std::optional<unsigned int> verified_data_version;
   TimePoint last_used;
 
   TimePoint Now() const { return options.clock->Now(); }
@@ -242,6 +244,7 @@ struct Vault::Impl {
     name_key.reset();
     data_keys.clear();  // OpenSSL cleanses the key schedules.
     wrap_generation = 0;
+    verified_data_version.reset();
   }
 
   // ---- meta helpers (call inside a transaction)
@@ -510,20 +513,36 @@ struct Vault::Impl {
     return Status::Ok();
   }
 
+  // Inside a transaction: has another process re-wrapped the root key since
+  // we unlocked? SQLite's data version (which changes with any commit to
+  // the file) spares the meta read while nothing at all has changed.
+  Result<bool> KeysStale() {
+    unsigned int version = 0;
+    const bool have_version =
+        sqlite3_file_control(db->raw(), "main", SQLITE_FCNTL_DATA_VERSION, &version) == SQLITE_OK;
+    if (have_version && verified_data_version && *verified_data_version == version) return false;
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, MetaInt("wrap_generation"));
+    if (gen.value_or(0) != wrap_generation) return true;
+    if (have_version) verified_data_version = version;
+    return false;
+  }
+
   // Runs `body` in a transaction with the keys available. If another
   // process re-wrapped the root key (passphrase set, changed or removed)
-  // since we unlocked, forgets the keys and unlocks afresh once.
+  // since we unlocked, the transaction is rolled back, the keys forgotten
+  // and the vault unlocked afresh once. The check runs after `body` in the
+  // same transaction (one snapshot), so its order does not matter.
   Status RunUnlocked(bool write, const std::function<Status()>& body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       BW_RETURN_IF_ERROR(attempt == 0 ? EnsureUnlockedFast() : EnsureUnlocked());
       bool stale = false;
       Status s = db->Transaction(write, [&]() -> Status {
-        BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, MetaInt("wrap_generation"));
-        if (gen.value_or(0) != wrap_generation) {
-          stale = true;
-          return Status::Locked("the vault's keys were changed by another process");
-        }
-        return body();
+        stale = false;
+        Status result = body();
+        if (!result.ok() && db->last_error_busy()) return result;  // Retried whole.
+        BW_ASSIGN_OR_RETURN(stale, KeysStale());
+        if (stale) return Status::Locked("the vault's keys were changed by another process");
+        return result;
       });
       if (!stale) return s;
       WipeKeys();
