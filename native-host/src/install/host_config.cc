@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/paths.h"
-#include "install/atomic_file.h"
+#include "common/file_util.h"
 
 namespace bellwether::install {
 namespace {

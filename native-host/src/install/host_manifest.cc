@@ -12,7 +12,7 @@
 
 #include "common/paths.h"
 #include "common/version.h"
-#include "install/atomic_file.h"
+#include "common/file_util.h"
 #include "install/host_config.h"
 #include "install/manifest_templates.h"
 

@@ -29,8 +29,15 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// An error page (the expected 404 when probing for the next root) is read
+// and dropped rather than failing the transfer, so libcurl keeps the
+// connection for the next request; a larger one ends the transfer.
+constexpr std::uint64_t kMaxErrorBodyBytes = 16 * 1024;
+
 // State shared with libcurl's callbacks for one transfer.
 struct Transfer {
+  CURL* handle = nullptr;
+  std::uint64_t error_body_bytes = 0;
   std::uint64_t max_bytes = 0;
   std::uint64_t received = 0;
   const ChunkSink* sink = nullptr;
@@ -43,6 +50,13 @@ struct Transfer {
 size_t WriteCallback(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t n = size * count;
+  long status = 0;  // NOLINT(google-runtime-int): libcurl's type.
+  curl_easy_getinfo(transfer->handle, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200) {
+    // Error bodies never reach the sink.
+    transfer->error_body_bytes += n;
+    return transfer->error_body_bytes > kMaxErrorBodyBytes ? 0 : n;
+  }
   // Endless-data defence: abort on the first byte beyond the limit instead
   // of buffering the whole body and checking afterwards.
   if (n > transfer->max_bytes - transfer->received) {
@@ -124,6 +138,7 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
   }
   CURL* h = handle_.get();
   Transfer transfer;
+  transfer.handle = h;
   transfer.max_bytes = max_bytes;
   transfer.sink = &sink;
   transfer.progress = &progress;
@@ -159,8 +174,9 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
   set(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.overall_timeout.count())));
   // An announced Content-Length above the limit fails before any body byte.
   set(curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_bytes)));
-  // Error bodies (404 pages) never reach the sink.
-  set(curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L));
+  // No CURLOPT_FAILONERROR: libcurl closes the connection on an HTTP error
+  // with it, and every check expects one 404 (the next root). WriteCallback
+  // drops error bodies instead, and the status is checked below.
   set(curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str()));
   set(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteCallback));
   set(curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer));
@@ -177,15 +193,16 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
     return Status(ErrorCode::kUpdateTooLarge, url_string + " is larger than the limit of " +
                                                   std::to_string(max_bytes) + " bytes");
   }
+  if ((code == CURLE_OK || code == CURLE_WRITE_ERROR) && http_status != 200 && http_status != 0) {
+    if (http_status == 403 || http_status == 404) {
+      return Status(ErrorCode::kUpdateNotFound,
+                    url_string + " does not exist on the server (HTTP " + std::to_string(http_status) + ")");
+    }
+    return NetworkError(url, "the server answered HTTP " + std::to_string(http_status));
+  }
   switch (code) {
     case CURLE_OK:
       break;
-    case CURLE_HTTP_RETURNED_ERROR:
-      if (http_status == 403 || http_status == 404) {
-        return Status(ErrorCode::kUpdateNotFound,
-                      url_string + " does not exist on the server (HTTP " + std::to_string(http_status) + ")");
-      }
-      return NetworkError(url, "the server answered HTTP " + std::to_string(http_status));
     case CURLE_OPERATION_TIMEDOUT:
       return Status(ErrorCode::kUpdateTimeout,
                     "download of " + url_string + " timed out or became too slow: " + error_buffer);

@@ -3,7 +3,7 @@
 #include <system_error>
 #include <utility>
 
-#include "update/file_util.h"
+#include "common/file_util.h"
 #include "update/tuf/metadata.h"
 
 namespace bellwether::update {

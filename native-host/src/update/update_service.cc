@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 #include "common/paths.h"
-#include "update/file_util.h"
+#include "common/file_util.h"
 #include "update/metadata_store.h"
 #include "update/tuf/metadata.h"
 

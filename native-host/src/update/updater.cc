@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "common/log.h"
-#include "update/file_util.h"
+#include "common/file_util.h"
 
 namespace bellwether::update {
 namespace {

@@ -1,7 +1,7 @@
 // Where the vault's master key lives.
 //
 // The master key is 32 random bytes that wrap (through a KEK, see
-// docs/vault-format.md) everything else. It is kept outside the database:
+// docs/security.md, "Vault format") everything else. It is kept outside the database:
 // in the OS keyring when there is one (Secret Service via libsecret on
 // Linux; Keychain and DPAPI would be further implementations of this
 // interface), otherwise in a key file (mode 0600) in the data directory.

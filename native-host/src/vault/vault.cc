@@ -36,7 +36,7 @@ constexpr std::size_t kListScanBatch = 256;
 constexpr std::size_t kListMaxScannedRows = 20000;
 constexpr char kBackupFormat[] = "bellwether-vault-backup";
 
-// Domain-separation labels (part of the format; see docs/vault-format.md).
+// Domain-separation labels (part of the format; see docs/security.md, "Vault format").
 constexpr std::string_view kKekInfo = "bellwether.vault.kek.v1";
 constexpr std::string_view kKekPassphraseInfo = "bellwether.vault.kek.passphrase.v1";
 constexpr std::string_view kNameKeyInfo = "bellwether.vault.name-mac.v1";

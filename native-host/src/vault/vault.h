@@ -7,7 +7,7 @@
 // vault, namespace, record, key id, revision and format version. Names are
 // found through HMAC-SHA256 under a derived name key and never stored in
 // the clear. The full format, key hierarchy and threat model are in
-// docs/vault-format.md; the constants below are part of that format.
+// docs/security.md ("Vault format"); the constants below are part of that format.
 //
 // Several host processes may open the same vault at once: every write is a
 // BEGIN IMMEDIATE transaction with bounded retries, revisions come from one

@@ -1,5 +1,5 @@
-// The vault.* JSON-RPC methods (documented in docs/vault-format.md,
-// section "Protocol", and docs/protocol.md).
+// The vault.* JSON-RPC methods (documented with examples in docs/protocol.md,
+// section "Vault").
 //
 // RegisterVaultMethods() only records handlers: it opens neither SQLite nor
 // the keyring, so a host process spawned for one sendNativeMessage starts

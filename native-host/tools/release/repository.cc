@@ -868,11 +868,13 @@ Result<VerifyReport> VerifyRepository(const fs::path& repo, const std::optional<
                       ReadFileLimited(metadata / "timestamp.json", tuf::kDefaultMaxTimestampBytes));
   auto outcome = set.UpdateTimestamp(timestamp_bytes);
   if (!outcome.ok()) return outcome.status().WithContext("timestamp.json");
-  report.timestamp_version = set.timestamp()->signed_data.header.version;
+  const auto* timestamp = set.timestamp();
+  if (timestamp == nullptr) return Status::Internal("timestamp accepted but not held");
+  report.timestamp_version = timestamp->signed_data.header.version;
 
   // 5.5.
   const bool consistent = set.consistent_snapshot();
-  const std::int64_t snapshot_version = set.timestamp()->signed_data.snapshot_meta.version;
+  const std::int64_t snapshot_version = timestamp->signed_data.snapshot_meta.version;
   std::string snapshot_name =
       tuf::MetadataFileName(tuf::kSnapshotRole, consistent ? std::optional(snapshot_version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(std::string snapshot_bytes,

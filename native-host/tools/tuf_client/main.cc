@@ -29,7 +29,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "update/curl_fetcher.h"
-#include "update/file_util.h"
+#include "common/file_util.h"
 #include "update/metadata_store.h"
 #include "update/tuf/metadata.h"
 #include "update/tuf/trusted_metadata_set.h"

@@ -1,5 +1,5 @@
 // Atomic file replacement used for trusted metadata, downloads and state.
-#include "update/file_util.h"
+#include "common/file_util.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "support/https_server.h"
 
-namespace bellwether::update {
+namespace bellwether {
 namespace {
 
 namespace fs = std::filesystem;
@@ -76,4 +76,4 @@ TEST(FileUtil, ReadFileIfExistsEnforcesLimit) {
 }
 
 }  // namespace
-}  // namespace bellwether::update
+}  // namespace bellwether

@@ -1,4 +1,4 @@
-// Crash-safe file writes for the updater: a file is either the old bytes or
+// Crash-safe file writes (vault keys, host config, updater state): a file is either the old bytes or
 // the new bytes, never a torn mix, because the new bytes go to a temporary
 // file in the same directory that is fsync'ed and then renamed over the old
 // one (and the directory fsync'ed).
@@ -6,8 +6,8 @@
 // Temporary files are named ".<final name>.tmp-XXXXXX", so a crash leaves
 // something RemoveStaleTempFiles() recognises and deletes on the next start;
 // the unique suffix means a leftover never blocks the next download.
-#ifndef BELLWETHER_UPDATE_FILE_UTIL_H_
-#define BELLWETHER_UPDATE_FILE_UTIL_H_
+#ifndef BELLWETHER_COMMON_FILE_UTIL_H_
+#define BELLWETHER_COMMON_FILE_UTIL_H_
 
 #include <sys/types.h>
 
@@ -19,7 +19,7 @@
 
 #include "common/status.h"
 
-namespace bellwether::update {
+namespace bellwether {
 
 // Replaces `path` with `bytes` atomically (mode applies to a new file).
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view bytes,
@@ -63,6 +63,6 @@ class TempFile {
   std::filesystem::path final_path_;
 };
 
-}  // namespace bellwether::update
+}  // namespace bellwether
 
-#endif  // BELLWETHER_UPDATE_FILE_UTIL_H_
+#endif  // BELLWETHER_COMMON_FILE_UTIL_H_

@@ -1,4 +1,4 @@
-#include "update/file_util.h"
+#include "common/file_util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include <system_error>
 #include <utility>
 
-namespace bellwether::update {
+namespace bellwether {
 namespace {
 
 namespace fs = std::filesystem;
@@ -150,4 +150,4 @@ void RemoveStaleTempFiles(const fs::path& dir) {
   }
 }
 
-}  // namespace bellwether::update
+}  // namespace bellwether
