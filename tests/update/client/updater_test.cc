@@ -11,7 +11,7 @@
 
 #include "support/https_server.h"
 #include "update/client/test_repository.h"
-#include "update/file_util.h"
+#include "common/file_util.h"
 #include "update/metadata_store.h"
 
 namespace bellwether::update {
