@@ -9,7 +9,7 @@ BELLWETHER_APT_PACKAGES=(
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsecret-1-dev
   chromium firefox-esr
-  nginx-light openssl faketime
+  nginx-light openssl faketime curl
   gnome-keyring dbus dbus-x11 libsecret-tools
 )
 
