@@ -19,6 +19,14 @@ TEST(Scrypt, MatchesRfc7914Vector) {
 }
 
 // Hostile parameters (from an untrusted backup) are refused before any work.
+TEST(Scrypt, RefusesParametersThatWouldExhaustTheHost) {
+  // A hostile backup's N=2^20, r=16, p=16 (2 GiB, minutes of CPU) is refused before any work.
+  EXPECT_EQ(Scrypt("pw", Bytes("salt"), ScryptParams{std::uint64_t{1} << 20, 16, 16}, 32).status().code(),
+            ErrorCode::kInvalidParams);
+  EXPECT_FALSE(Scrypt("pw", Bytes("salt"), ScryptParams{std::uint64_t{1} << 20, 8, 1}, 32).ok());  // 1 GiB.
+  EXPECT_FALSE(Scrypt("pw", Bytes("salt"), ScryptParams{std::uint64_t{1} << 17, 8, 8}, 32).ok());  // Work 2^23.
+}
+
 TEST(Scrypt, RefusesOutOfRangeParameters) {
   EXPECT_FALSE(Scrypt("pw", Bytes("salt"), ScryptParams{1000, 8, 1}, 32).ok());
   EXPECT_FALSE(Scrypt("pw", Bytes("salt"), ScryptParams{std::uint64_t{1} << 30, 8, 1}, 32).ok());

@@ -97,6 +97,13 @@ TEST_F(HostManifestTest, ConfigWithWrongTypesIsAnError) {
   EXPECT_FALSE(LoadHostConfig(HostConfigPath()).ok());
 }
 
+TEST_F(HostManifestTest, UnreadableConfigIsAnErrorNotTheDefaults) {
+  // host.json that exists but cannot be read (here: a directory) must not fall back to trusting the defaults.
+  fs::create_directories(HostConfigPath());
+  auto config = LoadHostConfig(HostConfigPath());
+  EXPECT_FALSE(config.ok());
+}
+
 TEST_F(HostManifestTest, UninstallIsIdempotent) {
   // Removing twice is fine; the second time reports nothing removed.
   ManifestOptions o{Browser::kChromium, root_ / "p", "/x/host", {std::string(32, 'a')}};

@@ -116,6 +116,18 @@ TEST_F(HostProtocolTest, OversizedReplyIsReplacedByAnError) {
   EXPECT_EQ(host->Wait(), 0);
 }
 
+TEST_F(HostProtocolTest, HugeIdStillGetsADeliverableError) {
+  // An error reply that would exceed 1 MiB by quoting a huge id is shortened, and the port survives.
+  auto host = Start();
+  std::string frame = R"({"jsonrpc":"2.0","method":"host.ping","params":{"paddingBytes":1048576},"id":")" +
+                      std::string(1024 * 1024 - 120, 'i') + "\"}";
+  json reply = Roundtrip(*host, frame);
+  EXPECT_EQ(reply["error"]["code"], -32002);
+  EXPECT_TRUE(reply["id"].is_null());
+  EXPECT_EQ(Roundtrip(*host, Request(2, "host.ping"))["result"]["pong"], true);
+  EXPECT_EQ(host->Wait(), 0);
+}
+
 TEST_F(HostProtocolTest, UntrustworthyLengthsEndTheProcessWithAReason) {
   // Zero length, over-limit length and a truncated body end the host (exit 1) with a logged reason.
   struct Case {

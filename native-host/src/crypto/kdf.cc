@@ -140,6 +140,11 @@ Result<std::vector<std::uint8_t>> HmacSha256(std::span<const std::uint8_t> key,
   return k.Mac(data);
 }
 
+namespace {
+constexpr std::uint64_t kMaxScryptMemoryBytes = std::uint64_t{256} * 1024 * 1024;
+constexpr std::uint64_t kMaxScryptWork = std::uint64_t{1} << 22;
+}  // namespace
+
 Status ValidateScryptParams(const ScryptParams& params) {
   const bool power_of_two = params.n > 1 && (params.n & (params.n - 1)) == 0;
   if (!power_of_two) return Status::InvalidParams("scrypt N must be a power of two");
@@ -148,6 +153,16 @@ Status ValidateScryptParams(const ScryptParams& params) {
   }
   if (params.r < 1 || params.r > 16 || params.p < 1 || params.p > 16) {
     return Status::InvalidParams("scrypt r and p must be within 1..16");
+  }
+  // Parameters come from stored metadata and imported backups, which an
+  // attacker may have written: bound memory (128*N*r bytes) and total work
+  // (N*r*p) so a hostile file cannot exhaust the host. The defaults use
+  // 128 MiB and 2^20.
+  if (128 * params.n * params.r > kMaxScryptMemoryBytes) {
+    return Status::InvalidParams("scrypt parameters need more than 256 MiB of memory");
+  }
+  if (params.n * params.r * params.p > kMaxScryptWork) {
+    return Status::InvalidParams("scrypt parameters ask for too much work (N*r*p above 2^22)");
   }
   return Status::Ok();
 }

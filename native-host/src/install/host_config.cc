@@ -5,13 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/paths.h"
 #include "common/file_util.h"
+#include "common/paths.h"
 
 namespace bellwether::install {
 namespace {
 
 using nlohmann::json;
+
+constexpr std::uint64_t kMaxHostConfigBytes = 64 * 1024;
 
 Result<std::vector<std::string>> StringList(const json& value, const std::string& where) {
   if (!value.is_array()) return Status::InvalidParams(where + " must be an array of strings");
@@ -35,11 +37,11 @@ HostConfig HostConfig::Defaults() {
 std::filesystem::path HostConfigPath() { return paths::ConfigDir() / "host.json"; }
 
 Result<HostConfig> LoadHostConfig(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return HostConfig::Defaults();
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  json doc = json::parse(buffer.str(), nullptr, false);
+  // Only a file that does not exist means "the defaults"; one that exists
+  // but cannot be read trusts no one (fail closed).
+  BW_ASSIGN_OR_RETURN(std::optional<std::string> text, ReadFileIfExists(path, kMaxHostConfigBytes));
+  if (!text) return HostConfig::Defaults();
+  json doc = json::parse(*text, nullptr, false);
   const std::string where = path.string();
   if (doc.is_discarded() || !doc.is_object()) {
     return Status::InvalidParams(where + " is not a JSON object; fix or delete it");

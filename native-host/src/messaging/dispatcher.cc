@@ -45,7 +45,15 @@ std::string Dispatcher::ErrorReply(const json& id, const Status& status) {
                   {"data", {{"name", std::string(ErrorCodeName(status.code()))}}}}}};
   // Error messages are ours and ASCII/UTF-8; replace anything else so an
   // error reply itself can never fail to encode.
-  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string text = reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > kMaxOutgoingFrameBytes) {
+    // A huge id (or a huge method name quoted in the message) must not make
+    // the error undeliverable and end the port: answer without them.
+    reply["id"] = nullptr;
+    reply["error"]["message"] = "the request's id or method is too long to quote";
+    text = reply.dump();
+  }
+  return text;
 }
 
 std::string Dispatcher::NotificationFrame(std::string_view method, const json& params) {

@@ -188,17 +188,22 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
   const CURLcode code = curl_easy_perform(h);
   long http_status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
+  // The handle outlives this call: drop its pointers to our stack.
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, nullptr);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, nullptr);
   if (!transfer.sink_status.ok()) return transfer.sink_status;
-  if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
-    return Status(ErrorCode::kUpdateTooLarge, url_string + " is larger than the limit of " +
-                                                  std::to_string(max_bytes) + " bytes");
-  }
-  if ((code == CURLE_OK || code == CURLE_WRITE_ERROR) && http_status != 200 && http_status != 0) {
+  if (http_status != 200 && http_status != 0 &&
+      (code == CURLE_OK || code == CURLE_WRITE_ERROR || code == CURLE_FILESIZE_EXCEEDED)) {
     if (http_status == 403 || http_status == 404) {
       return Status(ErrorCode::kUpdateNotFound,
                     url_string + " does not exist on the server (HTTP " + std::to_string(http_status) + ")");
     }
     return NetworkError(url, "the server answered HTTP " + std::to_string(http_status));
+  }
+  if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+    return Status(ErrorCode::kUpdateTooLarge, url_string + " is larger than the limit of " +
+                                                  std::to_string(max_bytes) + " bytes");
   }
   switch (code) {
     case CURLE_OK:

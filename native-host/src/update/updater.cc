@@ -20,11 +20,14 @@ bool IsUnreserved(unsigned char c) {
          c == '.' || c == '_' || c == '~';
 }
 
-std::uint64_t LimitFor(const tuf::MetaFile* meta, std::uint64_t fallback) {
+// The listed length when there is one, but never above the role's cap: a
+// holder of the timestamp key alone must not be able to announce a snapshot
+// of any size and have the host buffer it.
+std::uint64_t LimitFor(const tuf::MetaFile* meta, std::uint64_t cap) {
   if (meta != nullptr && meta->length.has_value() && *meta->length > 0) {
-    return static_cast<std::uint64_t>(*meta->length);
+    return std::min(static_cast<std::uint64_t>(*meta->length), cap);
   }
-  return fallback;
+  return cap;
 }
 
 // The hash whose hex names the consistent-snapshot copy of a target

@@ -768,6 +768,10 @@ struct Vault::Impl {
         return Status::Storage("rotation stopped by the test limit");
       }
       std::size_t rows_seen = 0;
+      // Set inside the transaction, applied only once it committed (a busy
+      // COMMIT re-runs the body, which must not count the batch twice).
+      std::uint64_t batch_done = 0, batch_bad = 0;
+      std::int64_t batch_last = after_id;
       if (bellwether::Status txn_status = db->Transaction(true, [&]() -> Status {
         rows_seen = 0;
         BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
@@ -815,14 +819,17 @@ struct Vault::Impl {
           ++done;
         }
         if (done > 0) BW_RETURN_IF_ERROR(CountEncryptions(active.id, static_cast<std::int64_t>(2 * done)));
-        // Only advance past this batch once it is committed.
-        resealed += done;
-        failed += bad;
-        after_id = last;
+        batch_done = done;
+        batch_bad = bad;
+        batch_last = last;
         return Status::Ok();
       }); !txn_status.ok()) {
         return txn_status;
       }
+      // Only advance past this batch once it is committed.
+      resealed += batch_done;
+      failed += batch_bad;
+      after_id = batch_last;
       if (rows_seen == 0) break;
     }
     std::vector<std::uint32_t> retired;

@@ -10,10 +10,15 @@
 #include <mutex>
 #include <sstream>
 
+#include "common/file_util.h"
 #include "common/paths.h"
 
 namespace bellwether::vault {
 namespace {
+
+// Matches the vault's own cap on a backup's size.
+constexpr std::uint64_t kMaxImportFileBytes = std::uint64_t{256} * 1024 * 1024;
+
 
 using nlohmann::json;
 using messaging::RequestContext;
@@ -82,8 +87,17 @@ Result<std::filesystem::path> WriteBackupFile(const std::filesystem::path& data_
   for (char& c : stamp) {
     if (c == ':') c = '-';
   }
-  auto path = dir / ("bellwether-vault-" + stamp + ".json");
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // O_EXCL: an export never replaces an earlier backup (two in the same
+  // second get "-2", "-3", ... suffixes).
+  std::filesystem::path path;
+  int fd = -1;
+  for (int attempt = 1; attempt <= 100 && fd < 0; ++attempt) {
+    std::string name = "bellwether-vault-" + stamp;
+    if (attempt > 1) name += "-" + std::to_string(attempt);
+    path = dir / (name + ".json");
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) return Status::Storage("cannot create " + path.string() + ": " + std::strerror(errno));
   std::size_t put = 0;
   while (put < text.size()) {
@@ -243,11 +257,10 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
     }
     if (file) {
       BW_RETURN_IF_ERROR(ValidateBackupName(*file));
-      std::ifstream in(BackupDir(lazy->data_dir()) / *file, std::ios::binary);
-      if (!in) return Status::NotFound("no backup file named " + *file);
-      std::ostringstream text;
-      text << in.rdbuf();
-      backup = text.str();
+      BW_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                          ReadFileIfExists(BackupDir(lazy->data_dir()) / *file, kMaxImportFileBytes));
+      if (!text) return Status::NotFound("no backup file named " + *file);
+      backup = std::move(*text);
     }
     BW_ASSIGN_OR_RETURN(ImportReport r, v.Import(*backup, passphrase));
     return json{{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}};
