@@ -6,22 +6,22 @@
 #include <string>
 #include <utility>
 
+#include "update/libcurl_loader.h"
+
 namespace bellwether::update {
 namespace {
 
+// Only built once LoadLibCurl() succeeded, so the table is there.
+const LibCurl& Curl() { return **LoadLibCurl(); }
+
 struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+  void operator()(CURLU* url) const { Curl().url_cleanup(url); }
 };
 struct CurlStringDeleter {
-  void operator()(char* s) const { curl_free(s); }
+  void operator()(char* s) const { Curl().free(s); }
 };
 using CurlUrlPtr = std::unique_ptr<CURLU, UrlDeleter>;
 using CurlStringPtr = std::unique_ptr<char, CurlStringDeleter>;
-
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -51,7 +51,7 @@ size_t WriteCallback(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t n = size * count;
   long status = 0;  // NOLINT(google-runtime-int): libcurl's type.
-  curl_easy_getinfo(transfer->handle, CURLINFO_RESPONSE_CODE, &status);
+  Curl().easy_getinfo(transfer->handle, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
     // Error bodies never reach the sink.
     transfer->error_body_bytes += n;
@@ -90,21 +90,22 @@ Status NetworkError(std::string_view url, std::string_view what) {
 
 }  // namespace
 
-CurlFetcher::CurlFetcher(CurlFetcherOptions options) : options_(std::move(options)) {
-  GlobalInitOnce();
-}
+CurlFetcher::CurlFetcher(CurlFetcherOptions options) : options_(std::move(options)) {}
 
 CurlFetcher::~CurlFetcher() = default;
 
+void CurlFetcher::EasyDeleter::operator()(CURL* handle) const { Curl().easy_cleanup(handle); }
+
 Status CurlFetcher::CheckUrl(std::string_view url) const {
-  CurlUrlPtr parsed(curl_url());
+  BW_RETURN_IF_ERROR(LoadLibCurl().status());
+  CurlUrlPtr parsed(Curl().url());
   if (!parsed) return Status::Internal("curl_url failed");
   const std::string url_string(url);
-  if (curl_url_set(parsed.get(), CURLUPART_URL, url_string.c_str(), 0) != CURLUE_OK) {
+  if (Curl().url_set(parsed.get(), CURLUPART_URL, url_string.c_str(), 0) != CURLUE_OK) {
     return NetworkError(url, "not a valid URL");
   }
   char* raw = nullptr;
-  if (curl_url_get(parsed.get(), CURLUPART_SCHEME, &raw, 0) != CURLUE_OK) {
+  if (Curl().url_get(parsed.get(), CURLUPART_SCHEME, &raw, 0) != CURLUE_OK) {
     return NetworkError(url, "URL has no scheme");
   }
   CurlStringPtr scheme(raw);
@@ -115,7 +116,7 @@ Status CurlFetcher::CheckUrl(std::string_view url) const {
     return NetworkError(url, "plain http:// is refused; the repository must use https://");
   }
   raw = nullptr;
-  if (curl_url_get(parsed.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK) {
+  if (Curl().url_get(parsed.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK) {
     return NetworkError(url, "URL has no host");
   }
   CurlStringPtr host(raw);
@@ -130,11 +131,11 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
                           const ProgressFn& progress) {
   BW_RETURN_IF_ERROR(CheckUrl(url));
   if (!handle_) {
-    handle_.reset(curl_easy_init());
+    handle_.reset(Curl().easy_init());
     if (!handle_) return Status::Internal("curl_easy_init failed");
   } else {
     // Keeps the connection cache, forgets every option.
-    curl_easy_reset(handle_.get());
+    Curl().easy_reset(handle_.get());
   }
   CURL* h = handle_.get();
   Transfer transfer;
@@ -149,49 +150,49 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
 
   bool ok = true;
   auto set = [&ok](CURLcode code) { ok = ok && code == CURLE_OK; };
-  set(curl_easy_setopt(h, CURLOPT_URL, url_string.c_str()));
-  set(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer));
-  set(curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L));
-  set(curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols));
+  set(Curl().easy_setopt(h, CURLOPT_URL, url_string.c_str()));
+  set(Curl().easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer));
+  set(Curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L));
+  set(Curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols));
   // A redirect never downgrades to plain http, even where http is allowed.
-  set(curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https"));
-  set(curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L));
-  set(curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L));
-  set(curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L));
-  set(curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L));
-  set(curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)));
+  set(Curl().easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https"));
+  set(Curl().easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L));
+  set(Curl().easy_setopt(h, CURLOPT_MAXREDIRS, 5L));
+  set(Curl().easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L));
+  set(Curl().easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L));
+  set(Curl().easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)));
   // No CURLOPT_ACCEPT_ENCODING on purpose: bodies arrive exactly as stored,
   // so the size limit counts the bytes the signed hashes cover and a small
   // compressed response cannot expand into a huge one.
   if (!options_.ca_bundle.empty()) {
-    set(curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_bundle.c_str()));
-    set(curl_easy_setopt(h, CURLOPT_CAPATH, nullptr));
+    set(Curl().easy_setopt(h, CURLOPT_CAINFO, options_.ca_bundle.c_str()));
+    set(Curl().easy_setopt(h, CURLOPT_CAPATH, nullptr));
   }
-  if (!options_.proxy.empty()) set(curl_easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str()));
-  set(curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count())));
-  set(curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.low_speed_bytes_per_second)));
-  set(curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count())));
-  set(curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.overall_timeout.count())));
+  if (!options_.proxy.empty()) set(Curl().easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str()));
+  set(Curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count())));
+  set(Curl().easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.low_speed_bytes_per_second)));
+  set(Curl().easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count())));
+  set(Curl().easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.overall_timeout.count())));
   // An announced Content-Length above the limit fails before any body byte.
-  set(curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_bytes)));
+  set(Curl().easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_bytes)));
   // No CURLOPT_FAILONERROR: libcurl closes the connection on an HTTP error
   // with it, and every check expects one 404 (the next root). WriteCallback
   // drops error bodies instead, and the status is checked below.
-  set(curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str()));
-  set(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteCallback));
-  set(curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer));
-  set(curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &ProgressCallback));
-  set(curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer));
-  set(curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L));
+  set(Curl().easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str()));
+  set(Curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteCallback));
+  set(Curl().easy_setopt(h, CURLOPT_WRITEDATA, &transfer));
+  set(Curl().easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &ProgressCallback));
+  set(Curl().easy_setopt(h, CURLOPT_XFERINFODATA, &transfer));
+  set(Curl().easy_setopt(h, CURLOPT_NOPROGRESS, 0L));
   if (!ok) return Status::Internal("libcurl rejected an option (built without TLS?)");
 
-  const CURLcode code = curl_easy_perform(h);
+  const CURLcode code = Curl().easy_perform(h);
   long http_status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
+  Curl().easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
   // The handle outlives this call: drop its pointers to our stack.
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, nullptr);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, nullptr);
+  Curl().easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  Curl().easy_setopt(h, CURLOPT_WRITEDATA, nullptr);
+  Curl().easy_setopt(h, CURLOPT_XFERINFODATA, nullptr);
   if (!transfer.sink_status.ok()) return transfer.sink_status;
   if (http_status != 200 && http_status != 0 &&
       (code == CURLE_OK || code == CURLE_WRITE_ERROR || code == CURLE_FILESIZE_EXCEEDED)) {
@@ -220,7 +221,7 @@ Status CurlFetcher::Fetch(std::string_view url, std::uint64_t max_bytes, const C
       return NetworkError(url, std::string("protocol refused: ") + error_buffer);
     default:
       return NetworkError(url, error_buffer[0] != '\0' ? std::string(error_buffer)
-                                                       : std::string(curl_easy_strerror(code)));
+                                                       : std::string(Curl().easy_strerror(code)));
   }
   if (http_status != 200) {
     return NetworkError(url, "unexpected HTTP status " + std::to_string(http_status));

@@ -17,7 +17,7 @@
 #ifndef BELLWETHER_UPDATE_CURL_FETCHER_H_
 #define BELLWETHER_UPDATE_CURL_FETCHER_H_
 
-#include <curl/curl.h>
+#include <curl/curl.h>  // Types only: libcurl itself is loaded on first use.
 
 #include <atomic>
 #include <chrono>
@@ -65,7 +65,7 @@ class CurlFetcher : public Fetcher {
   CurlFetcherOptions options_;
   // Kept between fetches so one check reuses one TLS connection.
   struct EasyDeleter {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+    void operator()(CURL* handle) const;
   };
   std::unique_ptr<CURL, EasyDeleter> handle_;
 };
