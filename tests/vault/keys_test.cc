@@ -252,6 +252,26 @@ TEST(VaultPassphrase, IdleTimeoutRelocks) {
   EXPECT_TRUE(v->Get("notes", "a").ok());
 }
 
+// The idle timer wipes keys on a quiet port, without waiting for a request.
+TEST(VaultPassphrase, IdleTimerWipesKeysWithoutARequest) {
+  TempDir dir;
+  auto clock = std::make_shared<FakeClock>();
+  auto options = TestOptions(dir.path());
+  options.clock = clock;
+  options.idle_timeout = std::chrono::minutes(10);
+  auto v = OpenVault(options);
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(v->SetPassphrase("pw", std::nullopt).ok());
+  clock->Advance(std::chrono::minutes(9));
+  EXPECT_FALSE(v->WipeKeysIfIdle());  // Not idle long enough yet.
+  clock->Advance(std::chrono::minutes(2));
+  EXPECT_TRUE(v->WipeKeysIfIdle());
+  EXPECT_FALSE(v->WipeKeysIfIdle());  // Nothing left to wipe.
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+  ASSERT_TRUE(v->Unlock("pw").ok());
+  EXPECT_EQ(v->Get("notes", "a")->value, 1);
+}
+
 // The passphrase is a second factor, not a replacement for the master key.
 TEST(VaultPassphrase, PassphraseAloneDoesNotOpenWithoutMasterKey) {
   TempDir dir;

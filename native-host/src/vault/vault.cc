@@ -1180,6 +1180,14 @@ Result<VaultStatus> Vault::GetStatus() {
   return st;
 }
 
+bool Vault::WipeKeysIfIdle() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->root.empty() || impl_->options.idle_timeout.count() <= 0) return false;
+  if (impl_->Now() - impl_->last_used <= impl_->options.idle_timeout) return false;
+  impl_->WipeKeys();
+  return true;
+}
+
 bool Vault::Lock() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->WipeKeys();

@@ -163,6 +163,10 @@ class Vault {
   // stays locked until Unlock(); without one, the next call re-reads the
   // master key. Returns whether the vault is now locked.
   bool Lock();
+  // Wipes the keys if no call used them for options.idle_timeout (a timer
+  // calls this, so keys leave memory on a quiet port too, not only at the
+  // next request). Returns whether it wiped anything.
+  bool WipeKeysIfIdle();
   // kWrongPassphrase on a bad passphrase; OK (no-op) when none is set.
   bellwether::Status Unlock(std::string_view passphrase);
   // Sets, changes (`current` required when one is set) or removes

@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "common/file_util.h"
+#include "common/log.h"
 #include "common/paths.h"
 
 namespace bellwether::vault {
@@ -24,16 +28,30 @@ using nlohmann::json;
 using messaging::RequestContext;
 
 // Owns the lazily opened vault, shared by every handler.
+// Opens the vault on first use and, when an idle timeout is set, runs a
+// timer that wipes the keys once the port has been quiet that long (the
+// vault itself only notices idleness at the next call).
 class LazyVault {
  public:
   explicit LazyVault(VaultOptions options) : options_(std::move(options)) {
     if (options_.data_dir.empty()) options_.data_dir = paths::DataDir();
   }
+  ~LazyVault() {
+    {
+      std::lock_guard<std::mutex> lock(timer_mu_);
+      stop_ = true;
+    }
+    timer_wake_.notify_all();
+    if (timer_.joinable()) timer_.join();
+  }
+  LazyVault(const LazyVault&) = delete;
+  LazyVault& operator=(const LazyVault&) = delete;
 
   Result<Vault*> Get() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!vault_) {
       BW_ASSIGN_OR_RETURN(vault_, Vault::Open(options_));
+      if (options_.idle_timeout.count() > 0) timer_ = std::thread([this] { IdleTimer(); });
     }
     return vault_.get();
   }
@@ -41,9 +59,24 @@ class LazyVault {
   const std::filesystem::path& data_dir() const { return options_.data_dir; }
 
  private:
+  void IdleTimer() {
+    // Checks a few times per timeout, so keys outlive it by at most a quarter.
+    const auto period = std::max<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout) / 4,
+        std::chrono::milliseconds(100));
+    std::unique_lock<std::mutex> lock(timer_mu_);
+    while (!timer_wake_.wait_for(lock, period, [this] { return stop_; })) {
+      if (vault_->WipeKeysIfIdle()) log::Info("vault: keys wiped from memory after the idle timeout");
+    }
+  }
+
   std::mutex mu_;
   VaultOptions options_;
   std::unique_ptr<Vault> vault_;
+  std::mutex timer_mu_;
+  std::condition_variable timer_wake_;
+  bool stop_ = false;
+  std::thread timer_;
 };
 
 Result<std::optional<std::string>> OptionalString(const json& params, const char* name) {
