@@ -4,7 +4,7 @@
 
 #include "common/log.h"
 #include "messaging/frame_writer.h"
-#include "messaging/json_guard.h"
+#include "common/json_guard.h"
 
 namespace bellwether::messaging {
 namespace {

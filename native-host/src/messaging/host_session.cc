@@ -1,7 +1,7 @@
 #include "messaging/host_session.h"
 
 #include "common/log.h"
-#include "messaging/json_guard.h"
+#include "common/json_guard.h"
 
 namespace bellwether::messaging {
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "common/json_guard.h"
 #include "crypto/digest.h"
 #include "update/tuf/canonical_json.h"
 
@@ -200,41 +201,12 @@ bool IsTopLevelRole(std::string_view name) {
          name == kTargetsRole;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Nesting depth of raw JSON text, counted without parsing: brackets outside
-// strings. Lets Parse refuse deep documents before nlohmann::json builds
-// (and would recursively copy) them: copying a 300 000-deep array overflows
-// the stack, and a 2 MB snapshot can be that deep.
+// Parse refuses deep documents before nlohmann::json builds (and would
+// recursively copy) them: copying a 300 000-deep array overflows the stack,
+// and a 2 MB snapshot can be that deep (JsonNestingDepth counts without
+// recursion).
 bool TextNestsDeeperThan(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
+  return JsonNestingDepth(text, max_depth) > max_depth;
 }
 
 // Same for an already parsed value, iteratively (no recursion).
@@ -564,7 +536,7 @@ Result<DelegatedRole> DelegatedRole::FromJson(const json& value) {
                         ToStringList(*prefixes, "path_hash_prefixes", /*unique=*/false));
     for (std::string& prefix : list) {
       for (char& c : prefix) {
-        if (HexValue(c) < 0) return Malformed("path_hash_prefixes must be hex");
+        if (std::isxdigit(static_cast<unsigned char>(c)) == 0) return Malformed("path_hash_prefixes must be hex");
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       }
     }

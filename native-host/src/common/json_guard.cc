@@ -1,8 +1,8 @@
-#include "messaging/json_guard.h"
+#include "common/json_guard.h"
 
 #include <cstdint>
 
-namespace bellwether::messaging {
+namespace bellwether {
 
 bool IsValidUtf8(std::string_view bytes) {
   std::size_t i = 0;
@@ -75,4 +75,4 @@ int JsonNestingDepth(std::string_view text, int limit) {
   return deepest;
 }
 
-}  // namespace bellwether::messaging
+}  // namespace bellwether

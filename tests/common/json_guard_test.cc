@@ -1,8 +1,8 @@
-#include "messaging/json_guard.h"
+#include "common/json_guard.h"
 
 #include <gtest/gtest.h>
 
-namespace bellwether::messaging {
+namespace bellwether {
 namespace {
 
 TEST(Utf8, AcceptsAsciiAndMultibyte) {
@@ -40,4 +40,4 @@ TEST(JsonDepth, StopsAtTheLimit) {
 }
 
 }  // namespace
-}  // namespace bellwether::messaging
+}  // namespace bellwether

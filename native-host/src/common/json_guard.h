@@ -1,10 +1,11 @@
-// Cheap checks run on a frame's bytes before the JSON parser sees them.
-#ifndef BELLWETHER_MESSAGING_JSON_GUARD_H_
-#define BELLWETHER_MESSAGING_JSON_GUARD_H_
+// Cheap checks run on untrusted bytes (native-messaging frames, TUF
+// metadata) before the recursive JSON parser sees them.
+#ifndef BELLWETHER_COMMON_JSON_GUARD_H_
+#define BELLWETHER_COMMON_JSON_GUARD_H_
 
 #include <string_view>
 
-namespace bellwether::messaging {
+namespace bellwether {
 
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
 // U+10FFFF, no truncated sequences.
@@ -15,6 +16,6 @@ bool IsValidUtf8(std::string_view bytes);
 // hostile frame of a million '[' costs one linear scan and no recursion.
 int JsonNestingDepth(std::string_view text, int limit);
 
-}  // namespace bellwether::messaging
+}  // namespace bellwether
 
-#endif  // BELLWETHER_MESSAGING_JSON_GUARD_H_
+#endif  // BELLWETHER_COMMON_JSON_GUARD_H_
