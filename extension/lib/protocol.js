@@ -30,6 +30,7 @@ export const ErrorCodes = Object.freeze({
   update_too_large: -32035,
   update_not_found: -32036,
   update_timeout: -32037,
+  update_not_configured: -32038,
   // Produced by the extension itself, never by the host.
   host_unavailable: -32090,
   host_disconnected: -32091,
@@ -94,6 +95,7 @@ const kPlainWords = {
   update_too_large: 'The update server sent more data than allowed. The download was stopped.',
   update_not_found: 'The update server does not have the expected files. Bellwether kept your current content.',
   update_timeout: 'The update server was too slow to answer. Bellwether will try again.',
+  update_not_configured: 'Automatic updates are not set up on this computer (no update server is configured).',
 };
 
 export function plainWords(error) {

@@ -29,6 +29,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUpdateTooLarge: return "update_too_large";
     case ErrorCode::kUpdateNotFound: return "update_not_found";
     case ErrorCode::kUpdateTimeout: return "update_timeout";
+    case ErrorCode::kUpdateNotConfigured: return "update_not_configured";
   }
   return "unknown_error";
 }

@@ -47,6 +47,7 @@ enum class ErrorCode : int {
   kUpdateTooLarge = -32035,    // Endless-data attack: above the size limit.
   kUpdateNotFound = -32036,    // The repository has no such file (HTTP 403/404).
   kUpdateTimeout = -32037,     // Connect timeout, too slow, or past the deadline.
+  kUpdateNotConfigured = -32038,  // No repository URL or trusted root set up.
 };
 
 // Stable machine-readable name, e.g. "vault_locked"; also used in logs.

@@ -147,6 +147,9 @@ std::string DescribeUpdateError(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kOk:
       return "";
+    case ErrorCode::kUpdateNotConfigured:
+      return "Automatic updates are not set up on this computer: no update server is configured. "
+             "Your current content is kept.";
     case ErrorCode::kUpdateNetwork:
       return "Bellwether could not reach the update server (no connection, or its certificate "
              "was not trusted). It will try again later.";
@@ -276,7 +279,7 @@ Status UpdateService::EnsureTrustedRoot() {
   BW_ASSIGN_OR_RETURN(std::optional<std::string> local, store.Load(tuf::kRootRole, kDefaultMaxRootBytes));
   if (shipped.empty()) {
     if (local) return Status::Ok();
-    return Status(ErrorCode::kUpdateVerification,
+    return Status(ErrorCode::kUpdateNotConfigured,
                   "no trusted root is installed (expected " + options_.trusted_root_path.string() + ")");
   }
   // A host upgrade may ship a newer root than the one stored; the stored
@@ -291,11 +294,12 @@ Status UpdateService::EnsureTrustedRoot() {
 
 Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* installed) {
   *installed = false;
-  if (options_.repository_url.empty()) {
-    return Status(ErrorCode::kUpdateNetwork, "no update repository is configured");
-  }
   if (options_.data_dir.empty()) return Status::Internal("the update service has no data directory");
+  // First, so even "not configured" is recorded and shown to the reader.
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(options_.data_dir));
+  if (options_.repository_url.empty()) {
+    return Status(ErrorCode::kUpdateNotConfigured, "no update repository is configured");
+  }
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(MetadataDir()));
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(ContentDir() / "targets"));
   BW_ASSIGN_OR_RETURN(FileLock lock, FileLock::TryAcquire(LockPath()));

@@ -417,3 +417,24 @@ TEST(ContentPack, ValidatesShape) {
 
 }  // namespace
 }  // namespace bellwether::update
+
+namespace bellwether::update {
+namespace {
+
+// A fresh installation without a repository says so in words, and records it.
+TEST(UpdateNotConfigured, CheckReportsMissingRepositoryInWords) {
+  auto dir = bellwether::testing::TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  UpdateServiceOptions options;
+  options.data_dir = (*dir)->path() / "not-yet-created";
+  UpdateService service(options);
+  Status s = service.CheckNow({});
+  EXPECT_EQ(s.code(), ErrorCode::kUpdateNotConfigured);
+  nlohmann::json status = service.StatusJson();
+  EXPECT_EQ(status["lastResult"], "failed");
+  EXPECT_EQ(status["lastErrorCode"], "update_not_configured");
+  EXPECT_NE(status["lastError"].get<std::string>().find("not set up"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bellwether::update
