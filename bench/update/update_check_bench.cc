@@ -110,33 +110,9 @@ T Must(bw::Result<T> r, const char* what) {
   return std::move(r).value();
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// As tests/support does: $BELLWETHER_NGINX, else Debian's path.
-std::string FindNginx() {
-  if (const char* env = std::getenv("BELLWETHER_NGINX"); env != nullptr && *env != '\0') return env;
-  for (const char* candidate : {"/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"}) {
-    if (access(candidate, X_OK) == 0) return candidate;
-  }
-  return "nginx";
-}
-
-bool CanConnect(std::uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
+using bellwether::testing::CanConnect;
+using bellwether::testing::FindNginx;
+using bellwether::testing::ReadFileOrEmpty;
 
 // nginx in the foreground serving `root`, like tests/support's HttpsServer
 // but with an access log of bytes per request (HttpsServer turns the log
@@ -222,11 +198,11 @@ class LoggingNginx {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
-        return bw::Status::Internal("nginx exited: " + ReadFile(err_path));
+        return bw::Status::Internal("nginx exited: " + ReadFileOrEmpty(err_path));
       }
       usleep(50'000);
     }
-    return bw::Status::Internal("nginx did not start listening: " + ReadFile(err_path));
+    return bw::Status::Internal("nginx did not start listening: " + ReadFileOrEmpty(err_path));
   }
 
   void Stop() {
@@ -394,7 +370,7 @@ class MemoryFetcher : public bw::update::Fetcher {
   MemoryFetcher(const fs::path& repo_dir, std::string base_url) : base_url_(std::move(base_url)) {
     for (const auto& entry : fs::recursive_directory_iterator(repo_dir)) {
       if (entry.is_regular_file()) {
-        files_[fs::relative(entry.path(), repo_dir).generic_string()] = ReadFile(entry.path());
+        files_[fs::relative(entry.path(), repo_dir).generic_string()] = ReadFileOrEmpty(entry.path());
       }
     }
   }
@@ -522,7 +498,7 @@ struct LogTotals {
 //   12 1 143 1310 200 TLSv1.3 "agent" "GET /metadata/timestamp.json HTTP/1.1"
 std::map<std::string, LogTotals> ReadAccessLog(const fs::path& path, std::uintmax_t offset) {
   std::map<std::string, LogTotals> by_agent;
-  const std::string text = ReadFile(path);
+  const std::string text = ReadFileOrEmpty(path);
   std::istringstream in(text.substr(std::min<std::size_t>(offset, text.size())));
   std::string line;
   while (std::getline(in, line)) {

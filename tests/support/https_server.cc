@@ -117,6 +117,8 @@ long NextSerial() {
   return (static_cast<long>(getpid()) << 16) + counter++;
 }
 
+}  // namespace
+
 std::string ReadFileOrEmpty(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;
@@ -143,8 +145,6 @@ bool CanConnect(std::uint16_t port) {
   close(fd);
   return ok;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<TempDir>> TempDir::Create(std::string_view prefix) {
   std::error_code ec;

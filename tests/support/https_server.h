@@ -65,6 +65,12 @@ Result<ServerCert> IssueServerCert(const TestCa& ca, const std::filesystem::path
 
 // A free TCP port on 127.0.0.1 at the time of the call (bind to port 0).
 Result<std::uint16_t> PickFreePort();
+// True when something accepts TCP connections on 127.0.0.1:`port`.
+bool CanConnect(std::uint16_t port);
+// $BELLWETHER_NGINX, else Debian's nginx path, else "nginx" from PATH.
+std::string FindNginx();
+// The file's bytes, or "" when it cannot be read (logs for error messages).
+std::string ReadFileOrEmpty(const std::filesystem::path& path);
 
 class HttpsServer {
  public:
