@@ -54,20 +54,9 @@ using bw::bench::SteadyClock;
 
 namespace {
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "bench_targets_verify: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void Check(const bw::Status& s, const char* what) {
-  if (!s.ok()) Die(std::string(what) + ": " + s.ToString());
-}
-
-template <typename T>
-T Must(bw::Result<T> r, const char* what) {
-  if (!r.ok()) Die(std::string(what) + ": " + r.status().ToString());
-  return std::move(r).value();
-}
+using bellwether::bench::Check;
+using bellwether::bench::Die;
+using bellwether::bench::Must;
 
 tuf::SignedHeader Header(std::string_view type, tuf::TimePoint expires) {
   tuf::SignedHeader header;

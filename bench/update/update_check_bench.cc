@@ -95,20 +95,9 @@ constexpr char kAgentLibcurlTwo[] = "bench-libcurl-two-requests";
 constexpr char kAgentCurlCli[] = "bench-curl-cli";
 constexpr char kAgentTufClient[] = "bellwether-tuf-client";  // Its built-in agent.
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "bench_update_check: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void Check(const bw::Status& s, const char* what) {
-  if (!s.ok()) Die(std::string(what) + ": " + s.ToString());
-}
-
-template <typename T>
-T Must(bw::Result<T> r, const char* what) {
-  if (!r.ok()) Die(std::string(what) + ": " + r.status().ToString());
-  return std::move(r).value();
-}
+using bellwether::bench::Check;
+using bellwether::bench::Die;
+using bellwether::bench::Must;
 
 using bellwether::testing::CanConnect;
 using bellwether::testing::FindNginx;

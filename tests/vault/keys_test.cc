@@ -14,13 +14,9 @@ namespace {
 using testing::RawDb;
 using testing::ReadFile;
 using testing::TempDir;
+using testing::OpenVault;
 using testing::TestOptions;
 
-std::unique_ptr<Vault> OpenVault(const VaultOptions& options) {
-  auto v = Vault::Open(options);
-  EXPECT_TRUE(v.ok()) << v.status().ToString();
-  return v.ok() ? std::move(v).value() : nullptr;
-}
 
 // A store whose availability the test switches (a keyring that goes away).
 class SwitchableStore : public MasterKeyStore {

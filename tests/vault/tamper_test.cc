@@ -15,13 +15,9 @@ namespace {
 
 using testing::RawDb;
 using testing::TempDir;
+using testing::OpenVault;
 using testing::TestOptions;
 
-std::unique_ptr<Vault> OpenVault(const VaultOptions& options) {
-  auto v = Vault::Open(options);
-  EXPECT_TRUE(v.ok()) << v.status().ToString();
-  return v.ok() ? std::move(v).value() : nullptr;
-}
 
 constexpr char kRowA[] = "SELECT value_blob FROM records WHERE revision = (SELECT MIN(revision) FROM records)";
 

@@ -30,6 +30,12 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::unique_ptr<Vault> OpenVault(const VaultOptions& options) {
+  auto v = Vault::Open(options);
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  return v.ok() ? std::move(v).value() : nullptr;
+}
+
 VaultOptions TestOptions(const std::filesystem::path& dir) {
   VaultOptions o;
   o.data_dir = dir;

@@ -28,6 +28,9 @@ class TempDir {
 // Options for a test vault: key file source, fast scrypt.
 VaultOptions TestOptions(const std::filesystem::path& dir);
 
+// Opens a vault, recording a test failure (and returning null) if it fails.
+std::unique_ptr<Vault> OpenVault(const VaultOptions& options);
+
 // Direct SQL on a vault database (bypassing the vault), for tampering.
 class RawDb {
  public:

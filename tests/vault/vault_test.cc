@@ -16,13 +16,9 @@ namespace {
 using testing::RawDb;
 using testing::ReadFile;
 using testing::TempDir;
+using testing::OpenVault;
 using testing::TestOptions;
 
-std::unique_ptr<Vault> OpenVault(const VaultOptions& options) {
-  auto v = Vault::Open(options);
-  EXPECT_TRUE(v.ok()) << v.status().ToString();
-  return v.ok() ? std::move(v).value() : nullptr;
-}
 
 // Any JSON value comes back exactly as written.
 TEST(Vault, RoundTripsAnyJsonValue) {

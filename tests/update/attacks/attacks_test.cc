@@ -43,12 +43,7 @@ constexpr char kPackFile[] = "content%2Fpack.json";
 const std::string kPackV1 = "{\"title\":\"Japan-US trade analysis\",\"edition\":1}\n";
 const std::string kPackV2 = "{\"title\":\"Japan-US trade analysis\",\"edition\":2,\"x\":1}\n";
 
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadFileOrEmpty;
 
 void WriteAll(const fs::path& path, std::string_view data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -62,7 +57,7 @@ std::map<std::string, std::string> Files(const fs::path& dir) {
   if (!fs::exists(dir, ec)) return files;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     if (entry.is_regular_file()) {
-      files[fs::relative(entry.path(), dir).string()] = ReadAll(entry.path());
+      files[fs::relative(entry.path(), dir).string()] = ReadFileOrEmpty(entry.path());
     }
   }
   return files;
@@ -120,7 +115,7 @@ class AttackTest : public ::testing::Test {
     ASSERT_EQ(init.exit_code, 0) << init.stderr_text;
     ProcessResult first = Download();
     ASSERT_EQ(first.exit_code, 0) << first.stderr_text;
-    ASSERT_EQ(ReadAll(client_targets_ / kPackFile), kPackV1);
+    ASSERT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), kPackV1);
   }
 
   void AddPack(const std::string& content) {
@@ -209,7 +204,7 @@ class AttackTest : public ::testing::Test {
   // --- Forging metadata, as an attacker with some keys would ---
 
   fs::path Metadata(const std::string& name) const { return repo_ / "metadata" / name; }
-  std::string Get(const std::string& name) const { return ReadAll(Metadata(name)); }
+  std::string Get(const std::string& name) const { return ReadFileOrEmpty(Metadata(name)); }
   void Put(const std::string& name, std::string_view bytes) const { WriteAll(Metadata(name), bytes); }
 
   nlohmann::json SignedPart(const std::string& name) const {
@@ -236,7 +231,7 @@ class AttackTest : public ::testing::Test {
   // The retired (revoked) private key of `role`, from KEYS/retired/.
   tuf::PrivateKey RetiredKey(const std::string& role) const {
     fs::path file = fs::directory_iterator(keys_ / "retired" / role)->path();
-    auto key = tuf::PrivateKey::FromPem(ReadAll(file));
+    auto key = tuf::PrivateKey::FromPem(ReadFileOrEmpty(file));
     EXPECT_TRUE(key.ok());
     return std::move(key).value();
   }
@@ -432,7 +427,7 @@ TEST_F(AttackTest, RejectsRollbackOfTargets) {
   const std::string old_targets = Get(std::to_string(old_version) + ".targets.json");
   ASSERT_NO_FATAL_FAILURE(PublishPack(kPackV2));
   ASSERT_EQ(Download().exit_code, 0);
-  ASSERT_EQ(ReadAll(client_targets_ / kPackFile), kPackV2);
+  ASSERT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), kPackV2);
   ChainSnapshotAndTimestamp(old_targets, old_version);
   ClientState before = State();
   ExpectRefusedAndKept(Download(), before, {"root.json", "snapshot.json", "targets.json"}, "update_rollback");
@@ -469,8 +464,8 @@ TEST_F(AttackTest, RecoversFromTimestampFastForwardAfterKeyRotation) {
   ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
   ProcessResult recovered = Download();
   EXPECT_EQ(recovered.exit_code, 0) << recovered.stderr_text;
-  EXPECT_EQ(ReadAll(client_metadata_ / "timestamp.json"), Get("timestamp.json"));
-  EXPECT_EQ(ReadAll(client_targets_ / kPackFile), kPackV2);
+  EXPECT_EQ(ReadFileOrEmpty(client_metadata_ / "timestamp.json"), Get("timestamp.json"));
+  EXPECT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), kPackV2);
 }
 
 TEST_F(AttackTest, RecoversFromSnapshotFastForwardAfterKeyRotation) {
@@ -497,8 +492,8 @@ TEST_F(AttackTest, RecoversFromSnapshotFastForwardAfterKeyRotation) {
   ASSERT_TRUE(repository_->Rotate("snapshot").ok());
   ProcessResult recovered = Download();
   EXPECT_EQ(recovered.exit_code, 0) << recovered.stderr_text;
-  EXPECT_EQ(ReadAll(client_metadata_ / "snapshot.json"), Get(CurrentSnapshotName()));
-  EXPECT_EQ(ReadAll(client_targets_ / kPackFile), kPackV2);
+  EXPECT_EQ(ReadFileOrEmpty(client_metadata_ / "snapshot.json"), Get(CurrentSnapshotName()));
+  EXPECT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), kPackV2);
 }
 
 // --- Freeze (expired metadata, with the client's clock faked forward) ---------------
@@ -632,7 +627,7 @@ TEST_F(AttackTest, RejectsTargetLongerThanListed) {
   ProcessResult result = Download();
   ExpectFailedWith(result, "update_too_large");
   EXPECT_EQ(State().targets, before.targets);
-  EXPECT_EQ(ReadAll(client_targets_ / kPackFile), kPackV1);
+  EXPECT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), kPackV1);
 }
 
 // --- Slow retrieval ----------------------------------------------------------
@@ -648,12 +643,12 @@ TEST_F(AttackTest, AbortsSlowServerThroughLowSpeedLimit) {
   ProcessResult result = Download("slow/targets/", {"--low-speed-time", "2", "--low-speed-limit", "8192"});
   EXPECT_FALSE(result.timed_out);
   ExpectFailedWith(result, "update_timeout");
-  EXPECT_EQ(ReadAll(client_targets_ / kPackFile), kPackV1);
+  EXPECT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), kPackV1);
   EXPECT_EQ(State().targets, before.targets);
   // Control: the same download at full speed succeeds.
   ProcessResult fast = Download();
   EXPECT_EQ(fast.exit_code, 0) << fast.stderr_text;
-  EXPECT_EQ(ReadAll(client_targets_ / kPackFile), big);
+  EXPECT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), big);
 }
 
 // --- Wrong target hash or length --------------------------------------------
@@ -669,7 +664,7 @@ TEST_F(AttackTest, RejectsTargetWithWrongHash) {
   ProcessResult result = Download();
   ExpectFailedWith(result, "update_verification");
   EXPECT_EQ(State().targets, before.targets);
-  EXPECT_EQ(ReadAll(client_targets_ / kPackFile), kPackV1);
+  EXPECT_EQ(ReadFileOrEmpty(client_targets_ / kPackFile), kPackV1);
 }
 
 TEST_F(AttackTest, RejectsTruncatedTarget) {
@@ -692,11 +687,11 @@ TEST_F(AttackTest, DoesNotSkipMissingLinkInRootChain) {
   ASSERT_TRUE(repository_->Rotate("root").ok());
   ASSERT_TRUE(repository_->Rotate("root").ok());
   fs::remove(Metadata("2.root.json"));
-  const std::string trusted_root = ReadAll(client_metadata_ / "root.json");
+  const std::string trusted_root = ReadFileOrEmpty(client_metadata_ / "root.json");
   ProcessResult result = Refresh();
   EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
-  EXPECT_EQ(ReadAll(client_metadata_ / "root.json"), trusted_root);
-  EXPECT_EQ(nlohmann::json::parse(ReadAll(client_metadata_ / "root.json"))["signed"]["version"], 1);
+  EXPECT_EQ(ReadFileOrEmpty(client_metadata_ / "root.json"), trusted_root);
+  EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(client_metadata_ / "root.json"))["signed"]["version"], 1);
 }
 
 TEST_F(AttackTest, RejectsRootServedUnderTheWrongVersion) {
@@ -731,7 +726,7 @@ TEST_F(AttackTest, MissingRootLinkWithExpiredTrustedRootFails) {
   Put("2.root.json", withheld);
   ProcessResult result = Refresh("+3d");
   EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
-  EXPECT_EQ(nlohmann::json::parse(ReadAll(client_metadata_ / "root.json"))["signed"]["version"], 3);
+  EXPECT_EQ(nlohmann::json::parse(ReadFileOrEmpty(client_metadata_ / "root.json"))["signed"]["version"], 3);
 }
 
 // --- Transport ----------------------------------------------------------------

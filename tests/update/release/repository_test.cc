@@ -22,12 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadFileOrEmpty;
 
 void WriteAll(const fs::path& path, std::string_view data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -41,7 +36,7 @@ unsigned ModeOf(const fs::path& path) {
 }
 
 tuf::SignedEnvelope Envelope(const fs::path& path) {
-  auto envelope = tuf::SignedEnvelope::Parse(ReadAll(path));
+  auto envelope = tuf::SignedEnvelope::Parse(ReadFileOrEmpty(path));
   EXPECT_TRUE(envelope.ok()) << path << ": " << envelope.status().ToString();
   return std::move(envelope).value();
 }
@@ -94,7 +89,7 @@ TEST_F(ReleaseTest, InitWritesVersionOneOfEveryRoleThatVerifies) {
        {"1.root.json", "root.json", "1.targets.json", "1.snapshot.json", "timestamp.json"}) {
     EXPECT_TRUE(fs::exists(repo_ / "metadata" / name)) << name;
   }
-  EXPECT_EQ(ReadAll(repo_ / "metadata" / "1.root.json"), ReadAll(repo_ / "metadata" / "root.json"));
+  EXPECT_EQ(ReadFileOrEmpty(repo_ / "metadata" / "1.root.json"), ReadFileOrEmpty(repo_ / "metadata" / "root.json"));
   EXPECT_EQ(VersionOf(repo_ / "metadata" / "timestamp.json"), 1);
   EXPECT_TRUE(repo->root().consistent_snapshot);
   auto report = VerifyRepository(repo_, std::nullopt, Now());
@@ -115,13 +110,13 @@ TEST_F(ReleaseTest, PrivateKeysAreOwnerOnlyAndNeverInTheRepository) {
     if (entry.path().extension() == ".pem") {
       ++key_files;
       EXPECT_EQ(ModeOf(entry.path()), 0600u) << entry.path();
-      EXPECT_NE(ReadAll(entry.path()).find("PRIVATE KEY"), std::string::npos);
+      EXPECT_NE(ReadFileOrEmpty(entry.path()).find("PRIVATE KEY"), std::string::npos);
     }
   }
   EXPECT_EQ(key_files, 4);
   for (const auto& entry : fs::recursive_directory_iterator(repo_)) {
     if (entry.is_regular_file()) {
-      EXPECT_EQ(ReadAll(entry.path()).find("PRIVATE"), std::string::npos) << entry.path();
+      EXPECT_EQ(ReadFileOrEmpty(entry.path()).find("PRIVATE"), std::string::npos) << entry.path();
     }
   }
 }
@@ -151,10 +146,10 @@ TEST_F(ReleaseTest, OpenRefusesKeysDirectoryInsideRepository) {
 TEST_F(ReleaseTest, RefusesToInitTwice) {
   // An existing repository or key set is never overwritten.
   ASSERT_NE(InitRepo(), nullptr);
-  std::string root = ReadAll(repo_ / "metadata" / "root.json");
+  std::string root = ReadFileOrEmpty(repo_ / "metadata" / "root.json");
   EXPECT_FALSE(Repository::Init(repo_, temp_->path() / "other-keys", {}).ok());
   EXPECT_FALSE(Repository::Init(temp_->path() / "other-repo", keys_, {}).ok());
-  EXPECT_EQ(ReadAll(repo_ / "metadata" / "root.json"), root);
+  EXPECT_EQ(ReadFileOrEmpty(repo_ / "metadata" / "root.json"), root);
 }
 
 TEST_F(ReleaseTest, RefusesGroupReadablePrivateKey) {
@@ -204,10 +199,10 @@ TEST_F(ReleaseTest, PublishedTargetHasConsistentAndPlainCopiesAndCustomData) {
   EXPECT_EQ(entry.at("length").get<std::size_t>(), content.size());
   ASSERT_FALSE(entry.at("hashes").empty());
   for (const auto& [algorithm, hash] : entry.at("hashes").items()) {
-    EXPECT_EQ(ReadAll(repo_ / "targets" / "content" / (hash.get<std::string>() + ".pack.json")), content)
+    EXPECT_EQ(ReadFileOrEmpty(repo_ / "targets" / "content" / (hash.get<std::string>() + ".pack.json")), content)
         << algorithm;
   }
-  EXPECT_EQ(ReadAll(repo_ / "targets" / "content" / "pack.json"), content);
+  EXPECT_EQ(ReadFileOrEmpty(repo_ / "targets" / "content" / "pack.json"), content);
 }
 
 TEST_F(ReleaseTest, PublishWithoutChangesKeepsTargetsVersion) {
@@ -235,7 +230,7 @@ TEST_F(ReleaseTest, StateSurvivesReopening) {
   auto published = (*reopened)->Publish();
   ASSERT_TRUE(published.ok());
   EXPECT_TRUE(published->targets_changed);
-  EXPECT_EQ(ReadAll(repo_ / "targets" / "a.txt"), "A");
+  EXPECT_EQ(ReadFileOrEmpty(repo_ / "targets" / "a.txt"), "A");
   ExpectVerifies();
 }
 
@@ -283,7 +278,7 @@ TEST_F(ReleaseTest, RotateRootSignsNextRootWithOldAndNewKeys) {
   EXPECT_EQ(new_root->keys.count(rotated->retired_keyids[0]), 0u);
   EXPECT_TRUE(fs::exists(keys_ / "retired" / "root" / (rotated->retired_keyids[0] + ".pem")));
   EXPECT_FALSE(fs::exists(keys_ / "root" / (rotated->retired_keyids[0] + ".pem")));
-  EXPECT_EQ(ReadAll(repo_ / "metadata" / "2.root.json"), ReadAll(repo_ / "metadata" / "root.json"));
+  EXPECT_EQ(ReadFileOrEmpty(repo_ / "metadata" / "2.root.json"), ReadFileOrEmpty(repo_ / "metadata" / "root.json"));
   ExpectVerifies();
 }
 
@@ -325,7 +320,7 @@ TEST_F(ReleaseTest, InterruptedTimestampRotationIsRepairedByRefresh) {
   // lock the publisher out: Open works and refresh-timestamp repairs it.
   auto repo = InitRepo();
   ASSERT_NE(repo, nullptr);
-  std::string old_timestamp = ReadAll(repo_ / "metadata" / "timestamp.json");
+  std::string old_timestamp = ReadFileOrEmpty(repo_ / "metadata" / "timestamp.json");
   ASSERT_TRUE(repo->Rotate("timestamp").ok());
   repo.reset();
   WriteAll(repo_ / "metadata" / "timestamp.json", old_timestamp);  // Signed by the retired key.
@@ -341,7 +336,7 @@ TEST_F(ReleaseTest, InterruptedSnapshotRotationIsRepairedByPublish) {
   // refresh-timestamp (which would vouch for it); publish re-signs it.
   auto repo = InitRepo();
   ASSERT_NE(repo, nullptr);
-  std::string old_timestamp = ReadAll(repo_ / "metadata" / "timestamp.json");
+  std::string old_timestamp = ReadFileOrEmpty(repo_ / "metadata" / "timestamp.json");
   ASSERT_TRUE(repo->Rotate("snapshot").ok());
   repo.reset();
   WriteAll(repo_ / "metadata" / "timestamp.json", old_timestamp);  // Points at the old snapshot.
@@ -413,12 +408,12 @@ TEST_F(ReleaseTest, PublishFailsWithoutEnoughKeys) {
   auto repo = Repository::Open(repo_, keys_);
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   ASSERT_TRUE((*repo)->AddTarget("a.txt", MakeFile("a.txt", "A"), std::nullopt).ok());
-  std::string before = ReadAll(repo_ / "metadata" / "timestamp.json");
+  std::string before = ReadFileOrEmpty(repo_ / "metadata" / "timestamp.json");
   auto published = (*repo)->Publish();
   ASSERT_FALSE(published.ok());
   EXPECT_NE(published.status().message().find("1 of the 2"), std::string::npos)
       << published.status().message();
-  EXPECT_EQ(ReadAll(repo_ / "metadata" / "timestamp.json"), before);
+  EXPECT_EQ(ReadFileOrEmpty(repo_ / "metadata" / "timestamp.json"), before);
 }
 
 TEST_F(ReleaseTest, EcdsaRepositoryVerifies) {
@@ -464,7 +459,7 @@ TEST_F(ReleaseTest, VerifyFailsOnTamperedMetadata) {
   // Editing signed content (here: the expiry) breaks the signature.
   ASSERT_NE(InitRepo(), nullptr);
   fs::path path = repo_ / "metadata" / "timestamp.json";
-  nlohmann::json json = nlohmann::json::parse(ReadAll(path));
+  nlohmann::json json = nlohmann::json::parse(ReadFileOrEmpty(path));
   json["signed"]["expires"] = "2099-01-01T00:00:00Z";
   WriteAll(path, json.dump());
   auto report = VerifyRepository(repo_, std::nullopt, Now());
@@ -513,7 +508,7 @@ TEST_F(ReleaseTest, WritesAtomicallyWithRequestedMode) {
   fs::path file = temp_->path() / "f.json";
   ASSERT_TRUE(WriteFileAtomically(file, "one", 0644).ok());
   ASSERT_TRUE(WriteFileAtomically(file, "two", 0600).ok());
-  EXPECT_EQ(ReadAll(file), "two");
+  EXPECT_EQ(ReadFileOrEmpty(file), "two");
   EXPECT_EQ(ModeOf(file), 0600u);
   int entries = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(temp_->path())) ++entries;
@@ -576,7 +571,7 @@ TEST_F(ReleaseCliTest, VerifyExitsOneOnTamperedRepository) {
   ASSERT_EQ(Run({"init", "--repo", repo, "--keys", keys_.string()}).exit_code, 0);
   ASSERT_EQ(Run({"verify", "--repo", repo}).exit_code, 0);
   fs::path targets = repo_ / "metadata" / "1.targets.json";
-  std::string bytes = ReadAll(targets);
+  std::string bytes = ReadFileOrEmpty(targets);
   WriteAll(targets, bytes + " ");
   auto result = Run({"verify", "--repo", repo});
   EXPECT_EQ(result.exit_code, 1);
