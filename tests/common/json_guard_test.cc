@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
 namespace bellwether {
 namespace {
 
@@ -37,6 +41,34 @@ TEST(JsonDepth, StopsAtTheLimit) {
   EXPECT_EQ(JsonNestingDepth(hostile, 64), 65);
   std::string ok = std::string(64, '[') + std::string(64, ']');
   EXPECT_EQ(JsonNestingDepth(ok, 64), 64);
+}
+
+
+// What the dispatcher writes for a string (see messaging/dispatcher.cc).
+std::size_t DumpedSize(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+}
+
+TEST(JsonStringSize, ExactForPlainAsciiAndUtf8Escapes) {
+  // ASCII needs no escapes: quotes plus the bytes.
+  EXPECT_EQ(JsonStringSizeBound("section-3/note"), DumpedSize("section-3/note"));
+  EXPECT_EQ(JsonStringSizeBound(""), 2u);
+  // Quote and backslash take two bytes each, as the real dump does.
+  EXPECT_EQ(JsonStringSizeBound("a\"b\\c"), DumpedSize("a\"b\\c"));
+}
+
+TEST(JsonStringSize, NeverBelowTheRealDumpForAnyBytes) {
+  // Random bytes (control characters, invalid UTF-8, multibyte text): the
+  // bound is never smaller than what the dispatcher would write.
+  std::mt19937 rng(20261128);
+  std::uniform_int_distribution<int> byte(0, 255), len(0, 64);
+  for (int i = 0; i < 2000; ++i) {
+    std::string s(static_cast<std::size_t>(len(rng)), '\0');
+    for (char& c : s) c = static_cast<char>(byte(rng));
+    ASSERT_GE(JsonStringSizeBound(s), DumpedSize(s)) << "case " << i;
+  }
+  EXPECT_GE(JsonStringSizeBound("\x01\n\xff"), DumpedSize("\x01\n\xff"));
+  EXPECT_GE(JsonStringSizeBound("日本"), DumpedSize("日本"));
 }
 
 }  // namespace

@@ -75,4 +75,21 @@ int JsonNestingDepth(std::string_view text, int limit) {
   return deepest;
 }
 
+std::size_t JsonStringSizeBound(std::string_view s) {
+  std::size_t n = 2;  // The quotes.
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      n += 2;
+    } else if (c < 0x20) {
+      n += 6;  // \u00XX (or a shorter escape).
+    } else if (c >= 0x80) {
+      n += 3;  // Kept as is, or U+FFFD in place of an invalid byte.
+    } else {
+      n += 1;
+    }
+  }
+  return n;
+}
+
 }  // namespace bellwether

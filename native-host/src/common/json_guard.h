@@ -1,8 +1,10 @@
 // Cheap checks run on untrusted bytes (native-messaging frames, TUF
-// metadata) before the recursive JSON parser sees them.
+// metadata) before the recursive JSON parser sees them, and a cheap size
+// bound for replies built from them.
 #ifndef BELLWETHER_COMMON_JSON_GUARD_H_
 #define BELLWETHER_COMMON_JSON_GUARD_H_
 
+#include <cstddef>
 #include <string_view>
 
 namespace bellwether {
@@ -15,6 +17,11 @@ bool IsValidUtf8(std::string_view bytes);
 // strings. Stops counting (returns limit + 1) once `limit` is exceeded, so a
 // hostile frame of a million '[' costs one linear scan and no recursion.
 int JsonNestingDepth(std::string_view text, int limit);
+
+// An upper bound on the bytes `s` takes as a JSON string in a reply (as the
+// dispatcher writes it: quotes, two-byte and \u00XX escapes, UTF-8 kept,
+// any invalid byte replaced by U+FFFD), without building it.
+std::size_t JsonStringSizeBound(std::string_view s);
 
 }  // namespace bellwether
 

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/json_guard.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "crypto/aead.h"
@@ -18,6 +21,7 @@
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "crypto/secure_bytes.h"
+#include "vault/name_cache.h"
 #include "vault/sqlite_db.h"
 
 namespace bellwether::vault {
@@ -72,9 +76,6 @@ void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s
 void Append(Bytes& out, std::span<const std::uint8_t> s) { out.insert(out.end(), s.begin(), s.end()); }
 void AppendU32(Bytes& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-void AppendU64(Bytes& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
 std::uint32_t ReadU32(std::span<const std::uint8_t> b) {
   return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
@@ -230,6 +231,9 @@ struct Vault::Impl {
   // Key material: empty/absent while locked; wiped by WipeKeys().
   SecureBytes root;
   std::optional<crypto::HmacSha256Key> name_key;
+  // Name MACs and opened names already computed under these keys.
+  NameCache names;
+  Bytes mac_input;  // NameMac's reusable buffer.
   // Data keys with their AES key schedules, by key id.
   std::map<std::uint32_t, crypto::AesGcmKey> data_keys;
   std::int64_t wrap_generation = 0;
@@ -242,6 +246,7 @@ struct Vault::Impl {
   void WipeKeys() {
     root.Wipe();
     name_key.reset();
+    names.Clear();
     data_keys.clear();  // OpenSSL cleanses the key schedules.
     wrap_generation = 0;
     verified_data_version.reset();
@@ -463,6 +468,7 @@ struct Vault::Impl {
     BW_ASSIGN_OR_RETURN(crypto::HmacSha256Key nk, crypto::HmacSha256Key::Create(name_seed.span()));
     root = std::move(unwrapped).value();
     name_key = std::move(nk);
+    names.Clear();
     data_keys.clear();
     wrap_generation = generation;
     return Status::Ok();
@@ -603,30 +609,60 @@ struct Vault::Impl {
     return ActiveKey{static_cast<std::uint32_t>(st.Int(0)), st.Int(1)};
   }
 
-  Result<Bytes> NameMac(std::string_view ns, std::string_view key) const {
-    Bytes in;
-    in.reserve(1 + ns.size() + key.size());
-    in.push_back(static_cast<std::uint8_t>(ns.size()));
-    Append(in, ns);
-    Append(in, key);
-    return name_key->Mac(in);
+  // HMAC(name key, len(ns) || ns || key), remembered for the process.
+  Result<NameCache::Mac> NameMac(std::string_view ns, std::string_view key) {
+    mac_input.clear();
+    mac_input.push_back(static_cast<std::uint8_t>(ns.size()));
+    Append(mac_input, ns);
+    Append(mac_input, key);
+    if (const NameCache::Mac* known = names.FindMac(mac_input)) return *known;
+    BW_ASSIGN_OR_RETURN(Bytes computed, name_key->Mac(mac_input));
+    if (computed.size() != crypto::kSha256Bytes) return Status::Internal("HMAC-SHA256 returned a short tag");
+    NameCache::Mac mac;
+    std::copy(computed.begin(), computed.end(), mac.begin());
+    names.PutMac(mac_input, mac);
+    return mac;
   }
 
-  Bytes FieldAad(char kind, std::uint32_t key_id, std::int64_t revision, std::string_view ns,
-                 std::span<const std::uint8_t> mac) const {
-    Bytes aad;
-    aad.reserve(3 + 1 + kVaultIdBytes + 1 + 4 + 8 + 1 + ns.size() + mac.size());
-    Append(aad, std::string_view("BWV"));
-    aad.push_back(static_cast<std::uint8_t>(kFormatVersion));
-    Append(aad, vault_id);
-    aad.push_back(static_cast<std::uint8_t>(kind));
-    AppendU32(aad, key_id);
-    AppendU64(aad, static_cast<std::uint64_t>(revision));
-    aad.push_back(static_cast<std::uint8_t>(ns.size()));
-    Append(aad, ns);
-    Append(aad, mac);
-    return aad;
-  }
+  // A field's associated data, built on the stack (it is made for every
+  // record read and written). Inputs read from a damaged row can be too
+  // long for it: ok() is then false and the field is refused.
+  class FieldAad {
+   public:
+    FieldAad(const Bytes& vault_id, char kind, std::uint32_t key_id, std::int64_t revision, std::string_view ns,
+             std::span<const std::uint8_t> mac) {
+      Put(std::string_view("BWV"));
+      Put(static_cast<std::uint8_t>(kFormatVersion));
+      Put(vault_id);
+      Put(static_cast<std::uint8_t>(kind));
+      for (int shift = 24; shift >= 0; shift -= 8) Put(static_cast<std::uint8_t>(key_id >> shift));
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        Put(static_cast<std::uint8_t>(static_cast<std::uint64_t>(revision) >> shift));
+      }
+      Put(static_cast<std::uint8_t>(ns.size()));
+      Put(ns);
+      Put(mac);
+    }
+    bool ok() const { return !overflow_; }
+    std::span<const std::uint8_t> span() const { return {bytes_.data(), size_}; }
+
+   private:
+    void Put(std::uint8_t b) { Put(std::span<const std::uint8_t>(&b, 1)); }
+    void Put(std::string_view s) { Put(AsBytes(s)); }
+    void Put(std::span<const std::uint8_t> s) {
+      if (overflow_ || s.size() > bytes_.size() - size_) {
+        overflow_ = true;
+        return;
+      }
+      std::copy(s.begin(), s.end(), bytes_.begin() + static_cast<std::ptrdiff_t>(size_));
+      size_ += s.size();
+    }
+    // Validated inputs: namespace <= kMaxNamespaceChars, MAC 32 bytes.
+    std::array<std::uint8_t, 3 + 1 + kVaultIdBytes + 1 + 4 + 8 + 1 + kMaxNamespaceChars + crypto::kSha256Bytes>
+        bytes_{};
+    std::size_t size_ = 0;
+    bool overflow_ = false;
+  };
 
   // Blob: version (1) || key id (4, BE) || nonce (12) || ciphertext || tag.
   Result<Bytes> SealField(char kind, std::uint32_t key_id, const crypto::AesGcmKey& key, std::int64_t revision,
@@ -638,8 +674,11 @@ struct Vault::Impl {
     AppendU32(blob, key_id);
     blob.resize(kBlobHeaderBytes);
     BW_RETURN_IF_ERROR(crypto::RandomBytes(blob.data() + 5, crypto::kGcmNonceBytes));
-    Bytes nonce(blob.begin() + 5, blob.end());
-    BW_RETURN_IF_ERROR(key.SealAppend(nonce, plaintext, FieldAad(kind, key_id, revision, ns, mac), blob));
+    std::array<std::uint8_t, crypto::kGcmNonceBytes> nonce{};
+    std::copy(blob.begin() + 5, blob.end(), nonce.begin());
+    const FieldAad aad(vault_id, kind, key_id, revision, ns, mac);
+    if (!aad.ok()) return Status::Integrity("record namespace or name MAC has an impossible length");
+    BW_RETURN_IF_ERROR(key.SealAppend(nonce, plaintext, aad.span(), blob));
     return blob;
   }
 
@@ -658,13 +697,24 @@ struct Vault::Impl {
       return Status::Integrity(std::string(what) + " names a different key than its row");
     }
     BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(key_id));
-    auto plain = key->Open(blob.subspan(5, crypto::kGcmNonceBytes), blob.subspan(kBlobHeaderBytes),
-                           FieldAad(kind, key_id, revision, ns, mac));
+    const FieldAad aad(vault_id, kind, key_id, revision, ns, mac);
+    auto plain = aad.ok() ? key->Open(blob.subspan(5, crypto::kGcmNonceBytes), blob.subspan(kBlobHeaderBytes),
+                                      aad.span())
+                          : Result<SecureBytes>(Status::Integrity("impossible row"));
     if (!plain.ok()) {
       return Status::Integrity(std::string(what) + " in namespace '" + std::string(ns) +
                                "' failed to authenticate (tampered, truncated or moved)");
     }
     return plain;
+  }
+
+  // OpenField for a record name, through the cache of names this process
+  // has opened (see NameCache: a hit needs these exact bytes in this row).
+  Result<std::string> OpenName(const NameCache::NameRow& row) {
+    if (const std::string* known = names.FindName(row)) return *known;
+    BW_ASSIGN_OR_RETURN(SecureBytes name, OpenField('n', row.key_id, row.revision, row.ns, row.mac, row.blob));
+    names.PutName(row, name.view());
+    return std::string(name.view());
   }
 
   Result<std::optional<RowRef>> FindRow(std::string_view ns, std::span<const std::uint8_t> mac) {
@@ -962,7 +1012,7 @@ Result<Record> Vault::Get(std::string_view ns, std::string_view key) {
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
   Record out;
   if (bellwether::Status op_status = impl_->RunUnlocked(false, [&]() -> bellwether::Status {
-    BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
+    BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
     BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
         "SELECT key_id, revision, value_blob FROM records WHERE ns = ? AND name_mac = ?"));
     st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(mac));
@@ -996,7 +1046,7 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
   bool rotate_due = false;
   if (bellwether::Status op_status = impl_->RunUnlocked(true, [&]() -> bellwether::Status {
     rotate_due = false;
-    BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
+    BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
     BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
     if (expected_revision) {
       if (*expected_revision == 0 && existing) {
@@ -1023,7 +1073,7 @@ bellwether::Status Vault::Delete(std::string_view ns, std::string_view key,
   BW_RETURN_IF_ERROR(ValidateNamespace(ns));
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
   return impl_->RunUnlocked(true, [&]() -> bellwether::Status {
-    BW_ASSIGN_OR_RETURN(Bytes mac, impl_->NameMac(ns, key));
+    BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
     BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
     if (!existing) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
     if (expected_revision && *expected_revision != existing->revision) {
@@ -1058,44 +1108,32 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     Bytes position = after;
     std::size_t scanned = 0, budget = 0;
     for (;;) {
-      struct Row {
-        Bytes mac;
-        std::uint32_t key_id;
-        std::int64_t revision;
-        Bytes name_blob;
-      };
-      std::vector<Row> rows;
-      {
-        BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
-            "SELECT name_mac, key_id, revision, name_blob FROM records "
-            "WHERE ns = ? AND name_mac > ? ORDER BY name_mac LIMIT ?"));
-        st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(position))
-            .Bind(3, static_cast<std::int64_t>(kListScanBatch));
-        for (;;) {
-          BW_ASSIGN_OR_RETURN(bool row, st.Step());
-          if (!row) break;
-          auto mac = st.Blob(0), nb = st.Blob(3);
-          rows.push_back(Row{Bytes(mac.begin(), mac.end()), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
-                             Bytes(nb.begin(), nb.end())});
-        }
-      }
-      for (const Row& r : rows) {
-        position = r.mac;
+      BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
+          "SELECT id, name_mac, key_id, revision, name_blob FROM records "
+          "WHERE ns = ? AND name_mac > ? ORDER BY name_mac LIMIT ?"));
+      st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(position))
+          .Bind(3, static_cast<std::int64_t>(kListScanBatch));
+      std::size_t rows = 0;
+      for (;; ++rows) {
+        BW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        // Blobs stay valid until the next Step (opening a name uses other
+        // statements).
+        const NameCache::NameRow at{st.Int(0), ns, st.Blob(1), static_cast<std::uint32_t>(st.Int(2)), st.Int(3),
+                                     st.Blob(4)};
+        position.assign(at.mac.begin(), at.mac.end());
         ++scanned;
-        BW_ASSIGN_OR_RETURN(SecureBytes name, impl_->OpenField('n', r.key_id, r.revision, ns, r.mac, r.name_blob));
-        std::string_view name_view = name.view();
-        if (name_view.substr(0, prefix.size()) == prefix) {
-          // Escaped JSON can be up to 6x the raw bytes; count the real size.
-          budget += nlohmann::json(std::string(name_view)).dump(-1, ' ', false,
-                                                                nlohmann::json::error_handler_t::replace).size() + 32;
-          page.items.push_back(ListItem{std::string(name_view), r.revision});
+        BW_ASSIGN_OR_RETURN(std::string name, impl_->OpenName(at));
+        if (std::string_view(name).substr(0, prefix.size()) == prefix) {
+          budget += JsonStringSizeBound(name) + 32;
+          page.items.push_back(ListItem{std::move(name), at.revision});
         }
         if (page.items.size() >= limit || budget >= kListPageBudgetBytes || scanned >= kListMaxScannedRows) {
           page.cursor = crypto::HexEncode(position);
           return Status::Ok();
         }
       }
-      if (rows.size() < kListScanBatch) return Status::Ok();  // End of namespace.
+      if (rows < kListScanBatch) return Status::Ok();  // End of namespace.
     }
   }); !op_status.ok()) {
     return op_status;
@@ -1408,7 +1446,7 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
   if (bellwether::Status txn_status = v.db->Transaction(true, [&]() -> bellwether::Status {
     report = ImportReport{};
     for (const Item& item : items) {
-      BW_ASSIGN_OR_RETURN(Bytes mac, v.NameMac(item.ns, item.key));
+      BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, v.NameMac(item.ns, item.key));
       BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, v.FindRow(item.ns, mac));
       if (existing) {
         BW_ASSIGN_OR_RETURN(Statement st, v.db->Prepare("SELECT value_blob FROM records WHERE id = ?"));

@@ -1,0 +1,170 @@
+// The vault's per-process memory of name MACs and opened names
+// (vault/name_cache.h): a hit needs every input to match, it stays within
+// its bound, and remembering never hides tampering from a later read.
+#include "vault/name_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+#include "vault/vault.h"
+
+namespace bellwether::vault {
+namespace {
+
+using testing::OpenVault;
+using testing::RawDb;
+using testing::TempDir;
+using testing::TestOptions;
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+NameCache::Mac MacOf(std::uint8_t fill) {
+  NameCache::Mac m;
+  m.fill(fill);
+  return m;
+}
+
+TEST(NameCache, RemembersMacsByExactInput) {
+  NameCache cache;
+  const Bytes a = B("\x05notesa"), b = B("\x05notesb");
+  EXPECT_EQ(cache.FindMac(a), nullptr);
+  cache.PutMac(a, MacOf(1));
+  ASSERT_NE(cache.FindMac(a), nullptr);
+  EXPECT_EQ(*cache.FindMac(a), MacOf(1));
+  EXPECT_EQ(cache.FindMac(b), nullptr);
+}
+
+TEST(NameCache, OpenedNameNeedsEveryInputToMatch) {
+  NameCache cache;
+  const Bytes mac(32, 7), blob = B("sealed-bytes"), other_mac(32, 8), other_blob = B("sealed-bytez");
+  const NameCache::NameRow row{42, "notes", mac, 3, 100, blob};
+  cache.PutName(row, "section-1/note");
+  ASSERT_NE(cache.FindName(row), nullptr);
+  EXPECT_EQ(*cache.FindName(row), "section-1/note");
+
+  // Each input of the associated data, the bytes and the row are checked.
+  auto changed = row;
+  changed.id = 43;
+  EXPECT_EQ(cache.FindName(changed), nullptr) << "other row";
+  changed = row;
+  changed.ns = "bookmarks";
+  EXPECT_EQ(cache.FindName(changed), nullptr) << "other namespace";
+  changed = row;
+  changed.mac = other_mac;
+  EXPECT_EQ(cache.FindName(changed), nullptr) << "other MAC";
+  changed = row;
+  changed.key_id = 4;
+  EXPECT_EQ(cache.FindName(changed), nullptr) << "other key";
+  changed = row;
+  changed.revision = 101;
+  EXPECT_EQ(cache.FindName(changed), nullptr) << "other revision";
+  changed = row;
+  changed.blob = other_blob;
+  EXPECT_EQ(cache.FindName(changed), nullptr) << "other bytes";
+
+  // A row that moved on replaces what the cache held for it.
+  auto next = row;
+  next.revision = 101;
+  next.blob = other_blob;
+  cache.PutName(next, "section-1/note");
+  EXPECT_EQ(cache.FindName(row), nullptr);
+  EXPECT_NE(cache.FindName(next), nullptr);
+}
+
+TEST(NameCache, ClearForgetsEverything) {
+  NameCache cache;
+  const Bytes input = B("\x05notesa"), mac(32, 1), blob = B("x");
+  cache.PutMac(input, MacOf(2));
+  cache.PutName({1, "notes", mac, 1, 1, blob}, "a");
+  EXPECT_EQ(cache.entries(), 2u);
+  cache.Clear();
+  EXPECT_EQ(cache.entries(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_EQ(cache.FindMac(input), nullptr);
+  EXPECT_EQ(cache.FindName({1, "notes", mac, 1, 1, blob}), nullptr);
+}
+
+TEST(NameCache, StaysWithinItsBound) {
+  // 4 KiB of room: a thousand names never take more than that.
+  NameCache cache(4096);
+  const Bytes mac(32, 9), blob(60, 1);
+  for (int i = 0; i < 1000; ++i) {
+    const std::string name = "section-" + std::to_string(i) + "/note";
+    cache.PutName({i, "notes", mac, 1, i, blob}, name);
+    cache.PutMac(B("\x05notes" + name), MacOf(static_cast<std::uint8_t>(i)));
+    ASSERT_LE(cache.bytes(), 4096u) << i;
+  }
+  EXPECT_GT(cache.entries(), 0u);
+}
+
+// A list fills the cache; tampering with a name afterwards is still caught
+// by the next list in the same process, and the untouched data still lists.
+TEST(NameCache, WarmVaultStillDetectsEveryFlippedNameByte) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "section-4/para-2", 1).ok());
+  ASSERT_TRUE(v->List("notes", "", std::nullopt, 10).ok());  // Warm.
+  RawDb raw(dir.path() / "vault.db");
+  const auto original = raw.Blob("SELECT name_blob FROM records");
+  for (std::size_t i = 0; i < original.size(); ++i) {
+    auto bad = original;
+    bad[i] ^= 0x01;
+    raw.SetBlob("UPDATE records SET name_blob = ?", bad);
+    auto page = v->List("notes", "", std::nullopt, 10);
+    ASSERT_FALSE(page.ok()) << "byte " << i << " flipped and a remembered name came back";
+    EXPECT_EQ(page.status().code(), ErrorCode::kIntegrity) << i;
+  }
+  raw.SetBlob("UPDATE records SET name_blob = ?", original);
+  auto page = v->List("notes", "", std::nullopt, 10);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].key, "section-4/para-2");
+}
+
+// Names swapped between two rows after both were listed are refused: the
+// cache matches a blob to its own row only.
+TEST(NameCache, WarmVaultRejectsNamesSwappedBetweenRows) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(v->Set("notes", "b", 2).ok());
+  ASSERT_EQ(v->List("notes", "", std::nullopt, 10)->items.size(), 2u);  // Warm.
+  RawDb raw(dir.path() / "vault.db");
+  const auto first = raw.Blob("SELECT name_blob FROM records ORDER BY id LIMIT 1");
+  const auto second = raw.Blob("SELECT name_blob FROM records ORDER BY id DESC LIMIT 1");
+  raw.SetBlob("UPDATE records SET name_blob = ? WHERE id = (SELECT MIN(id) FROM records)", second);
+  raw.SetBlob("UPDATE records SET name_blob = ? WHERE id = (SELECT MAX(id) FROM records)", first);
+  EXPECT_EQ(v->List("notes", "", std::nullopt, 10).status().code(), ErrorCode::kIntegrity);
+}
+
+// Listing sees renames, deletes and new records at once, warm or not.
+TEST(NameCache, WarmListFollowsChanges) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(v->Set("notes", "b", 1).ok());
+  ASSERT_EQ(v->List("notes", "", std::nullopt, 10)->items.size(), 2u);
+  ASSERT_TRUE(v->Delete("notes", "a").ok());
+  ASSERT_TRUE(v->Set("notes", "c", 1).ok());
+  auto rev_b = v->Set("notes", "b", 2);
+  ASSERT_TRUE(rev_b.ok());
+  auto page = v->List("notes", "", std::nullopt, 10);
+  ASSERT_TRUE(page.ok());
+  std::vector<std::string> keys;
+  for (const auto& item : page->items) {
+    keys.push_back(item.key);
+    if (item.key == "b") {
+      EXPECT_EQ(item.revision, *rev_b);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"b", "c"}));
+}
+
+}  // namespace
+}  // namespace bellwether::vault
