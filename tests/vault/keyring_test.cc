@@ -70,6 +70,28 @@ TEST_F(Keyring, AutoSourcePrefersTheKeyring) {
   EXPECT_EQ((*v)->GetStatus()->key_source, KeySource::kKeyring);
 }
 
+// A process that looked at the vault before it existed, and chose the key
+// file then, follows the keyring once another process creates the vault
+// there (the recorded key source wins over an earlier choice).
+TEST_F(Keyring, EarlierChoiceFollowsTheRecordedKeySource) {
+  auto early = Vault::Open(testing::TestOptions(dir_.path()));  // Key file.
+  ASSERT_TRUE(early.ok());
+  auto before = (*early)->GetStatus();
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->state, VaultState::kUninitialized);
+  EXPECT_EQ(before->key_source, KeySource::kKeyFile);
+  {
+    auto creator = Vault::Open(KeyringOptions());
+    ASSERT_TRUE(creator.ok());
+    ASSERT_TRUE((*creator)->Set("notes", "a", "made by another process").ok());
+  }
+  auto got = (*early)->Get("notes", "a");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->value, "made by another process");
+  EXPECT_EQ((*early)->GetStatus()->key_source, KeySource::kKeyring);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "vault.key"));
+}
+
 // With the keyring item gone the vault is locked, keeps its data, creates
 // no new key, and opens again when the key is put back.
 TEST_F(Keyring, MissingKeyringItemLocksAndLosesNothing) {

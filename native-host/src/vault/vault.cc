@@ -294,18 +294,27 @@ struct Vault::Impl {
 
   // ---- key hierarchy
 
+  // The master key store for this vault. `recorded` is meta.key_source when
+  // the vault has one: it always wins, so a process that chose a store
+  // before the vault existed (for a status, say) follows the store another
+  // process then created the vault with. Without a record the first choice
+  // is kept for the life of the process.
   std::shared_ptr<MasterKeyStore> ResolveStore(std::optional<std::string> recorded) {
-    if (store) return store;
-    if (options.key_store) return store = options.key_store;
-    KeySource source = options.key_source;
+    if (options.key_store) return options.key_store;
+    std::optional<KeySource> wanted;
     if (recorded) {
       auto parsed = ParseKeySource(*recorded);
-      if (parsed.ok()) source = *parsed;
+      if (parsed.ok() && *parsed != KeySource::kAuto) wanted = *parsed;
     }
-    if (source == KeySource::kAuto) {
-      source = KeyringKeyStore::IsAvailable() ? KeySource::kKeyring : KeySource::kKeyFile;
+    if (!wanted && store) return store;
+    if (!wanted) {
+      wanted = options.key_source;
+      if (*wanted == KeySource::kAuto) {
+        wanted = KeyringKeyStore::IsAvailable() ? KeySource::kKeyring : KeySource::kKeyFile;
+      }
     }
-    if (source == KeySource::kKeyring) {
+    if (store && store->source() == *wanted) return store;
+    if (*wanted == KeySource::kKeyring) {
       store = std::make_shared<KeyringKeyStore>(db_path.string());
     } else {
       store = std::make_shared<KeyFileKeyStore>(options.data_dir / "vault.key");
