@@ -228,6 +228,34 @@ TEST(VaultPassphrase, PassphraseSetElsewhereLocksThisProcess) {
   EXPECT_EQ(b->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
 }
 
+// Every operation of a process that unlocked earlier sees a passphrase set
+// elsewhere, in the same transaction as its own work: nothing is read,
+// written, exported or cleared with the keys it held.
+TEST(VaultPassphrase, EveryOperationSeesAPassphraseSetElsewhere) {
+  TempDir dir;
+  auto a = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(a->Set("notes", "a", 1).ok());
+  auto backup = a->Export("backup passphrase");
+  ASSERT_TRUE(backup.ok());
+  std::vector<std::unique_ptr<Vault>> others;
+  for (int i = 0; i < 6; ++i) {
+    others.push_back(OpenVault(TestOptions(dir.path())));
+    ASSERT_TRUE(others.back()->Get("notes", "a").ok());  // Unlocked.
+  }
+  ASSERT_TRUE(a->SetPassphrase("pw", std::nullopt).ok());
+  EXPECT_EQ(others[0]->List("notes", "", std::nullopt, 10).status().code(), ErrorCode::kVaultLocked);
+  EXPECT_EQ(others[1]->Clear("notes").status().code(), ErrorCode::kVaultLocked);
+  EXPECT_EQ(others[2]->Export("another passphrase").status().code(), ErrorCode::kVaultLocked);
+  EXPECT_EQ(others[3]->Import(backup->backup, "backup passphrase").status().code(), ErrorCode::kVaultLocked);
+  EXPECT_EQ(others[4]->Set("notes", "b", 2).status().code(), ErrorCode::kVaultLocked);
+  EXPECT_EQ(others[5]->Delete("notes", "a").code(), ErrorCode::kVaultLocked);
+  // Nothing was cleared, deleted or added.
+  auto page = a->List("notes", "", std::nullopt, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].key, "a");
+}
+
 // After the idle timeout the keys are gone and the passphrase is needed.
 TEST(VaultPassphrase, IdleTimeoutRelocks) {
   TempDir dir;

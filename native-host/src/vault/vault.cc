@@ -1153,9 +1153,8 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
 Result<std::uint64_t> Vault::Clear(std::string_view ns) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   BW_RETURN_IF_ERROR(ValidateNamespace(ns));
-  BW_RETURN_IF_ERROR(impl_->EnsureUnlocked());
   std::uint64_t deleted = 0;
-  if (bellwether::Status txn_status = impl_->db->Transaction(true, [&]() -> bellwether::Status {
+  if (bellwether::Status txn_status = impl_->RunUnlocked(true, [&]() -> bellwether::Status {
     BW_ASSIGN_OR_RETURN(Statement sum, impl_->db->Prepare(
         "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE ns = ?"));
     sum.Bind(1, ns);
@@ -1338,9 +1337,8 @@ Result<ExportResult> Vault::Export(std::string_view passphrase) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
   Impl& v = *impl_;
-  BW_RETURN_IF_ERROR(v.EnsureUnlocked());
   nlohmann::json records = nlohmann::json::array();
-  if (bellwether::Status txn_status = v.db->Transaction(false, [&]() -> bellwether::Status {
+  if (bellwether::Status txn_status = v.RunUnlocked(false, [&]() -> bellwether::Status {
     records = nlohmann::json::array();
     struct Row {
       std::string ns;
@@ -1448,11 +1446,10 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
     items.push_back(std::move(item));
   }
   Impl& v = *impl_;
-  BW_RETURN_IF_ERROR(v.EnsureUnlocked());
   ImportReport report;
   bool rotate_due = false;
   // One transaction: an import is merged entirely or not at all.
-  if (bellwether::Status txn_status = v.db->Transaction(true, [&]() -> bellwether::Status {
+  if (bellwether::Status txn_status = v.RunUnlocked(true, [&]() -> bellwether::Status {
     report = ImportReport{};
     for (const Item& item : items) {
       BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, v.NameMac(item.ns, item.key));
