@@ -71,6 +71,7 @@ class PlainStore {
         " key_id INTEGER NOT NULL, revision INTEGER NOT NULL, size INTEGER NOT NULL,"
         " name_blob BLOB NOT NULL, value_blob BLOB NOT NULL, UNIQUE (ns, name_mac));"
         "CREATE INDEX records_by_key ON records (key_id);"
+        "CREATE INDEX records_list ON records (ns, name_mac, key_id, revision, name_blob);"
         "INSERT INTO meta VALUES ('usage_bytes', 0), ('revision_clock', 0), ('wrap_generation', 1);"
         "INSERT INTO keys VALUES (1, 'active', NULL, 0, 0);"));
   }

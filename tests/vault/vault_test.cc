@@ -322,6 +322,29 @@ TEST(Vault, UsesWriteAheadLog) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "vault.db-wal"));
 }
 
+// A vault from before the list index existed gets it on open, keeps its
+// records, and lists from the index (SQLite's plan names it).
+TEST(Vault, OlderVaultGainsTheListIndexOnOpen) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+    ASSERT_TRUE(v->Set("notes", "b", 2).ok());
+  }
+  {
+    RawDb raw(dir.path() / "vault.db");
+    raw.Exec("DROP INDEX records_list");
+    EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'records_list'"), 0);
+  }
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto page = v->List("notes", "", std::nullopt, 10);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->items.size(), 2u);
+  RawDb raw(dir.path() / "vault.db");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'records_list'"), 1);
+  EXPECT_EQ(raw.IntegrityCheck(), "ok");
+}
+
 }  // namespace
 }  // namespace bellwether::vault
 

@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS records (
   value_blob BLOB NOT NULL,
   UNIQUE (ns, name_mac));
 CREATE INDEX IF NOT EXISTS records_by_key ON records (key_id);
+-- Covers vault.list, which then reads the index alone, in MAC order.
+CREATE INDEX IF NOT EXISTS records_list ON records (ns, name_mac, key_id, revision, name_blob);
 )sql";
 
 void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
@@ -975,6 +977,12 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'keys', 'records')"));
     BW_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row || st.Int(0) != 3) return Status::Ok();
+    // A vault from before an index was added takes the write path below,
+    // which creates what is missing.
+    BW_ASSIGN_OR_RETURN(Statement index, db.Prepare(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list'"));
+    BW_ASSIGN_OR_RETURN(bool has_row, index.Step());
+    if (!has_row || index.Int(0) != 1) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
     if (!version) return Status::Ok();
     if (*version != kFormatVersion) {
