@@ -25,7 +25,9 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "common/json_guard.h"
 #include "common/log.h"
@@ -190,9 +192,38 @@ double Seconds(const std::function<void()>& fn) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void Report(const char* op, std::size_t value_bytes, int count, double sealed, double plain) {
+// Per-round times of one operation, sealed and plaintext.
+struct Timings {
+  std::vector<double> sealed, plain;
+  // Runs both, sealed first in rounds 0, 3, 4, 7, 8... (ABBA).
+  void Round(int round, const std::function<void()>& sealed_fn, const std::function<void()>& plain_fn) {
+    if (round % 4 == 0 || round % 4 == 3) {
+      sealed.push_back(Seconds(sealed_fn));
+      plain.push_back(Seconds(plain_fn));
+    } else {
+      plain.push_back(Seconds(plain_fn));
+      sealed.push_back(Seconds(sealed_fn));
+    }
+  }
+  double MedianRatio() const {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < sealed.size(); ++i) r.push_back(sealed[i] / plain[i]);
+    std::sort(r.begin(), r.end());
+    if (r.empty()) return 0;
+    return r.size() % 2 == 1 ? r[r.size() / 2] : (r[r.size() / 2 - 1] + r[r.size() / 2]) / 2;
+  }
+};
+
+double Sum(const std::vector<double>& v) {
+  double total = 0;
+  for (double x : v) total += x;
+  return total;
+}
+
+void Report(const char* op, std::size_t value_bytes, int count, const Timings& t) {
+  const double sealed = Sum(t.sealed), plain = Sum(t.plain), ratio = t.MedianRatio();
   std::printf("%-8s %6zu B  %8d ops  sealed %10.1f ops/s  plaintext %10.1f ops/s  ratio %.3f (%+.1f%%)\n", op,
-              value_bytes, count, count / sealed, count / plain, sealed / plain, (sealed / plain - 1) * 100);
+              value_bytes, count, count / sealed, count / plain, ratio, (ratio - 1) * 100);
 }
 
 }  // namespace
@@ -230,64 +261,59 @@ int main(int argc, char** argv) {
     PlainStore& plain = *plain_store;
     // The payload is a JSON string of value_bytes characters.
     const nlohmann::json value = std::string(value_bytes - 2, 'n');
-    auto key = [](int i) { return "section-" + std::to_string(i) + "/note"; };
+    // Records are written and read in one shuffled order (the same for
+    // both stores), as a reader touches sections: not in the order their
+    // plaintext names sort, which would favour the floor's index.
+    std::vector<int> order(static_cast<std::size_t>(std::max(sets, 1)));
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::shuffle(order.begin(), order.end(), std::mt19937(20261128));
+    auto key = [&order](int i) {
+      return "section-" + std::to_string(order[static_cast<std::size_t>(i) % order.size()]) + "/note";
+    };
     // Warm up both (creates keys, pages).
     Must(vault->Set("bench", "warm", 1).status());
     plain.Set("bench", "warm", 1);
 
-    // Interleave sealed and plaintext runs so drift affects both equally.
-    double sealed_set = 0, plain_set = 0, sealed_get = 0, plain_get = 0, sealed_list = 0, plain_list = 0;
+    // Sealed and plaintext runs alternate, in ABBA order, so drift and
+    // whatever one leaves behind for the other (page cache, journal) fall
+    // on both alike; each op reports the median of its per-round ratios.
     const int rounds = 10;
+    Timings set_t, get_t, list_t, first_get_t, first_list_t;
     for (int round = 0; round < rounds; ++round) {
       const int lo = sets * round / rounds, hi = sets * (round + 1) / rounds;
-      sealed_set += Seconds([&] {
-        for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), value).status());
-      });
-      plain_set += Seconds([&] {
-        for (int i = lo; i < hi; ++i) plain.Set("bench", key(i), value);
-      });
+      set_t.Round(
+          round, [&] { for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), value).status()); },
+          [&] { for (int i = lo; i < hi; ++i) plain.Set("bench", key(i), value); });
     }
     for (int round = 0; round < rounds; ++round) {
-      sealed_get += Seconds([&] {
-        for (int i = 0; i < gets / rounds; ++i) Must(vault->Get("bench", key(i % sets)).status());
-      });
-      plain_get += Seconds([&] {
-        for (int i = 0; i < gets / rounds; ++i) plain.Get("bench", key(i % sets));
-      });
-      sealed_list += Seconds([&] {
-        for (int i = 0; i < lists / rounds; ++i) ListAll(*vault);
-      });
-      plain_list += Seconds([&] {
-        for (int i = 0; i < lists / rounds; ++i) plain.List("bench");
-      });
+      get_t.Round(
+          round, [&] { for (int i = 0; i < gets / rounds; ++i) Must(vault->Get("bench", key(i % sets)).status()); },
+          [&] { for (int i = 0; i < gets / rounds; ++i) plain.Get("bench", key(i % sets)); });
+      list_t.Round(
+          round, [&] { for (int i = 0; i < lists / rounds; ++i) ListAll(*vault); },
+          [&] { for (int i = 0; i < lists / rounds; ++i) plain.List("bench"); });
     }
     // A fresh process each time: both stores reopened (not timed), then
     // every key read once, or one full listing.
-    double sealed_first_get = 0, plain_first_get = 0, sealed_first_list = 0, plain_first_list = 0;
-    const int fresh_rounds = 2 * std::max(1, fresh);
-    for (int round = 0; round < fresh_rounds; ++round) {
+    for (int round = 0; round < 2 * std::max(1, fresh); ++round) {
       vault.reset();
       plain_store.reset();
       vault = Must(bw::vault::Vault::Open(options));
       plain_store = std::make_unique<PlainStore>(dir / "plain", false);
-      if (round % 2 == 0) {
-        sealed_first_get += Seconds([&] {
-          for (int i = 0; i < sets; ++i) Must(vault->Get("bench", key(i)).status());
-        });
-        plain_first_get += Seconds([&] {
-          for (int i = 0; i < sets; ++i) plain_store->Get("bench", key(i));
-        });
+      if (round % 4 < 2) {
+        first_get_t.Round(
+            round, [&] { for (int i = 0; i < sets; ++i) Must(vault->Get("bench", key(i)).status()); },
+            [&] { for (int i = 0; i < sets; ++i) plain_store->Get("bench", key(i)); });
       } else {
-        sealed_first_list += Seconds([&] { ListAll(*vault); });
-        plain_first_list += Seconds([&] { plain_store->List("bench"); });
+        first_list_t.Round(round, [&] { ListAll(*vault); }, [&] { plain_store->List("bench"); });
       }
     }
     const int get_count = gets / rounds * rounds, list_count = lists / rounds * rounds;
-    Report("set", value_bytes, sets, sealed_set, plain_set);
-    Report("get", value_bytes, get_count, sealed_get, plain_get);
-    Report("get-1st", value_bytes, sets * ((fresh_rounds + 1) / 2), sealed_first_get, plain_first_get);
-    Report("list", value_bytes, list_count, sealed_list, plain_list);
-    Report("list-1st", value_bytes, fresh_rounds / 2, sealed_first_list, plain_first_list);
+    Report("set", value_bytes, sets, set_t);
+    Report("get", value_bytes, get_count, get_t);
+    Report("get-1st", value_bytes, sets * static_cast<int>(first_get_t.sealed.size()), first_get_t);
+    Report("list", value_bytes, list_count, list_t);
+    Report("list-1st", value_bytes, static_cast<int>(first_list_t.sealed.size()), first_list_t);
     vault.reset();
     plain_store.reset();
     std::filesystem::remove_all(dir);

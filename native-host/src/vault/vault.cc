@@ -675,22 +675,42 @@ struct Vault::Impl {
     bool overflow_ = false;
   };
 
+  using Nonce = std::array<std::uint8_t, crypto::kGcmNonceBytes>;
+
   // Blob: version (1) || key id (4, BE) || nonce (12) || ciphertext || tag.
   Result<Bytes> SealField(char kind, std::uint32_t key_id, const crypto::AesGcmKey& key, std::int64_t revision,
                           std::string_view ns, std::span<const std::uint8_t> mac,
-                          std::span<const std::uint8_t> plaintext) const {
+                          std::span<const std::uint8_t> plaintext, const Nonce& nonce) const {
     Bytes blob;
     blob.reserve(kBlobHeaderBytes + plaintext.size() + crypto::kGcmTagBytes);
     blob.push_back(static_cast<std::uint8_t>(kFormatVersion));
     AppendU32(blob, key_id);
-    blob.resize(kBlobHeaderBytes);
-    BW_RETURN_IF_ERROR(crypto::RandomBytes(blob.data() + 5, crypto::kGcmNonceBytes));
-    std::array<std::uint8_t, crypto::kGcmNonceBytes> nonce{};
-    std::copy(blob.begin() + 5, blob.end(), nonce.begin());
+    blob.insert(blob.end(), nonce.begin(), nonce.end());
     const FieldAad aad(vault_id, kind, key_id, revision, ns, mac);
     if (!aad.ok()) return Status::Integrity("record namespace or name MAC has an impossible length");
     BW_RETURN_IF_ERROR(key.SealAppend(nonce, plaintext, aad.span(), blob));
     return blob;
+  }
+
+  struct SealedRecord {
+    Bytes name_blob, value_blob;
+  };
+
+  // Seals a record's name and value, each under its own fresh random nonce
+  // (both drawn from the DRBG in one call).
+  Result<SealedRecord> SealRecord(std::uint32_t key_id, const crypto::AesGcmKey& key, std::int64_t revision,
+                                  std::string_view ns, std::span<const std::uint8_t> mac,
+                                  std::span<const std::uint8_t> name, std::span<const std::uint8_t> value) const {
+    std::array<std::uint8_t, 2 * crypto::kGcmNonceBytes> random{};
+    BW_RETURN_IF_ERROR(crypto::RandomBytes(random.data(), random.size()));
+    Nonce name_nonce{}, value_nonce{};
+    std::copy_n(random.begin(), name_nonce.size(), name_nonce.begin());
+    std::copy_n(random.begin() + static_cast<std::ptrdiff_t>(name_nonce.size()), value_nonce.size(),
+                value_nonce.begin());
+    SealedRecord out;
+    BW_ASSIGN_OR_RETURN(out.name_blob, SealField('n', key_id, key, revision, ns, mac, name, name_nonce));
+    BW_ASSIGN_OR_RETURN(out.value_blob, SealField('v', key_id, key, revision, ns, mac, value, value_nonce));
+    return out;
   }
 
   Result<SecureBytes> OpenField(char kind, std::uint32_t column_key_id, std::int64_t revision,
@@ -754,9 +774,10 @@ struct Vault::Impl {
     const std::int64_t revision = clock.value_or(0) + 1;
     BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
     BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* data_key, DataKey(active.id));
-    BW_ASSIGN_OR_RETURN(Bytes name_blob, SealField('n', active.id, *data_key, revision, ns, mac, AsBytes(key)));
-    BW_ASSIGN_OR_RETURN(Bytes value_blob,
-                        SealField('v', active.id, *data_key, revision, ns, mac, AsBytes(serialized)));
+    BW_ASSIGN_OR_RETURN(SealedRecord sealed,
+                        SealRecord(active.id, *data_key, revision, ns, mac, AsBytes(key), AsBytes(serialized)));
+    const Bytes& name_blob = sealed.name_blob;
+    const Bytes& value_blob = sealed.value_blob;
     if (existing) {
       BW_ASSIGN_OR_RETURN(Statement up, db->Prepare(
           "UPDATE records SET key_id = ?, revision = ?, size = ?, name_blob = ?, value_blob = ? WHERE id = ?"));
@@ -870,8 +891,10 @@ struct Vault::Impl {
             ++bad;  // Left under its old key; reported below.
             continue;
           }
-          BW_ASSIGN_OR_RETURN(Bytes nb, SealField('n', active.id, *new_key, r.revision, r.ns, r.mac, name->span()));
-          BW_ASSIGN_OR_RETURN(Bytes vb, SealField('v', active.id, *new_key, r.revision, r.ns, r.mac, value->span()));
+          BW_ASSIGN_OR_RETURN(SealedRecord sealed,
+                              SealRecord(active.id, *new_key, r.revision, r.ns, r.mac, name->span(), value->span()));
+          const Bytes& nb = sealed.name_blob;
+          const Bytes& vb = sealed.value_blob;
           BW_ASSIGN_OR_RETURN(Statement up, db->Prepare(
               "UPDATE records SET key_id = ?, name_blob = ?, value_blob = ? WHERE id = ?"));
           BW_RETURN_IF_ERROR(up.Bind(1, static_cast<std::int64_t>(active.id))
