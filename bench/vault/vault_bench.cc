@@ -149,16 +149,16 @@ class PlainStore {
         page = bw::vault::ListPage{};
         std::size_t budget = 0;
         Statement st = Must(db_->Prepare(
-            "SELECT id, name_mac, key_id, revision, name_blob FROM records WHERE ns = ? AND name_mac > ? "
+            "SELECT name_mac, key_id, revision, name_blob FROM records WHERE ns = ? AND name_mac > ? "
             "ORDER BY name_mac LIMIT 100"));
         st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(position));
         while (Must(st.Step())) {
-          auto mac = st.Blob(1);
+          auto mac = st.Blob(0);
           position.assign(mac.begin(), mac.end());
-          auto blob = st.Blob(4);
+          auto blob = st.Blob(3);
           std::string name(reinterpret_cast<const char*>(blob.data()), blob.size());
           budget += bw::JsonStringSizeBound(name) + 32;
-          page.items.push_back(bw::vault::ListItem{std::move(name), st.Int(3)});
+          page.items.push_back(bw::vault::ListItem{std::move(name), st.Int(2)});
         }
         if (budget == 0 && !page.items.empty()) return bw::Status::Internal("no budget");
         return bw::Status::Ok();

@@ -42,16 +42,13 @@ TEST(NameCache, RemembersMacsByExactInput) {
 TEST(NameCache, OpenedNameNeedsEveryInputToMatch) {
   NameCache cache;
   const Bytes mac(32, 7), blob = B("sealed-bytes"), other_mac(32, 8), other_blob = B("sealed-bytez");
-  const NameCache::NameRow row{42, "notes", mac, 3, 100, blob};
+  const NameCache::NameRow row{"notes", mac, 3, 100, blob};
   cache.PutName(row, "section-1/note");
   ASSERT_NE(cache.FindName(row), nullptr);
   EXPECT_EQ(*cache.FindName(row), "section-1/note");
 
   // Each input of the associated data, the bytes and the row are checked.
   auto changed = row;
-  changed.id = 43;
-  EXPECT_EQ(cache.FindName(changed), nullptr) << "other row";
-  changed = row;
   changed.ns = "bookmarks";
   EXPECT_EQ(cache.FindName(changed), nullptr) << "other namespace";
   changed = row;
@@ -76,26 +73,38 @@ TEST(NameCache, OpenedNameNeedsEveryInputToMatch) {
   EXPECT_NE(cache.FindName(next), nullptr);
 }
 
+// A row whose MAC has the wrong length (a damaged row) is never remembered.
+TEST(NameCache, ForgetsRowsWithImpossibleMacs) {
+  NameCache cache;
+  const Bytes short_mac(31, 7), blob = B("sealed-bytes");
+  cache.PutName({"notes", short_mac, 1, 1, blob}, "a");
+  EXPECT_EQ(cache.entries(), 0u);
+  EXPECT_EQ(cache.FindName({"notes", short_mac, 1, 1, blob}), nullptr);
+}
+
 TEST(NameCache, ClearForgetsEverything) {
   NameCache cache;
   const Bytes input = B("\x05notesa"), mac(32, 1), blob = B("x");
   cache.PutMac(input, MacOf(2));
-  cache.PutName({1, "notes", mac, 1, 1, blob}, "a");
+  cache.PutName({"notes", mac, 1, 1, blob}, "a");
   EXPECT_EQ(cache.entries(), 2u);
   cache.Clear();
   EXPECT_EQ(cache.entries(), 0u);
   EXPECT_EQ(cache.bytes(), 0u);
   EXPECT_EQ(cache.FindMac(input), nullptr);
-  EXPECT_EQ(cache.FindName({1, "notes", mac, 1, 1, blob}), nullptr);
+  EXPECT_EQ(cache.FindName({"notes", mac, 1, 1, blob}), nullptr);
 }
 
 TEST(NameCache, StaysWithinItsBound) {
   // 4 KiB of room: a thousand names never take more than that.
   NameCache cache(4096);
-  const Bytes mac(32, 9), blob(60, 1);
+  const Bytes blob(60, 1);
   for (int i = 0; i < 1000; ++i) {
     const std::string name = "section-" + std::to_string(i) + "/note";
-    cache.PutName({i, "notes", mac, 1, i, blob}, name);
+    Bytes mac(32, 9);
+    mac[0] = static_cast<std::uint8_t>(i);
+    mac[1] = static_cast<std::uint8_t>(i >> 8);
+    cache.PutName({"notes", mac, 1, i, blob}, name);
     cache.PutMac(B("\x05notes" + name), MacOf(static_cast<std::uint8_t>(i)));
     ASSERT_LE(cache.bytes(), 4096u) << i;
   }

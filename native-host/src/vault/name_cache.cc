@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace bellwether::vault {
 namespace {
@@ -31,34 +32,54 @@ void NameCache::PutMac(std::span<const std::uint8_t> mac_input, const Mac& mac) 
   if (inserted) bytes_ += mac_input.size() + mac.size() + kEntryOverhead;
 }
 
-std::size_t NameCache::Cost(const Opened& o) {
-  return sizeof(std::int64_t) + o.ns.size() + o.mac.size() + o.blob.size() + o.name.size() + kEntryOverhead;
+std::size_t NameCache::MacHash::operator()(const Mac& mac) const {
+  std::uint64_t h = 0;
+  std::memcpy(&h, mac.data(), sizeof(h));
+  return static_cast<std::size_t>(h);
 }
 
+std::size_t NameCache::Cost(const Opened& o) {
+  return sizeof(Mac) + o.ns.size() + o.blob.size() + o.name.size() + kEntryOverhead;
+}
+
+namespace {
+
+// The row's MAC as a key, if it has the length a MAC has (a damaged row
+// may not; it is never remembered).
+bool AsMac(std::span<const std::uint8_t> bytes, NameCache::Mac& out) {
+  if (bytes.size() != out.size()) return false;
+  std::memcpy(out.data(), bytes.data(), out.size());
+  return true;
+}
+
+}  // namespace
+
 const std::string* NameCache::FindName(const NameRow& row) const {
-  auto it = names_.find(row.id);
+  Mac mac;
+  if (!AsMac(row.mac, mac)) return nullptr;
+  auto it = names_.find(mac);
   if (it == names_.end()) return nullptr;
   const Opened& o = it->second;
-  if (o.key_id != row.key_id || o.revision != row.revision || o.ns != row.ns || o.mac != AsText(row.mac) ||
-      o.blob != AsText(row.blob)) {
+  if (o.key_id != row.key_id || o.revision != row.revision || o.ns != row.ns || o.blob != AsText(row.blob)) {
     return nullptr;
   }
   return &o.name;
 }
 
 void NameCache::PutName(const NameRow& row, std::string_view name) {
-  Opened fresh{std::string(row.ns), std::string(AsText(row.mac)), row.key_id, row.revision,
-               std::string(AsText(row.blob)), std::string(name)};
+  Mac mac;
+  if (!AsMac(row.mac, mac)) return;
+  Opened fresh{std::string(row.ns), row.key_id, row.revision, std::string(AsText(row.blob)), std::string(name)};
   const std::size_t cost = Cost(fresh);
-  auto it = names_.find(row.id);
+  auto it = names_.find(mac);
   if (it != names_.end()) {
-    // The row moved on (new revision or key, or the id was reused).
+    // The row moved on (new revision or key).
     bytes_ -= std::min(bytes_, Cost(it->second));
     Cleanse(it->second.name);
     names_.erase(it);
   }
   Reserve(cost);
-  names_.emplace(row.id, std::move(fresh));
+  names_.emplace(mac, std::move(fresh));
   bytes_ += cost;
 }
 
@@ -74,7 +95,7 @@ void NameCache::Clear() {
     Cleanse(node.key());
     OPENSSL_cleanse(node.mapped().data(), node.mapped().size());
   }
-  for (auto& [id, opened] : names_) Cleanse(opened.name);
+  for (auto& [mac, opened] : names_) Cleanse(opened.name);
   names_.clear();
   bytes_ = 0;
 }

@@ -7,8 +7,8 @@
 //  * MACs, by the exact MAC input (namespace and name). Valid while the
 //    name key is: the vault clears the cache whenever it forgets or
 //    replaces its keys.
-//  * Opened names, by row id, kept with the exact sealed bytes and the rest
-//    of their associated data (namespace, MAC, key id, revision), all of
+//  * Opened names, by name MAC, kept with the exact sealed bytes and the
+//    rest of their associated data (namespace, key id, revision), all of
 //    which must match the row as read now. A hit means
 //    these very bytes authenticated before in this context, so the answer
 //    is the one AES-GCM would give again. One changed byte, or the same
@@ -46,10 +46,9 @@ class NameCache {
   const Mac* FindMac(std::span<const std::uint8_t> mac_input) const;
   void PutMac(std::span<const std::uint8_t> mac_input, const Mac& mac);
 
-  // Where a sealed name was read from: the row and every input of its
-  // associated data.
+  // Where a sealed name was read from: every input of its associated data
+  // that varies by row.
   struct NameRow {
-    std::int64_t id = 0;
     std::string_view ns;
     std::span<const std::uint8_t> mac;
     std::uint32_t key_id = 0;
@@ -75,7 +74,6 @@ class NameCache {
   };
   struct Opened {
     std::string ns;
-    std::string mac;
     std::uint32_t key_id = 0;
     std::int64_t revision = 0;
     std::string blob;
@@ -88,8 +86,13 @@ class NameCache {
   void Reserve(std::size_t n);
   static std::size_t Cost(const Opened& o);
 
+  // MACs are keyed uniform bytes: their first eight are a hash already.
+  struct MacHash {
+    std::size_t operator()(const Mac& mac) const;
+  };
+
   Map<Mac> macs_;
-  std::unordered_map<std::int64_t, Opened> names_;
+  std::unordered_map<Mac, Opened, MacHash> names_;
   std::size_t bytes_ = 0;
   std::size_t max_bytes_;
 };

@@ -7,7 +7,9 @@
 // results are flagged so the caller's transaction loop can retry them;
 // they never reach the wire.
 //
-// Not thread-safe: one Database per Vault, used under the Vault's mutex.
+// Not thread-safe: one Database per Vault, used under the Vault's mutex. So
+// the connection is opened without SQLite's own per-call mutex
+// (SQLITE_OPEN_NOMUTEX).
 #ifndef BELLWETHER_VAULT_SQLITE_DB_H_
 #define BELLWETHER_VAULT_SQLITE_DB_H_
 

@@ -1149,7 +1149,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     std::size_t scanned = 0, budget = 0;
     for (;;) {
       BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
-          "SELECT id, name_mac, key_id, revision, name_blob FROM records "
+          "SELECT name_mac, key_id, revision, name_blob FROM records "
           "WHERE ns = ? AND name_mac > ? ORDER BY name_mac LIMIT ?"));
       st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(position))
           .Bind(3, static_cast<std::int64_t>(kListScanBatch));
@@ -1159,11 +1159,15 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         if (!row) break;
         // Blobs stay valid until the next Step (opening a name uses other
         // statements).
-        const NameCache::NameRow at{st.Int(0), ns, st.Blob(1), static_cast<std::uint32_t>(st.Int(2)), st.Int(3),
-                                     st.Blob(4)};
+        const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2), st.Blob(3)};
         position.assign(at.mac.begin(), at.mac.end());
         ++scanned;
-        BW_ASSIGN_OR_RETURN(std::string name, impl_->OpenName(at));
+        std::string name;
+        if (const std::string* known = impl_->names.FindName(at)) {
+          name = *known;
+        } else {
+          BW_ASSIGN_OR_RETURN(name, impl_->OpenName(at));
+        }
         if (std::string_view(name).substr(0, prefix.size()) == prefix) {
           budget += JsonStringSizeBound(name) + 32;
           page.items.push_back(ListItem{std::move(name), at.revision});
