@@ -3,7 +3,10 @@
 // bellwether-host is measured next to echo_host (the floor), interleaved in
 // one run so machine noise hits both alike; the ratio of medians is printed.
 //
-//   bench_host_startup [iterations=200]
+//   bench_host_startup [iterations=200] [other-host-binary]
+//
+// With a second host binary (another build, say), it is timed in the same
+// interleaved loop, so two builds can be compared side by side.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
   if (iterations < 1) return 2;
   const char* host = BELLWETHER_HOST_BIN;
   const char* floor = ECHO_HOST_BIN;
+  const char* other = argc > 2 ? argv[2] : nullptr;
   // A private HOME so the benchmark does not touch the user's files.
   char tmpl[] = "/tmp/bw-bench-XXXXXX";
   const char* home = mkdtemp(tmpl);
@@ -85,26 +89,34 @@ int main(int argc, char** argv) {
   setenv("XDG_STATE_HOME", (std::string(home) + "/state").c_str(), 1);
   setenv("XDG_CONFIG_HOME", (std::string(home) + "/config").c_str(), 1);
 
-  for (int i = 0; i < 10; ++i) {  // Warm the page cache for both binaries.
+  for (int i = 0; i < 10; ++i) {  // Warm the page cache for every binary.
     OneRoundTrip(host);
     OneRoundTrip(floor);
+    if (other != nullptr) OneRoundTrip(other);
   }
-  std::vector<double> host_us, floor_us;
+  std::vector<double> host_us, floor_us, other_us;
   for (int i = 0; i < iterations; ++i) {
     double h = OneRoundTrip(host);
     double f = OneRoundTrip(floor);
-    if (h < 0 || f < 0) {
+    double o = other != nullptr ? OneRoundTrip(other) : 0;
+    if (h < 0 || f < 0 || o < 0) {
       std::fprintf(stderr, "round trip failed at iteration %d\n", i);
       return 1;
     }
     host_us.push_back(h);
     floor_us.push_back(f);
+    if (other != nullptr) other_us.push_back(o);
   }
   double hm = Median(host_us), fm = Median(floor_us);
   std::printf("fresh process answering one frame, %d interleaved runs each\n", iterations);
   std::printf("%-18s median %8.0f us   p90 %8.0f us\n", "bellwether-host", hm, Percentile(host_us, 0.9));
   std::printf("%-18s median %8.0f us   p90 %8.0f us\n", "echo_host (floor)", fm, Percentile(floor_us, 0.9));
   std::printf("ratio host/floor (medians): %.2f\n", hm / fm);
+  if (other != nullptr) {
+    double om = Median(other_us);
+    std::printf("%-18s median %8.0f us   p90 %8.0f us   (%s)\n", "other host", om, Percentile(other_us, 0.9), other);
+    std::printf("ratio other/floor (medians): %.2f; host/other: %.2f\n", om / fm, hm / om);
+  }
   std::string cleanup = std::string("rm -rf ") + home;
   return std::system(cleanup.c_str()) == 0 ? 0 : 1;
 }

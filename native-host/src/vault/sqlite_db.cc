@@ -9,30 +9,30 @@
 namespace bellwether::vault {
 
 Statement& Statement::Bind(int index, std::int64_t value) {
-  sqlite3_bind_int64(stmt_, index, value);
+  db_->api().bind_int64(stmt_, index, value);
   return *this;
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-  sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  db_->api().bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   return *this;
 }
 
 Statement& Statement::Bind(int index, std::span<const std::uint8_t> blob) {
   // A zero-length blob must still be a blob, not NULL.
   static const std::uint8_t kEmpty = 0;
-  sqlite3_bind_blob64(stmt_, index, blob.empty() ? &kEmpty : blob.data(), blob.size(), SQLITE_TRANSIENT);
+  db_->api().bind_blob64(stmt_, index, blob.empty() ? &kEmpty : blob.data(), blob.size(), SQLITE_TRANSIENT);
   return *this;
 }
 
 Statement& Statement::BindNull(int index) {
-  sqlite3_bind_null(stmt_, index);
+  db_->api().bind_null(stmt_, index);
   return *this;
 }
 
 Result<bool> Statement::Step() {
   errno = 0;  // So a failure's errno is this call's (see ErrorFromCode).
-  int rc = sqlite3_step(stmt_);
+  int rc = db_->api().step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return db_->ErrorFromCode(rc, "query failed");
@@ -45,44 +45,45 @@ Status Statement::Run() {
   }
 }
 
-std::int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::Int(int column) const { return db_->api().column_int64(stmt_, column); }
 
 std::string_view Statement::Text(int column) const {
-  const unsigned char* p = sqlite3_column_text(stmt_, column);
-  int n = sqlite3_column_bytes(stmt_, column);
+  const unsigned char* p = db_->api().column_text(stmt_, column);
+  int n = db_->api().column_bytes(stmt_, column);
   if (p == nullptr || n <= 0) return {};
   return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)};
 }
 
 std::span<const std::uint8_t> Statement::Blob(int column) const {
-  const void* p = sqlite3_column_blob(stmt_, column);
-  int n = sqlite3_column_bytes(stmt_, column);
+  const void* p = db_->api().column_blob(stmt_, column);
+  int n = db_->api().column_bytes(stmt_, column);
   if (p == nullptr || n <= 0) return {};
   return {static_cast<const std::uint8_t*>(p), static_cast<std::size_t>(n)};
 }
 
 bool Statement::IsNull(int column) const {
-  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  return db_->api().column_type(stmt_, column) == SQLITE_NULL;
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool create,
                                                  int busy_timeout_ms) {
+  BW_ASSIGN_OR_RETURN(const SqliteApi* api, LoadSqlite());
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  std::unique_ptr<Database> db(new Database(raw));
+  int rc = api->open_v2(path.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<Database> db(new Database(api, raw));
   if (rc != SQLITE_OK) {
     if (raw == nullptr) return Status::Storage("cannot open database (out of memory)");
     return db->ErrorFromCode(rc, "cannot open " + path);
   }
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, busy_timeout_ms);
+  api->extended_result_codes(raw, 1);
+  api->busy_timeout(raw, busy_timeout_ms);
   return db;
 }
 
 Database::~Database() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
-  if (db_ != nullptr) sqlite3_close_v2(db_);
+  for (auto& [sql, stmt] : cache_) api_->finalize(stmt);
+  if (db_ != nullptr) api_->close_v2(db_);
 }
 
 Status Database::ErrorFromCode(int rc, std::string_view context) {
@@ -93,9 +94,9 @@ Status Database::ErrorFromCode(int rc, std::string_view context) {
   last_error_busy_ = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
   std::string message(context);
   message += ": ";
-  message += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  message += db_ != nullptr ? api_->errmsg(db_) : api_->errstr(rc);
   message += " [sqlite " + std::to_string(rc) + "]";
-  int sys_errno = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  int sys_errno = db_ != nullptr ? api_->system_errno(db_) : 0;
   if (sys_errno == 0) sys_errno = thread_errno;
   if (primary == SQLITE_FULL ||
       (primary == SQLITE_IOERR && (sys_errno == ENOSPC || sys_errno == EFBIG || sys_errno == EDQUOT))) {
@@ -110,8 +111,8 @@ Status Database::ErrorFromCode(int rc, std::string_view context) {
 Status Database::Exec(const char* sql) {
   char* err = nullptr;
   errno = 0;
-  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-  if (err != nullptr) sqlite3_free(err);
+  int rc = api_->exec(db_, sql, nullptr, nullptr, &err);
+  if (err != nullptr) api_->free(err);
   if (rc != SQLITE_OK) return ErrorFromCode(rc, "statement failed");
   return Status::Ok();
 }
@@ -119,15 +120,15 @@ Status Database::Exec(const char* sql) {
 Result<Statement> Database::Prepare(const char* sql) {
   auto it = cache_.find(std::string_view(sql));
   if (it != cache_.end()) {
-    sqlite3_reset(it->second);
-    sqlite3_clear_bindings(it->second);
+    api_->reset(it->second);
+    api_->clear_bindings(it->second);
     used_.push_back(it->second);
     return Statement(this, it->second);
   }
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  int rc = api_->prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) {
-    if (stmt != nullptr) sqlite3_finalize(stmt);
+    if (stmt != nullptr) api_->finalize(stmt);
     return ErrorFromCode(rc, "cannot prepare statement");
   }
   cache_.emplace(sql, stmt);
@@ -135,7 +136,13 @@ Result<Statement> Database::Prepare(const char* sql) {
   return Statement(this, stmt);
 }
 
-std::int64_t Database::Changes() const { return sqlite3_changes64(db_); }
+std::int64_t Database::Changes() const { return api_->changes64(db_); }
+
+std::optional<unsigned int> Database::DataVersion() const {
+  unsigned int version = 0;
+  if (api_->file_control(db_, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK) return std::nullopt;
+  return version;
+}
 
 Status Database::Transaction(bool write, const std::function<Status()>& body, int max_attempts) {
   if (in_transaction_) return body();  // Nested: part of the outer one.
@@ -156,7 +163,7 @@ Status Database::Transaction(bool write, const std::function<Status()>& body, in
     s = body();
     bool busy = !s.ok() && last_error_busy_;
     // No statement may keep its read snapshot past the transaction.
-    for (sqlite3_stmt* stmt : used_) sqlite3_reset(stmt);
+    for (sqlite3_stmt* stmt : used_) api_->reset(stmt);
     used_.clear();
     if (s.ok()) {
       s = Exec("COMMIT");
@@ -165,7 +172,7 @@ Status Database::Transaction(bool write, const std::function<Status()>& body, in
     in_transaction_ = false;
     if (s.ok()) return s;
     // ROLLBACK may fail harmlessly if SQLite already rolled back.
-    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!api_->get_autocommit(db_)) api_->exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     last = s;
     if (!busy) return s;
     log::Debug("vault: database busy, retrying transaction");

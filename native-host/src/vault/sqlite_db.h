@@ -1,5 +1,6 @@
 // A small owned wrapper over the SQLite C API for the vault.
 //
+// SQLite itself is loaded on the first Open (vault/sqlite_loader.h).
 // Handles live in unique_ptrs; every failure becomes a Status with a vault
 // error code: disk full (SQLITE_FULL, or an I/O error whose errno is
 // ENOSPC/EFBIG/EDQUOT) -> kStorageFull; a damaged file (SQLITE_CORRUPT,
@@ -19,12 +20,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "vault/sqlite_loader.h"
 
 namespace bellwether::vault {
 
@@ -48,8 +51,6 @@ class Statement {
   std::string_view Text(int column) const;
   std::span<const std::uint8_t> Blob(int column) const;
   bool IsNull(int column) const;
-
-  sqlite3_stmt* raw() { return stmt_; }
 
  private:
   Database* db_;
@@ -77,7 +78,10 @@ class Database {
   Status Transaction(bool write, const std::function<Status()>& body, int max_attempts = 8);
 
   std::int64_t Changes() const;
-  sqlite3* raw() { return db_; }
+  // SQLite's data version of the main database: it changes whenever any
+  // connection commits to the file. nullopt if SQLite cannot say.
+  std::optional<unsigned int> DataVersion() const;
+  const SqliteApi& api() const { return *api_; }
 
   // Maps the connection's current error (rc) to a Status. Records whether
   // it was a busy/locked condition for the retry loop.
@@ -85,7 +89,8 @@ class Database {
   bool last_error_busy() const { return last_error_busy_; }
 
  private:
-  explicit Database(sqlite3* db) : db_(db) {}
+  Database(const SqliteApi* api, sqlite3* db) : api_(api), db_(db) {}
+  const SqliteApi* api_;
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
   std::vector<sqlite3_stmt*> used_;  // Handed out since the last reset.

@@ -534,13 +534,11 @@ struct Vault::Impl {
   // we unlocked? SQLite's data version (which changes with any commit to
   // the file) spares the meta read while nothing at all has changed.
   Result<bool> KeysStale() {
-    unsigned int version = 0;
-    const bool have_version =
-        sqlite3_file_control(db->raw(), "main", SQLITE_FCNTL_DATA_VERSION, &version) == SQLITE_OK;
-    if (have_version && verified_data_version && *verified_data_version == version) return false;
+    const std::optional<unsigned int> version = db->DataVersion();
+    if (version && verified_data_version && *verified_data_version == *version) return false;
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, MetaInt("wrap_generation"));
     if (gen.value_or(0) != wrap_generation) return true;
-    if (have_version) verified_data_version = version;
+    if (version) verified_data_version = version;
     return false;
   }
 
