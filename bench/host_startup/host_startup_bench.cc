@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
   std::printf("ratio host/floor (medians): %.2f\n", hm / fm);
   if (other != nullptr) {
     double om = Median(other_us);
-    std::printf("%-18s median %8.0f us   p90 %8.0f us   (%s)\n", "other host", om, Percentile(other_us, 0.9), other);
+    std::printf("%-18s median %8.0f us   p90 %8.0f us   (%s)\n", "other host", om, Percentile(other_us, 0.9),
+                other);
     std::printf("ratio other/floor (medians): %.2f; host/other: %.2f\n", om / fm, hm / om);
   }
   std::string cleanup = std::string("rm -rf ") + home;

@@ -65,17 +65,17 @@ class PlainStore {
     Must(db_->Exec("PRAGMA journal_mode = WAL"));
     Must(db_->Exec("PRAGMA synchronous = FULL"));
     if (!create) return;
-    Must(db_->Exec(
-        "CREATE TABLE meta (k TEXT PRIMARY KEY, v BLOB);"
-        "CREATE TABLE keys (key_id INTEGER PRIMARY KEY, state TEXT NOT NULL, wrapped BLOB,"
-        " created INTEGER NOT NULL, encryptions INTEGER NOT NULL DEFAULT 0);"
-        "CREATE TABLE records (id INTEGER PRIMARY KEY, ns TEXT NOT NULL, name_mac BLOB NOT NULL,"
-        " key_id INTEGER NOT NULL, revision INTEGER NOT NULL, size INTEGER NOT NULL,"
-        " name_blob BLOB NOT NULL, value_blob BLOB NOT NULL, UNIQUE (ns, name_mac));"
-        "CREATE INDEX records_by_key ON records (key_id);"
-        "CREATE INDEX records_list ON records (ns, name_mac, key_id, revision, name_blob);"
-        "INSERT INTO meta VALUES ('usage_bytes', 0), ('revision_clock', 0), ('wrap_generation', 1);"
-        "INSERT INTO keys VALUES (1, 'active', NULL, 0, 0);"));
+    Must(
+        db_->Exec("CREATE TABLE meta (k TEXT PRIMARY KEY, v BLOB);"
+                  "CREATE TABLE keys (key_id INTEGER PRIMARY KEY, state TEXT NOT NULL, wrapped BLOB,"
+                  " created INTEGER NOT NULL, encryptions INTEGER NOT NULL DEFAULT 0);"
+                  "CREATE TABLE records (id INTEGER PRIMARY KEY, ns TEXT NOT NULL, name_mac BLOB NOT NULL,"
+                  " key_id INTEGER NOT NULL, revision INTEGER NOT NULL, size INTEGER NOT NULL,"
+                  " name_blob BLOB NOT NULL, value_blob BLOB NOT NULL, UNIQUE (ns, name_mac));"
+                  "CREATE INDEX records_by_key ON records (key_id);"
+                  "CREATE INDEX records_list ON records (ns, name_mac, key_id, revision, name_blob);"
+                  "INSERT INTO meta VALUES ('usage_bytes', 0), ('revision_clock', 0), ('wrap_generation', 1);"
+                  "INSERT INTO keys VALUES (1, 'active', NULL, 0, 0);"));
   }
 
   static std::span<const std::uint8_t> Bytes(const std::string& s) {
@@ -237,7 +237,8 @@ int main(int argc, char** argv) {
     if (flag == "--sets") sets = std::atoi(argv[i + 1]);
     else if (flag == "--gets") gets = std::atoi(argv[i + 1]);
     else if (flag == "--lists") lists = std::atoi(argv[i + 1]);
-    else if (flag == "--fresh") fresh = std::atoi(argv[i + 1]);
+    else if (flag == "--fresh")
+      fresh = std::atoi(argv[i + 1]);
     else if (flag == "--dir") base = argv[i + 1];
     else if (flag == "--size") only_size = static_cast<std::size_t>(std::atol(argv[i + 1]));
   }
@@ -282,16 +283,31 @@ int main(int argc, char** argv) {
     for (int round = 0; round < rounds; ++round) {
       const int lo = sets * round / rounds, hi = sets * (round + 1) / rounds;
       set_t.Round(
-          round, [&] { for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), value).status()); },
-          [&] { for (int i = lo; i < hi; ++i) plain.Set("bench", key(i), value); });
+          round,
+          [&] {
+            for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), value).status());
+          },
+          [&] {
+            for (int i = lo; i < hi; ++i) plain.Set("bench", key(i), value);
+          });
     }
     for (int round = 0; round < rounds; ++round) {
       get_t.Round(
-          round, [&] { for (int i = 0; i < gets / rounds; ++i) Must(vault->Get("bench", key(i % sets)).status()); },
-          [&] { for (int i = 0; i < gets / rounds; ++i) plain.Get("bench", key(i % sets)); });
+          round,
+          [&] {
+            for (int i = 0; i < gets / rounds; ++i) Must(vault->Get("bench", key(i % sets)).status());
+          },
+          [&] {
+            for (int i = 0; i < gets / rounds; ++i) plain.Get("bench", key(i % sets));
+          });
       list_t.Round(
-          round, [&] { for (int i = 0; i < lists / rounds; ++i) ListAll(*vault); },
-          [&] { for (int i = 0; i < lists / rounds; ++i) plain.List("bench"); });
+          round,
+          [&] {
+            for (int i = 0; i < lists / rounds; ++i) ListAll(*vault);
+          },
+          [&] {
+            for (int i = 0; i < lists / rounds; ++i) plain.List("bench");
+          });
     }
     // A fresh process each time: both stores reopened (not timed), then
     // every key read once, or one full listing.
@@ -302,10 +318,16 @@ int main(int argc, char** argv) {
       plain_store = std::make_unique<PlainStore>(dir / "plain", false);
       if (round % 4 < 2) {
         first_get_t.Round(
-            round, [&] { for (int i = 0; i < sets; ++i) Must(vault->Get("bench", key(i)).status()); },
-            [&] { for (int i = 0; i < sets; ++i) plain_store->Get("bench", key(i)); });
+            round,
+            [&] {
+              for (int i = 0; i < sets; ++i) Must(vault->Get("bench", key(i)).status());
+            },
+            [&] {
+              for (int i = 0; i < sets; ++i) plain_store->Get("bench", key(i));
+            });
       } else {
-        first_list_t.Round(round, [&] { ListAll(*vault); }, [&] { plain_store->List("bench"); });
+        first_list_t.Round(
+            round, [&] { ListAll(*vault); }, [&] { plain_store->List("bench"); });
       }
     }
     const int get_count = gets / rounds * rounds, list_count = lists / rounds * rounds;

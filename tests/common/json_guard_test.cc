@@ -43,7 +43,6 @@ TEST(JsonDepth, StopsAtTheLimit) {
   EXPECT_EQ(JsonNestingDepth(ok, 64), 64);
 }
 
-
 // What the dispatcher writes for a string (see messaging/dispatcher.cc).
 std::size_t DumpedSize(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();

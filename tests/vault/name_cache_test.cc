@@ -21,7 +21,9 @@ using testing::TempDir;
 using testing::TestOptions;
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
+Bytes B(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
 
 NameCache::Mac MacOf(std::uint8_t fill) {
   NameCache::Mac m;

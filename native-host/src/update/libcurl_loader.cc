@@ -1,21 +1,11 @@
 #include "update/libcurl_loader.h"
 
-#include <dlfcn.h>
-
-#include <mutex>
 #include <string>
+
+#include "common/shared_library.h"
 
 namespace bellwether::update {
 namespace {
-
-// dlsym returns void*; the cast to the typed pointer is the documented
-// POSIX way to use it.
-template <typename Fn>
-bool Resolve(void* library, const char* name, Fn& out) {
-  void* symbol = ::dlsym(library, name);
-  out = reinterpret_cast<Fn>(symbol);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
-  return symbol != nullptr;
-}
 
 struct Loaded {
   LibCurl api{};
@@ -24,27 +14,23 @@ struct Loaded {
 
 Loaded Load() {
   Loaded loaded;
-  void* library = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    const char* why = ::dlerror();
-    loaded.status = Status(ErrorCode::kUpdateNetwork,
-                           std::string("libcurl is not available (install libcurl4): ") + (why ? why : "?"));
+  const SharedLibrary library("libcurl.so.4");
+  if (!library.loaded()) {
+    loaded.status =
+        Status(ErrorCode::kUpdateNetwork, "libcurl is not available (install libcurl4): " + library.error());
     return loaded;
   }
   LibCurl& c = loaded.api;
-  const bool ok = Resolve(library, "curl_global_init", c.global_init) &&
-                  Resolve(library, "curl_easy_init", c.easy_init) &&
-                  Resolve(library, "curl_easy_setopt", c.easy_setopt) &&
-                  Resolve(library, "curl_easy_perform", c.easy_perform) &&
-                  Resolve(library, "curl_easy_getinfo", c.easy_getinfo) &&
-                  Resolve(library, "curl_easy_reset", c.easy_reset) &&
-                  Resolve(library, "curl_easy_cleanup", c.easy_cleanup) &&
-                  Resolve(library, "curl_easy_strerror", c.easy_strerror) &&
-                  Resolve(library, "curl_url", c.url) &&
-                  Resolve(library, "curl_url_cleanup", c.url_cleanup) &&
-                  Resolve(library, "curl_url_set", c.url_set) &&
-                  Resolve(library, "curl_url_get", c.url_get) &&
-                  Resolve(library, "curl_free", c.free);
+  const bool ok =
+      library.Resolve("curl_global_init", c.global_init) && library.Resolve("curl_easy_init", c.easy_init) &&
+      library.Resolve("curl_easy_setopt", c.easy_setopt) &&
+      library.Resolve("curl_easy_perform", c.easy_perform) &&
+      library.Resolve("curl_easy_getinfo", c.easy_getinfo) &&
+      library.Resolve("curl_easy_reset", c.easy_reset) &&
+      library.Resolve("curl_easy_cleanup", c.easy_cleanup) &&
+      library.Resolve("curl_easy_strerror", c.easy_strerror) && library.Resolve("curl_url", c.url) &&
+      library.Resolve("curl_url_cleanup", c.url_cleanup) && library.Resolve("curl_url_set", c.url_set) &&
+      library.Resolve("curl_url_get", c.url_get) && library.Resolve("curl_free", c.free);
   if (!ok) {
     loaded.status = Status(ErrorCode::kUpdateNetwork, "the installed libcurl is too old (missing functions)");
     return loaded;
@@ -58,9 +44,7 @@ Loaded Load() {
 }  // namespace
 
 Result<const LibCurl*> LoadLibCurl() {
-  static std::once_flag once;
-  static Loaded loaded;
-  std::call_once(once, [] { loaded = Load(); });
+  static const Loaded loaded = Load();  // Once, thread-safe.
   if (!loaded.status.ok()) return loaded.status;
   return &loaded.api;
 }

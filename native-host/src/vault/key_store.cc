@@ -1,17 +1,16 @@
 #include "vault/key_store.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
+#include <libsecret/secret.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <libsecret/secret.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "common/shared_library.h"
 #include "crypto/random.h"
 
 namespace bellwether::vault {
@@ -172,32 +171,25 @@ struct LibSecret {
   decltype(&secret_value_unref) value_unref = nullptr;
 };
 
-template <typename Fn>
-bool Bind(void* handle, const char* name, Fn& out) {
-  void* sym = ::dlsym(handle, name);
-  // POSIX guarantees data/function pointer conversion for dlsym results.
-  out = reinterpret_cast<Fn>(sym);
-  return sym != nullptr;
-}
-
 // nullptr when libsecret is not installed (then there is no keyring).
 const LibSecret* Secret() {
   static const LibSecret* const lib = []() -> const LibSecret* {
-    void* handle = ::dlopen("libsecret-1.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) return nullptr;
+    const SharedLibrary library("libsecret-1.so.0");
+    if (!library.loaded()) return nullptr;
     auto* l = new LibSecret;  // Lives for the process, like the library.
-    bool ok = Bind(handle, "g_error_free", l->error_free) && Bind(handle, "g_free", l->free) &&
-              Bind(handle, "g_object_unref", l->object_unref) &&
-              Bind(handle, "g_dbus_proxy_get_name_owner", l->proxy_get_name_owner) &&
-              Bind(handle, "secret_service_get_sync", l->service_get_sync) &&
-              Bind(handle, "secret_service_ensure_session_sync", l->service_ensure_session_sync) &&
-              Bind(handle, "secret_collection_for_alias_sync", l->collection_for_alias_sync) &&
-              Bind(handle, "secret_collection_get_locked", l->collection_get_locked) &&
-              Bind(handle, "secret_password_lookup_binary_sync", l->password_lookup_binary_sync) &&
-              Bind(handle, "secret_password_store_binary_sync", l->password_store_binary_sync) &&
-              Bind(handle, "secret_password_clear_sync", l->password_clear_sync) &&
-              Bind(handle, "secret_value_new", l->value_new) && Bind(handle, "secret_value_get", l->value_get) &&
-              Bind(handle, "secret_value_unref", l->value_unref);
+    bool ok = library.Resolve("g_error_free", l->error_free) && library.Resolve("g_free", l->free) &&
+              library.Resolve("g_object_unref", l->object_unref) &&
+              library.Resolve("g_dbus_proxy_get_name_owner", l->proxy_get_name_owner) &&
+              library.Resolve("secret_service_get_sync", l->service_get_sync) &&
+              library.Resolve("secret_service_ensure_session_sync", l->service_ensure_session_sync) &&
+              library.Resolve("secret_collection_for_alias_sync", l->collection_for_alias_sync) &&
+              library.Resolve("secret_collection_get_locked", l->collection_get_locked) &&
+              library.Resolve("secret_password_lookup_binary_sync", l->password_lookup_binary_sync) &&
+              library.Resolve("secret_password_store_binary_sync", l->password_store_binary_sync) &&
+              library.Resolve("secret_password_clear_sync", l->password_clear_sync) &&
+              library.Resolve("secret_value_new", l->value_new) &&
+              library.Resolve("secret_value_get", l->value_get) &&
+              library.Resolve("secret_value_unref", l->value_unref);
     if (!ok) {
       delete l;
       return nullptr;

@@ -69,7 +69,8 @@ const std::string* NameCache::FindName(const NameRow& row) const {
 void NameCache::PutName(const NameRow& row, std::string_view name) {
   Mac mac;
   if (!AsMac(row.mac, mac)) return;
-  Opened fresh{std::string(row.ns), row.key_id, row.revision, std::string(AsText(row.blob)), std::string(name)};
+  Opened fresh{std::string(row.ns), row.key_id, row.revision, std::string(AsText(row.blob)),
+               std::string(name)};
   const std::size_t cost = Cost(fresh);
   auto it = names_.find(mac);
   if (it != names_.end()) {

@@ -45,7 +45,9 @@ Status Statement::Run() {
   }
 }
 
-std::int64_t Statement::Int(int column) const { return db_->api().column_int64(stmt_, column); }
+std::int64_t Statement::Int(int column) const {
+  return db_->api().column_int64(stmt_, column);
+}
 
 std::string_view Statement::Text(int column) const {
   const unsigned char* p = db_->api().column_text(stmt_, column);
@@ -69,7 +71,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool c
                                                  int busy_timeout_ms) {
   BW_ASSIGN_OR_RETURN(const SqliteApi* api, LoadSqlite());
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = api->open_v2(path.c_str(), &raw, flags, nullptr);
   std::unique_ptr<Database> db(new Database(api, raw));
   if (rc != SQLITE_OK) {
@@ -136,7 +139,9 @@ Result<Statement> Database::Prepare(const char* sql) {
   return Statement(this, stmt);
 }
 
-std::int64_t Database::Changes() const { return api_->changes64(db_); }
+std::int64_t Database::Changes() const {
+  return api_->changes64(db_);
+}
 
 std::optional<unsigned int> Database::DataVersion() const {
   unsigned int version = 0;

@@ -1,21 +1,11 @@
 #include "vault/sqlite_loader.h"
 
-#include <dlfcn.h>
-
-#include <mutex>
 #include <string>
+
+#include "common/shared_library.h"
 
 namespace bellwether::vault {
 namespace {
-
-// dlsym returns void*; the cast to the typed pointer is the documented
-// POSIX way to use it.
-template <typename Fn>
-bool Resolve(void* library, const char* name, Fn& out) {
-  void* symbol = ::dlsym(library, name);
-  out = reinterpret_cast<Fn>(symbol);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
-  return symbol != nullptr;
-}
 
 struct Loaded {
   SqliteApi api{};
@@ -24,42 +14,37 @@ struct Loaded {
 
 Loaded Load() {
   Loaded loaded;
-  void* library = ::dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    const char* why = ::dlerror();
-    loaded.status = Status::Storage(std::string("SQLite is not available (install libsqlite3-0): ") +
-                                    (why != nullptr ? why : "?"));
+  const SharedLibrary library("libsqlite3.so.0");
+  if (!library.loaded()) {
+    loaded.status = Status::Storage("SQLite is not available (install libsqlite3-0): " + library.error());
     return loaded;
   }
   SqliteApi& s = loaded.api;
-  const bool ok = Resolve(library, "sqlite3_open_v2", s.open_v2) &&
-                  Resolve(library, "sqlite3_close_v2", s.close_v2) &&
-                  Resolve(library, "sqlite3_extended_result_codes", s.extended_result_codes) &&
-                  Resolve(library, "sqlite3_busy_timeout", s.busy_timeout) &&
-                  Resolve(library, "sqlite3_exec", s.exec) &&
-                  Resolve(library, "sqlite3_free", s.free) &&
-                  Resolve(library, "sqlite3_prepare_v3", s.prepare_v3) &&
-                  Resolve(library, "sqlite3_step", s.step) &&
-                  Resolve(library, "sqlite3_reset", s.reset) &&
-                  Resolve(library, "sqlite3_clear_bindings", s.clear_bindings) &&
-                  Resolve(library, "sqlite3_finalize", s.finalize) &&
-                  Resolve(library, "sqlite3_bind_int64", s.bind_int64) &&
-                  Resolve(library, "sqlite3_bind_text64", s.bind_text64) &&
-                  Resolve(library, "sqlite3_bind_blob64", s.bind_blob64) &&
-                  Resolve(library, "sqlite3_bind_null", s.bind_null) &&
-                  Resolve(library, "sqlite3_column_int64", s.column_int64) &&
-                  Resolve(library, "sqlite3_column_text", s.column_text) &&
-                  Resolve(library, "sqlite3_column_blob", s.column_blob) &&
-                  Resolve(library, "sqlite3_column_bytes", s.column_bytes) &&
-                  Resolve(library, "sqlite3_column_type", s.column_type) &&
-                  Resolve(library, "sqlite3_changes64", s.changes64) &&
-                  Resolve(library, "sqlite3_get_autocommit", s.get_autocommit) &&
-                  Resolve(library, "sqlite3_file_control", s.file_control) &&
-                  Resolve(library, "sqlite3_errmsg", s.errmsg) &&
-                  Resolve(library, "sqlite3_errstr", s.errstr) &&
-                  Resolve(library, "sqlite3_system_errno", s.system_errno);
+  const bool ok =
+      library.Resolve("sqlite3_open_v2", s.open_v2) && library.Resolve("sqlite3_close_v2", s.close_v2) &&
+      library.Resolve("sqlite3_extended_result_codes", s.extended_result_codes) &&
+      library.Resolve("sqlite3_busy_timeout", s.busy_timeout) && library.Resolve("sqlite3_exec", s.exec) &&
+      library.Resolve("sqlite3_free", s.free) && library.Resolve("sqlite3_prepare_v3", s.prepare_v3) &&
+      library.Resolve("sqlite3_step", s.step) && library.Resolve("sqlite3_reset", s.reset) &&
+      library.Resolve("sqlite3_clear_bindings", s.clear_bindings) &&
+      library.Resolve("sqlite3_finalize", s.finalize) &&
+      library.Resolve("sqlite3_bind_int64", s.bind_int64) &&
+      library.Resolve("sqlite3_bind_text64", s.bind_text64) &&
+      library.Resolve("sqlite3_bind_blob64", s.bind_blob64) &&
+      library.Resolve("sqlite3_bind_null", s.bind_null) &&
+      library.Resolve("sqlite3_column_int64", s.column_int64) &&
+      library.Resolve("sqlite3_column_text", s.column_text) &&
+      library.Resolve("sqlite3_column_blob", s.column_blob) &&
+      library.Resolve("sqlite3_column_bytes", s.column_bytes) &&
+      library.Resolve("sqlite3_column_type", s.column_type) &&
+      library.Resolve("sqlite3_changes64", s.changes64) &&
+      library.Resolve("sqlite3_get_autocommit", s.get_autocommit) &&
+      library.Resolve("sqlite3_file_control", s.file_control) &&
+      library.Resolve("sqlite3_errmsg", s.errmsg) && library.Resolve("sqlite3_errstr", s.errstr) &&
+      library.Resolve("sqlite3_system_errno", s.system_errno);
   if (!ok) {
-    loaded.status = Status::Storage("the installed SQLite is too old (missing functions; 3.37 or later needed)");
+    loaded.status =
+        Status::Storage("the installed SQLite is too old (missing functions; 3.37 or later needed)");
   }
   return loaded;
 }
@@ -67,9 +52,7 @@ Loaded Load() {
 }  // namespace
 
 Result<const SqliteApi*> LoadSqlite() {
-  static std::once_flag once;
-  static Loaded loaded;
-  std::call_once(once, [] { loaded = Load(); });
+  static const Loaded loaded = Load();  // Once, thread-safe.
   if (!loaded.status.ok()) return loaded.status;
   return &loaded.api;
 }

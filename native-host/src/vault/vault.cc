@@ -638,8 +638,8 @@ struct Vault::Impl {
   // long for it: ok() is then false and the field is refused.
   class FieldAad {
    public:
-    FieldAad(const Bytes& vault_id, char kind, std::uint32_t key_id, std::int64_t revision, std::string_view ns,
-             std::span<const std::uint8_t> mac) {
+    FieldAad(const Bytes& vault_id, char kind, std::uint32_t key_id, std::int64_t revision,
+             std::string_view ns, std::span<const std::uint8_t> mac) {
       Put(std::string_view("BWV"));
       Put(static_cast<std::uint8_t>(kFormatVersion));
       Put(vault_id);
@@ -667,7 +667,8 @@ struct Vault::Impl {
       size_ += s.size();
     }
     // Validated inputs: namespace <= kMaxNamespaceChars, MAC 32 bytes.
-    std::array<std::uint8_t, 3 + 1 + kVaultIdBytes + 1 + 4 + 8 + 1 + kMaxNamespaceChars + crypto::kSha256Bytes>
+    std::array<std::uint8_t,
+               3 + 1 + kVaultIdBytes + 1 + 4 + 8 + 1 + kMaxNamespaceChars + crypto::kSha256Bytes>
         bytes_{};
     std::size_t size_ = 0;
     bool overflow_ = false;
@@ -676,8 +677,8 @@ struct Vault::Impl {
   using Nonce = std::array<std::uint8_t, crypto::kGcmNonceBytes>;
 
   // Blob: version (1) || key id (4, BE) || nonce (12) || ciphertext || tag.
-  Result<Bytes> SealField(char kind, std::uint32_t key_id, const crypto::AesGcmKey& key, std::int64_t revision,
-                          std::string_view ns, std::span<const std::uint8_t> mac,
+  Result<Bytes> SealField(char kind, std::uint32_t key_id, const crypto::AesGcmKey& key,
+                          std::int64_t revision, std::string_view ns, std::span<const std::uint8_t> mac,
                           std::span<const std::uint8_t> plaintext, const Nonce& nonce) const {
     Bytes blob;
     blob.reserve(kBlobHeaderBytes + plaintext.size() + crypto::kGcmTagBytes);
@@ -698,7 +699,8 @@ struct Vault::Impl {
   // (both drawn from the DRBG in one call).
   Result<SealedRecord> SealRecord(std::uint32_t key_id, const crypto::AesGcmKey& key, std::int64_t revision,
                                   std::string_view ns, std::span<const std::uint8_t> mac,
-                                  std::span<const std::uint8_t> name, std::span<const std::uint8_t> value) const {
+                                  std::span<const std::uint8_t> name,
+                                  std::span<const std::uint8_t> value) const {
     std::array<std::uint8_t, 2 * crypto::kGcmNonceBytes> random{};
     BW_RETURN_IF_ERROR(crypto::RandomBytes(random.data(), random.size()));
     Nonce name_nonce{}, value_nonce{};
@@ -741,7 +743,8 @@ struct Vault::Impl {
   // has opened (see NameCache: a hit needs these exact bytes in this row).
   Result<std::string> OpenName(const NameCache::NameRow& row) {
     if (const std::string* known = names.FindName(row)) return *known;
-    BW_ASSIGN_OR_RETURN(SecureBytes name, OpenField('n', row.key_id, row.revision, row.ns, row.mac, row.blob));
+    BW_ASSIGN_OR_RETURN(SecureBytes name,
+                        OpenField('n', row.key_id, row.revision, row.ns, row.mac, row.blob));
     names.PutName(row, name.view());
     return std::string(name.view());
   }
@@ -772,8 +775,8 @@ struct Vault::Impl {
     const std::int64_t revision = clock.value_or(0) + 1;
     BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
     BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* data_key, DataKey(active.id));
-    BW_ASSIGN_OR_RETURN(SealedRecord sealed,
-                        SealRecord(active.id, *data_key, revision, ns, mac, AsBytes(key), AsBytes(serialized)));
+    BW_ASSIGN_OR_RETURN(SealedRecord sealed, SealRecord(active.id, *data_key, revision, ns, mac, AsBytes(key),
+                                                        AsBytes(serialized)));
     const Bytes& name_blob = sealed.name_blob;
     const Bytes& value_blob = sealed.value_blob;
     if (existing) {
@@ -889,8 +892,8 @@ struct Vault::Impl {
             ++bad;  // Left under its old key; reported below.
             continue;
           }
-          BW_ASSIGN_OR_RETURN(SealedRecord sealed,
-                              SealRecord(active.id, *new_key, r.revision, r.ns, r.mac, name->span(), value->span()));
+          BW_ASSIGN_OR_RETURN(SealedRecord sealed, SealRecord(active.id, *new_key, r.revision, r.ns, r.mac,
+                                                              name->span(), value->span()));
           const Bytes& nb = sealed.name_blob;
           const Bytes& vb = sealed.value_blob;
           BW_ASSIGN_OR_RETURN(Statement up, db->Prepare(
@@ -1000,8 +1003,9 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
     if (!row || st.Int(0) != 3) return Status::Ok();
     // A vault from before an index was added takes the write path below,
     // which creates what is missing.
-    BW_ASSIGN_OR_RETURN(Statement index, db.Prepare(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list'"));
+    BW_ASSIGN_OR_RETURN(
+        Statement index,
+        db.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list'"));
     BW_ASSIGN_OR_RETURN(bool has_row, index.Step());
     if (!has_row || index.Int(0) != 1) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
@@ -1049,24 +1053,29 @@ Result<Record> Vault::Get(std::string_view ns, std::string_view key) {
   BW_RETURN_IF_ERROR(ValidateNamespace(ns));
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
   Record out;
-  if (bellwether::Status op_status = impl_->RunUnlocked(false, [&]() -> bellwether::Status {
-    BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
-    BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
-        "SELECT key_id, revision, value_blob FROM records WHERE ns = ? AND name_mac = ?"));
-    st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(mac));
-    BW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
-    const auto key_id = static_cast<std::uint32_t>(st.Int(0));
-    const std::int64_t revision = st.Int(1);
-    // The blob stays valid: DataKey() uses another statement, not this one.
-    auto blob = st.Blob(2);
-    BW_ASSIGN_OR_RETURN(SecureBytes plain, impl_->OpenField('v', key_id, revision, ns, mac, blob));
-    nlohmann::json value = nlohmann::json::parse(plain.view(), nullptr, false);
-    if (value.is_discarded()) return Status::Integrity("record value is not valid JSON");
-    out.value = std::move(value);
-    out.revision = revision;
-    return Status::Ok();
-  }); !op_status.ok()) {
+  if (bellwether::Status op_status = impl_->RunUnlocked(
+          false,
+          [&]() -> bellwether::Status {
+            BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
+            BW_ASSIGN_OR_RETURN(
+                Statement st,
+                impl_->db->Prepare(
+                    "SELECT key_id, revision, value_blob FROM records WHERE ns = ? AND name_mac = ?"));
+            st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(mac));
+            BW_ASSIGN_OR_RETURN(bool row, st.Step());
+            if (!row) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
+            const auto key_id = static_cast<std::uint32_t>(st.Int(0));
+            const std::int64_t revision = st.Int(1);
+            // The blob stays valid: DataKey() uses another statement, not this one.
+            auto blob = st.Blob(2);
+            BW_ASSIGN_OR_RETURN(SecureBytes plain, impl_->OpenField('v', key_id, revision, ns, mac, blob));
+            nlohmann::json value = nlohmann::json::parse(plain.view(), nullptr, false);
+            if (value.is_discarded()) return Status::Integrity("record value is not valid JSON");
+            out.value = std::move(value);
+            out.revision = revision;
+            return Status::Ok();
+          });
+      !op_status.ok()) {
     return op_status;
   }
   return out;
@@ -1146,10 +1155,11 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     Bytes position = after;
     std::size_t scanned = 0, budget = 0;
     for (;;) {
-      BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(
-          "SELECT name_mac, key_id, revision, name_blob FROM records "
-          "WHERE ns = ? AND name_mac > ? ORDER BY name_mac LIMIT ?"));
-      st.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(position))
+      BW_ASSIGN_OR_RETURN(Statement st,
+                          impl_->db->Prepare("SELECT name_mac, key_id, revision, name_blob FROM records "
+                                             "WHERE ns = ? AND name_mac > ? ORDER BY name_mac LIMIT ?"));
+      st.Bind(1, ns)
+          .Bind(2, std::span<const std::uint8_t>(position))
           .Bind(3, static_cast<std::int64_t>(kListScanBatch));
       std::size_t rows = 0;
       for (;; ++rows) {
@@ -1157,7 +1167,8 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         if (!row) break;
         // Blobs stay valid until the next Step (opening a name uses other
         // statements).
-        const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2), st.Blob(3)};
+        const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
+                                    st.Blob(3)};
         position.assign(at.mac.begin(), at.mac.end());
         ++scanned;
         std::string name;
@@ -1187,19 +1198,23 @@ Result<std::uint64_t> Vault::Clear(std::string_view ns) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   BW_RETURN_IF_ERROR(ValidateNamespace(ns));
   std::uint64_t deleted = 0;
-  if (bellwether::Status txn_status = impl_->RunUnlocked(true, [&]() -> bellwether::Status {
-    BW_ASSIGN_OR_RETURN(Statement sum, impl_->db->Prepare(
-        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE ns = ?"));
-    sum.Bind(1, ns);
-    BW_ASSIGN_OR_RETURN(bool row, sum.Step());
-    if (!row) return Status::Storage("cannot count records");
-    deleted = static_cast<std::uint64_t>(sum.Int(0));
-    const std::int64_t bytes = sum.Int(1);
-    BW_ASSIGN_OR_RETURN(Statement del, impl_->db->Prepare("DELETE FROM records WHERE ns = ?"));
-    BW_RETURN_IF_ERROR(del.Bind(1, ns).Run());
-    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> usage, impl_->MetaInt("usage_bytes"));
-    return impl_->SetMetaInt("usage_bytes", std::max<std::int64_t>(0, usage.value_or(0) - bytes));
-  }); !txn_status.ok()) {
+  if (bellwether::Status txn_status = impl_->RunUnlocked(
+          true,
+          [&]() -> bellwether::Status {
+            BW_ASSIGN_OR_RETURN(
+                Statement sum,
+                impl_->db->Prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM records WHERE ns = ?"));
+            sum.Bind(1, ns);
+            BW_ASSIGN_OR_RETURN(bool row, sum.Step());
+            if (!row) return Status::Storage("cannot count records");
+            deleted = static_cast<std::uint64_t>(sum.Int(0));
+            const std::int64_t bytes = sum.Int(1);
+            BW_ASSIGN_OR_RETURN(Statement del, impl_->db->Prepare("DELETE FROM records WHERE ns = ?"));
+            BW_RETURN_IF_ERROR(del.Bind(1, ns).Run());
+            BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> usage, impl_->MetaInt("usage_bytes"));
+            return impl_->SetMetaInt("usage_bytes", std::max<std::int64_t>(0, usage.value_or(0) - bytes));
+          });
+      !txn_status.ok()) {
     return txn_status;
   }
   return deleted;
@@ -1371,37 +1386,44 @@ Result<ExportResult> Vault::Export(std::string_view passphrase) {
   BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
   Impl& v = *impl_;
   nlohmann::json records = nlohmann::json::array();
-  if (bellwether::Status txn_status = v.RunUnlocked(false, [&]() -> bellwether::Status {
-    records = nlohmann::json::array();
-    struct Row {
-      std::string ns;
-      Bytes mac;
-      std::uint32_t key_id;
-      std::int64_t revision;
-      Bytes name_blob, value_blob;
-    };
-    std::vector<Row> rows;
-    {
-      BW_ASSIGN_OR_RETURN(Statement st, v.db->Prepare(
-          "SELECT ns, name_mac, key_id, revision, name_blob, value_blob FROM records ORDER BY ns, id"));
-      for (;;) {
-        BW_ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) break;
-        auto mac = st.Blob(1), nb = st.Blob(4), vb = st.Blob(5);
-        rows.push_back(Row{std::string(st.Text(0)), Bytes(mac.begin(), mac.end()),
-                           static_cast<std::uint32_t>(st.Int(2)), st.Int(3), Bytes(nb.begin(), nb.end()),
-                           Bytes(vb.begin(), vb.end())});
-      }
-    }
-    for (const Row& r : rows) {
-      BW_ASSIGN_OR_RETURN(SecureBytes name, v.OpenField('n', r.key_id, r.revision, r.ns, r.mac, r.name_blob));
-      BW_ASSIGN_OR_RETURN(SecureBytes value, v.OpenField('v', r.key_id, r.revision, r.ns, r.mac, r.value_blob));
-      nlohmann::json parsed = nlohmann::json::parse(value.view(), nullptr, false);
-      if (parsed.is_discarded()) return Status::Integrity("record value is not valid JSON");
-      records.push_back({{"namespace", r.ns}, {"key", std::string(name.view())}, {"value", std::move(parsed)}});
-    }
-    return Status::Ok();
-  }); !txn_status.ok()) {
+  if (bellwether::Status txn_status = v.RunUnlocked(
+          false,
+          [&]() -> bellwether::Status {
+            records = nlohmann::json::array();
+            struct Row {
+              std::string ns;
+              Bytes mac;
+              std::uint32_t key_id;
+              std::int64_t revision;
+              Bytes name_blob, value_blob;
+            };
+            std::vector<Row> rows;
+            {
+              BW_ASSIGN_OR_RETURN(Statement st,
+                                  v.db->Prepare("SELECT ns, name_mac, key_id, revision, name_blob, "
+                                                "value_blob FROM records ORDER BY ns, id"));
+              for (;;) {
+                BW_ASSIGN_OR_RETURN(bool row, st.Step());
+                if (!row) break;
+                auto mac = st.Blob(1), nb = st.Blob(4), vb = st.Blob(5);
+                rows.push_back(Row{std::string(st.Text(0)), Bytes(mac.begin(), mac.end()),
+                                   static_cast<std::uint32_t>(st.Int(2)), st.Int(3),
+                                   Bytes(nb.begin(), nb.end()), Bytes(vb.begin(), vb.end())});
+              }
+            }
+            for (const Row& r : rows) {
+              BW_ASSIGN_OR_RETURN(SecureBytes name,
+                                  v.OpenField('n', r.key_id, r.revision, r.ns, r.mac, r.name_blob));
+              BW_ASSIGN_OR_RETURN(SecureBytes value,
+                                  v.OpenField('v', r.key_id, r.revision, r.ns, r.mac, r.value_blob));
+              nlohmann::json parsed = nlohmann::json::parse(value.view(), nullptr, false);
+              if (parsed.is_discarded()) return Status::Integrity("record value is not valid JSON");
+              records.push_back(
+                  {{"namespace", r.ns}, {"key", std::string(name.view())}, {"value", std::move(parsed)}});
+            }
+            return Status::Ok();
+          });
+      !txn_status.ok()) {
     return txn_status;
   }
   const std::uint64_t count = records.size();
@@ -1482,34 +1504,40 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
   ImportReport report;
   bool rotate_due = false;
   // One transaction: an import is merged entirely or not at all.
-  if (bellwether::Status txn_status = v.RunUnlocked(true, [&]() -> bellwether::Status {
-    report = ImportReport{};
-    for (const Item& item : items) {
-      BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, v.NameMac(item.ns, item.key));
-      BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, v.FindRow(item.ns, mac));
-      if (existing) {
-        BW_ASSIGN_OR_RETURN(Statement st, v.db->Prepare("SELECT value_blob FROM records WHERE id = ?"));
-        st.Bind(1, existing->id);
-        BW_ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) return Status::Storage("record vanished during import");
-        auto blob = st.Blob(0);
-        Bytes copy(blob.begin(), blob.end());
-        BW_ASSIGN_OR_RETURN(SecureBytes current,
-                            v.OpenField('v', existing->key_id, existing->revision, item.ns, mac, copy));
-        if (current.view() == item.serialized) {
-          ++report.unchanged;
-          continue;
-        }
-      }
-      BW_RETURN_IF_ERROR(v.PutInTransaction(item.ns, item.key, mac, item.serialized, existing, &rotate_due).status());
-      if (existing) {
-        ++report.updated;
-      } else {
-        ++report.added;
-      }
-    }
-    return Status::Ok();
-  }); !txn_status.ok()) {
+  if (bellwether::Status txn_status = v.RunUnlocked(
+          true,
+          [&]() -> bellwether::Status {
+            report = ImportReport{};
+            for (const Item& item : items) {
+              BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, v.NameMac(item.ns, item.key));
+              BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, v.FindRow(item.ns, mac));
+              if (existing) {
+                BW_ASSIGN_OR_RETURN(Statement st,
+                                    v.db->Prepare("SELECT value_blob FROM records WHERE id = ?"));
+                st.Bind(1, existing->id);
+                BW_ASSIGN_OR_RETURN(bool row, st.Step());
+                if (!row) return Status::Storage("record vanished during import");
+                auto blob = st.Blob(0);
+                Bytes copy(blob.begin(), blob.end());
+                BW_ASSIGN_OR_RETURN(SecureBytes current, v.OpenField('v', existing->key_id,
+                                                                     existing->revision, item.ns, mac, copy));
+                if (current.view() == item.serialized) {
+                  ++report.unchanged;
+                  continue;
+                }
+              }
+              BW_RETURN_IF_ERROR(
+                  v.PutInTransaction(item.ns, item.key, mac, item.serialized, existing, &rotate_due)
+                      .status());
+              if (existing) {
+                ++report.updated;
+              } else {
+                ++report.added;
+              }
+            }
+            return Status::Ok();
+          });
+      !txn_status.ok()) {
     return txn_status;
   }
   v.RotateIfDue(rotate_due);
