@@ -7,20 +7,13 @@
 namespace bellwether::update {
 namespace {
 
-struct Loaded {
-  LibCurl api{};
-  Status status;
-};
-
-Loaded Load() {
-  Loaded loaded;
+Result<LibCurl> Load() {
   const SharedLibrary library("libcurl.so.4");
   if (!library.loaded()) {
-    loaded.status =
-        Status(ErrorCode::kUpdateNetwork, "libcurl is not available (install libcurl4): " + library.error());
-    return loaded;
+    return Status(ErrorCode::kUpdateNetwork,
+                  "libcurl is not available (install libcurl4): " + library.error());
   }
-  LibCurl& c = loaded.api;
+  LibCurl c{};
   const bool ok =
       library.Resolve("curl_global_init", c.global_init) && library.Resolve("curl_easy_init", c.easy_init) &&
       library.Resolve("curl_easy_setopt", c.easy_setopt) &&
@@ -32,21 +25,20 @@ Loaded Load() {
       library.Resolve("curl_url_cleanup", c.url_cleanup) && library.Resolve("curl_url_set", c.url_set) &&
       library.Resolve("curl_url_get", c.url_get) && library.Resolve("curl_free", c.free);
   if (!ok) {
-    loaded.status = Status(ErrorCode::kUpdateNetwork, "the installed libcurl is too old (missing functions)");
-    return loaded;
+    return Status(ErrorCode::kUpdateNetwork, "the installed libcurl is too old (missing functions)");
   }
   if (c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    loaded.status = Status(ErrorCode::kUpdateNetwork, "libcurl failed to initialise");
+    return Status(ErrorCode::kUpdateNetwork, "libcurl failed to initialise");
   }
-  return loaded;
+  return c;
 }
 
 }  // namespace
 
 Result<const LibCurl*> LoadLibCurl() {
-  static const Loaded loaded = Load();  // Once, thread-safe.
-  if (!loaded.status.ok()) return loaded.status;
-  return &loaded.api;
+  static const Result<LibCurl> loaded = Load();  // Once, thread-safe.
+  if (!loaded.ok()) return loaded.status();
+  return &loaded.value();
 }
 
 }  // namespace bellwether::update

@@ -7,19 +7,12 @@
 namespace bellwether::vault {
 namespace {
 
-struct Loaded {
-  SqliteApi api{};
-  Status status;
-};
-
-Loaded Load() {
-  Loaded loaded;
+Result<SqliteApi> Load() {
   const SharedLibrary library("libsqlite3.so.0");
   if (!library.loaded()) {
-    loaded.status = Status::Storage("SQLite is not available (install libsqlite3-0): " + library.error());
-    return loaded;
+    return Status::Storage("SQLite is not available (install libsqlite3-0): " + library.error());
   }
-  SqliteApi& s = loaded.api;
+  SqliteApi s{};
   const bool ok =
       library.Resolve("sqlite3_open_v2", s.open_v2) && library.Resolve("sqlite3_close_v2", s.close_v2) &&
       library.Resolve("sqlite3_extended_result_codes", s.extended_result_codes) &&
@@ -42,19 +35,17 @@ Loaded Load() {
       library.Resolve("sqlite3_file_control", s.file_control) &&
       library.Resolve("sqlite3_errmsg", s.errmsg) && library.Resolve("sqlite3_errstr", s.errstr) &&
       library.Resolve("sqlite3_system_errno", s.system_errno);
-  if (!ok) {
-    loaded.status =
-        Status::Storage("the installed SQLite is too old (missing functions; 3.37 or later needed)");
-  }
-  return loaded;
+  if (!ok)
+    return Status::Storage("the installed SQLite is too old (missing functions; 3.37 or later needed)");
+  return s;
 }
 
 }  // namespace
 
 Result<const SqliteApi*> LoadSqlite() {
-  static const Loaded loaded = Load();  // Once, thread-safe.
-  if (!loaded.status.ok()) return loaded.status;
-  return &loaded.api;
+  static const Result<SqliteApi> loaded = Load();  // Once, thread-safe.
+  if (!loaded.ok()) return loaded.status();
+  return &loaded.value();
 }
 
 }  // namespace bellwether::vault
