@@ -15,6 +15,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "crypto/digest.h"
 #include "crypto/random.h"
@@ -58,6 +59,46 @@ std::string_view KeyAlgorithmName(tuf::KeyAlgorithm algorithm) {
   }
   return "ed25519";
 }
+
+// What a failed init created, so it can be removed and the same command
+// simply run again. Watch() records a directory's entries (or its absence);
+// Undo() removes, deepest watch first, whatever appeared since.
+class InitRollback {
+ public:
+  void Watch(const fs::path& dir) {
+    Watched w{dir, false, {}};
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) {
+      w.existed = true;
+      for (const auto& entry : fs::directory_iterator(dir, ec))
+        w.before.insert(entry.path().filename().string());
+    }
+    watched_.push_back(std::move(w));
+  }
+  void Commit() { watched_.clear(); }
+  ~InitRollback() {
+    for (auto it = watched_.rbegin(); it != watched_.rend(); ++it) {
+      std::error_code ec;
+      if (!it->existed) {
+        fs::remove_all(it->dir, ec);
+        continue;
+      }
+      std::vector<fs::path> added;
+      for (const auto& entry : fs::directory_iterator(it->dir, ec)) {
+        if (it->before.count(entry.path().filename().string()) == 0) added.push_back(entry.path());
+      }
+      for (const fs::path& path : added) fs::remove_all(path, ec);
+    }
+  }
+
+ private:
+  struct Watched {
+    fs::path dir;
+    bool existed;
+    std::set<std::string> before;
+  };
+  std::vector<Watched> watched_;
+};
 
 bool IsTopLevelRole(std::string_view role) {
   return std::find(kTopLevelRoles.begin(), kTopLevelRoles.end(), role) != kTopLevelRoles.end();
@@ -421,6 +462,12 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
   if (fs::exists(keys / "config.json", ec)) {  // Lost a race with another init.
     return Status::InvalidParams(keys.string() + " already holds repository keys");
   }
+  // From here on, a failure leaves things as they were (but for the lock).
+  InitRollback rollback;
+  rollback.Watch(keys);
+  rollback.Watch(repo);
+  rollback.Watch(repo / "metadata");
+  rollback.Watch(repo / "targets");
   BW_RETURN_IF_ERROR(MakeDirs(repo / "metadata", kPublicDirMode));
   BW_RETURN_IF_ERROR(MakeDirs(repo / "targets", kPublicDirMode));
   BW_RETURN_IF_ERROR(r->SaveConfig());
@@ -457,6 +504,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
   first.force_targets = true;
   BW_ASSIGN_OR_RETURN(PublishResult published, r->Publish(first));
   (void)published;
+  rollback.Commit();
   return r;
 }
 

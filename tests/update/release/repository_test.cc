@@ -152,6 +152,33 @@ TEST_F(ReleaseTest, RefusesToInitTwice) {
   EXPECT_EQ(ReadFileOrEmpty(repo_ / "metadata" / "root.json"), root);
 }
 
+TEST_F(ReleaseTest, FailedInitLeavesNothingBehindAndCanBeRunAgain) {
+  // An init that fails half-way (here: the first root cannot be written,
+  // after keys were generated) removes what it created, keeps what was
+  // there, and the same command then succeeds.
+  fs::create_directories(repo_ / "metadata" / "1.root.json");  // In the way.
+  fs::create_directories(repo_ / "unrelated");
+  auto failed = Repository::Init(repo_, keys_, {});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_FALSE(fs::exists(keys_ / "config.json"));
+  for (const char* role : {"root", "targets", "snapshot", "timestamp"}) {
+    EXPECT_FALSE(fs::exists(keys_ / role)) << role;
+  }
+  EXPECT_FALSE(fs::exists(repo_ / "targets"));
+  EXPECT_TRUE(fs::is_directory(repo_ / "metadata" / "1.root.json"));  // Was there before.
+  EXPECT_TRUE(fs::is_directory(repo_ / "unrelated"));
+  int left_in_metadata = 0;
+  for (const auto& entry : fs::directory_iterator(repo_ / "metadata")) {
+    EXPECT_EQ(entry.path().filename(), "1.root.json") << entry.path();
+    ++left_in_metadata;
+  }
+  EXPECT_EQ(left_in_metadata, 1);
+
+  fs::remove(repo_ / "metadata" / "1.root.json");
+  ASSERT_NE(InitRepo(), nullptr);
+  ExpectVerifies();
+}
+
 TEST_F(ReleaseTest, RefusesGroupReadablePrivateKey) {
   // A key file others can read is treated as compromised-by-configuration.
   ASSERT_NE(InitRepo(), nullptr);
