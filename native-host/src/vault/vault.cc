@@ -1,6 +1,7 @@
 #include "vault/vault.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,6 +250,8 @@ struct Vault::Impl {
     root.Wipe();
     name_key.reset();
     names.Clear();
+    if (!mac_input.empty()) OPENSSL_cleanse(mac_input.data(), mac_input.size());  // The last name MACed.
+    mac_input.clear();
     data_keys.clear();  // OpenSSL cleanses the key schedules.
     wrap_generation = 0;
     verified_data_version.reset();
