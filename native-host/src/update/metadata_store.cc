@@ -2,6 +2,7 @@
 
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "common/file_util.h"
 #include "update/tuf/metadata.h"
@@ -30,6 +31,29 @@ Status MetadataStore::Remove(std::string_view role) {
   std::filesystem::remove(PathFor(role), ec);
   if (ec) return Status::Storage("cannot delete " + PathFor(role).string() + ": " + ec.message());
   return Status::Ok();
+}
+
+Result<int> MetadataStore::RemoveDelegatedRolesExcept(const std::set<std::string>& keep) {
+  std::set<std::string> kept_files;
+  for (std::string_view role : {tuf::kRootRole, tuf::kTimestampRole, tuf::kSnapshotRole, tuf::kTargetsRole}) {
+    kept_files.insert(FileName(role));
+  }
+  for (const std::string& role : keep) kept_files.insert(FileName(role));
+  std::vector<std::filesystem::path> stale;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file(ec) && name.size() > 5 && name.ends_with(".json") &&
+        kept_files.count(name) == 0) {
+      stale.push_back(entry.path());
+    }
+  }
+  if (ec) return Status::Storage("cannot list " + dir_.string() + ": " + ec.message());
+  for (const auto& path : stale) {
+    std::filesystem::remove(path, ec);
+    if (ec) return Status::Storage("cannot delete " + path.string() + ": " + ec.message());
+  }
+  return static_cast<int>(stale.size());
 }
 
 }  // namespace bellwether::update

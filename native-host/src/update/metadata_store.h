@@ -15,6 +15,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,10 @@ class MetadataStore {
   Status Store(std::string_view role, std::string_view bytes);
   // No error when the file does not exist.
   Status Remove(std::string_view role);
+  // Deletes the stored delegated roles that are not in `keep` (role names),
+  // e.g. roles a new snapshot no longer lists. The top-level roles' files
+  // are never touched. Returns how many files it deleted.
+  Result<int> RemoveDelegatedRolesExcept(const std::set<std::string>& keep);
 
   // "root.json", "a%2Fb.json".
   static std::string FileName(std::string_view role);

@@ -5,10 +5,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <set>
+#include <string>
 #include <utility>
 
-#include "common/log.h"
 #include "common/file_util.h"
+#include "common/log.h"
 
 namespace bellwether::update {
 namespace {
@@ -158,7 +160,21 @@ Status Updater::UpdateSnapshot() {
                                     LimitFor(&meta, options_.max_snapshot_bytes)));
   BW_RETURN_IF_ERROR(set_->UpdateSnapshot(bytes));
   // 5.5.7.
-  return store_.Store(tuf::kSnapshotRole, bytes);
+  BW_RETURN_IF_ERROR(store_.Store(tuf::kSnapshotRole, bytes));
+  // Delegated roles the new snapshot no longer lists are never read again:
+  // delete them, so the directory does not grow with every reorganisation.
+  std::set<std::string> listed;
+  const auto* trusted = set_->snapshot();
+  if (trusted == nullptr) return Status::Internal("no trusted snapshot");
+  for (const auto& entry : trusted->signed_data.meta) {
+    const std::string& file = entry.first;
+    if (file.size() > 5 && file.ends_with(".json")) listed.insert(file.substr(0, file.size() - 5));
+  }
+  auto pruned = store_.RemoveDelegatedRolesExcept(listed);
+  if (!pruned.ok()) log::Warning("update: " + pruned.status().ToString());
+  if (pruned.ok() && *pruned > 0)
+    log::Info("update: deleted " + std::to_string(*pruned) + " unlisted role file(s)");
+  return Status::Ok();
 }
 
 Status Updater::LoadTargets(const std::string& role, const std::string& delegator) {

@@ -51,5 +51,26 @@ TEST(MetadataStore, CleansTemporaryLeftoversOnOpen) {
   EXPECT_FALSE(fs::exists(leftover));
 }
 
+// Pruning deletes only delegated roles outside the kept set: never a
+// top-level role, never a file that is not a role's.
+TEST(MetadataStore, RemovesOnlyDelegatedRolesNotKept) {
+  auto dir = testing::TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  MetadataStore store((*dir)->path());
+  for (const char* role : {"root", "timestamp", "snapshot", "targets", "a/b", "kept", "gone"}) {
+    ASSERT_TRUE(store.Store(role, "{}").ok()) << role;
+  }
+  { std::ofstream((*dir)->path() / "notes.txt") << "not metadata"; }
+  auto removed = store.RemoveDelegatedRolesExcept({"kept"});
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 2);
+  for (const char* role : {"root", "timestamp", "snapshot", "targets", "kept"}) {
+    EXPECT_TRUE(fs::exists(store.PathFor(role))) << role;
+  }
+  EXPECT_FALSE(fs::exists(store.PathFor("a/b")));
+  EXPECT_FALSE(fs::exists(store.PathFor("gone")));
+  EXPECT_TRUE(fs::exists((*dir)->path() / "notes.txt"));
+}
+
 }  // namespace
 }  // namespace bellwether::update

@@ -96,6 +96,20 @@ void TestRepository::AddDelegation(const std::string& name, std::vector<std::str
   delegation_order_.push_back(name);
 }
 
+void TestRepository::RemoveDelegation(const std::string& name) {
+  tuf::TargetsMetadata& top = targets_.at("targets");
+  if (!top.delegations) return;
+  auto& roles = top.delegations->roles;
+  roles.erase(
+      std::remove_if(roles.begin(), roles.end(), [&](const tuf::DelegatedRole& r) { return r.name == name; }),
+      roles.end());
+  top.delegations->keys.erase(Check(keys_.at("delegated:" + name).KeyId()));
+  targets_.erase(name);
+  keys_.erase("delegated:" + name);
+  delegation_order_.erase(std::remove(delegation_order_.begin(), delegation_order_.end(), name),
+                          delegation_order_.end());
+}
+
 void TestRepository::Publish() {
   tuf::SnapshotMetadata snapshot;
   snapshot.header = Header("snapshot", ++snapshot_version_);

@@ -32,6 +32,8 @@ class TestRepository {
   // Delegates `paths` from top-level targets to a new role `name` with its
   // own key (published by the next Publish()).
   void AddDelegation(const std::string& name, std::vector<std::string> paths, bool terminating = false);
+  // Drops a delegation and its role (the next Publish no longer lists it).
+  void RemoveDelegation(const std::string& name);
   // Signs new versions of every targets role, snapshot and timestamp.
   void Publish();
   // New keys for `role`; a new root signed by the old and the new root keys.

@@ -312,6 +312,49 @@ TEST_F(UpdaterTest, FindsTargetThroughDelegationAndPersistsRole) {
   EXPECT_EQ(fetcher_.CountRequests("metadata/2.team%2Fcontent.json"), 1);
 }
 
+// A snapshot may not stop listing a role the trusted one lists (5.5.5):
+// that is refused as a rollback and the stored role stays. Once the
+// snapshot keys rotate (the cached snapshot is discarded, 5.3.11), a new
+// snapshot without the role is accepted, and the role's file is deleted;
+// the roles it still lists, and the top-level ones, stay.
+TEST_F(UpdaterTest, DeletesRolesTheSnapshotNoLongerLists) {
+  repo_.AddDelegation("team/content", {"extra/*"});
+  repo_.AddDelegation("kept", {"kept/*"});
+  repo_.Publish();
+  repo_.AddTarget("extra/notes.json", "{}", "team/content");
+  repo_.AddTarget("kept/a.json", "[]", "kept");
+  repo_.Publish();
+  MetadataStore store(MetadataDir());
+  {
+    Updater updater(store, fetcher_, Options());
+    ASSERT_TRUE(updater.GetTargetInfo("extra/notes.json").ok());
+    ASSERT_TRUE(updater.GetTargetInfo("kept/a.json").ok());
+  }
+  ASSERT_TRUE(fs::exists(MetadataDir() / "team%2Fcontent.json"));
+  ASSERT_TRUE(fs::exists(MetadataDir() / "kept.json"));
+
+  repo_.RemoveDelegation("team/content");
+  repo_.Publish();
+  {
+    Updater updater(store, fetcher_, Options());
+    auto refused = updater.GetTargetInfo("kept/a.json");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), ErrorCode::kUpdateRollback) << refused.status().ToString();
+    EXPECT_TRUE(fs::exists(MetadataDir() / "team%2Fcontent.json"));
+  }
+
+  repo_.RotateKeys("snapshot");
+  repo_.Publish();
+  Updater updater(store, fetcher_, Options());
+  auto kept = updater.GetTargetInfo("kept/a.json");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_FALSE(fs::exists(MetadataDir() / "team%2Fcontent.json"));
+  EXPECT_TRUE(fs::exists(MetadataDir() / "kept.json"));
+  for (const char* name : {"root.json", "timestamp.json", "snapshot.json", "targets.json"}) {
+    EXPECT_TRUE(fs::exists(MetadataDir() / name)) << name;
+  }
+}
+
 // The metadata directory holds only trusted metadata files.
 TEST_F(UpdaterTest, MetadataDirectoryHoldsOnlyMetadataFiles) {
   ASSERT_TRUE(Download().ok());
