@@ -96,9 +96,17 @@ int main(int argc, char** argv) {
   }
   std::vector<double> host_us, floor_us, other_us;
   for (int i = 0; i < iterations; ++i) {
-    double h = OneRoundTrip(host);
-    double f = OneRoundTrip(floor);
-    double o = other != nullptr ? OneRoundTrip(other) : 0;
+    // Alternate the order (ABBA) so neither binary always runs first.
+    double h = 0, f = 0, o = 0;
+    if (i % 2 == 0) {
+      h = OneRoundTrip(host);
+      f = OneRoundTrip(floor);
+      if (other != nullptr) o = OneRoundTrip(other);
+    } else {
+      if (other != nullptr) o = OneRoundTrip(other);
+      f = OneRoundTrip(floor);
+      h = OneRoundTrip(host);
+    }
     if (h < 0 || f < 0 || o < 0) {
       std::fprintf(stderr, "round trip failed at iteration %d\n", i);
       return 1;

@@ -48,7 +48,7 @@ std::size_t DumpedSize(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
 }
 
-TEST(JsonStringSize, ExactForPlainAsciiAndUtf8Escapes) {
+TEST(JsonStringSize, ExactForPlainAsciiAndTwoByteEscapes) {
   // ASCII needs no escapes: quotes plus the bytes.
   EXPECT_EQ(JsonStringSizeBound("section-3/note"), DumpedSize("section-3/note"));
   EXPECT_EQ(JsonStringSizeBound(""), 2u);

@@ -229,8 +229,10 @@ TEST(VaultPassphrase, PassphraseSetElsewhereLocksThisProcess) {
 }
 
 // Every operation of a process that unlocked earlier sees a passphrase set
-// elsewhere, in the same transaction as its own work: nothing is read,
-// written, exported or cleared with the keys it held.
+// elsewhere: nothing is read, written, exported, imported or cleared with
+// the keys it held. (Each checks inside its own transaction, RunUnlocked,
+// which also closes the window between a check and the work; that race is
+// not forced here.)
 TEST(VaultPassphrase, EveryOperationSeesAPassphraseSetElsewhere) {
   TempDir dir;
   auto a = OpenVault(TestOptions(dir.path()));

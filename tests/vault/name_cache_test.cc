@@ -153,5 +153,43 @@ TEST(NameCache, WarmListFollowsChanges) {
   EXPECT_EQ(keys, (std::vector<std::string>{"b", "c"}));
 }
 
+// The vault does remember (a list fills the cache, a second list adds
+// nothing), and forgets everything when it locks or retires a key.
+TEST(NameCache, VaultRemembersUntilLockOrRotation) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(v->Set("notes", "b", 2).ok());
+  EXPECT_EQ(v->NameCacheEntriesForTesting(), 2u);  // Two MACs.
+  ASSERT_EQ(v->List("notes", "", std::nullopt, 10)->items.size(), 2u);
+  EXPECT_EQ(v->NameCacheEntriesForTesting(), 4u);  // And two opened names.
+  ASSERT_EQ(v->List("notes", "", std::nullopt, 10)->items.size(), 2u);
+  EXPECT_EQ(v->NameCacheEntriesForTesting(), 4u);  // Hits: nothing new.
+
+  v->Lock();
+  EXPECT_EQ(v->NameCacheEntriesForTesting(), 0u);
+  ASSERT_EQ(v->List("notes", "", std::nullopt, 10)->items.size(), 2u);
+  EXPECT_EQ(v->NameCacheEntriesForTesting(), 2u);
+  ASSERT_TRUE(v->RotateKey().ok());
+  EXPECT_EQ(v->NameCacheEntriesForTesting(), 0u);
+}
+
+// A row written back with its columns from before a rotation (old key id,
+// old sealed name) does not list from memory: its key is retired, so the
+// bytes no longer open, remembered or not.
+TEST(NameCache, RowRolledBackAcrossRotationIsRefusedWarm) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+  ASSERT_TRUE(v->List("notes", "", std::nullopt, 10).ok());  // Remembered.
+  RawDb raw(dir.path() / "vault.db");
+  const auto old_name = raw.Blob("SELECT name_blob FROM records");
+  const std::int64_t old_key = raw.Int("SELECT key_id FROM records");
+  ASSERT_TRUE(v->RotateKey().ok());
+  ASSERT_NE(raw.Int("SELECT key_id FROM records"), old_key);
+  raw.SetBlob("UPDATE records SET name_blob = ?, key_id = " + std::to_string(old_key), old_name);
+  EXPECT_EQ(v->List("notes", "", std::nullopt, 10).status().code(), ErrorCode::kIntegrity);
+}
+
 }  // namespace
 }  // namespace bellwether::vault

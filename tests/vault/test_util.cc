@@ -110,6 +110,22 @@ std::string RawDb::IntegrityCheck() {
   return out;
 }
 
+std::string RawDb::Text(const std::string& sql, int column) {
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(st, column);
+      if (!out.empty()) out += "\n";
+      if (text != nullptr) out += reinterpret_cast<const char*>(text);
+    }
+  } else {
+    ADD_FAILURE() << "cannot prepare: " << sql << ": " << sqlite3_errmsg(db_);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
 std::string ReadFile(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream s;

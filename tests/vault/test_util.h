@@ -41,6 +41,8 @@ class RawDb {
   std::int64_t Int(const std::string& sql);
   void SetBlob(const std::string& sql, const std::vector<std::uint8_t>& blob);  // sql has one '?'.
   std::string IntegrityCheck();
+  // Column `column` of every row, joined with newlines (e.g. a query plan).
+  std::string Text(const std::string& sql, int column);
 
  private:
   sqlite3* db_ = nullptr;

@@ -343,6 +343,11 @@ TEST(Vault, OlderVaultGainsTheListIndexOnOpen) {
   RawDb raw(dir.path() / "vault.db");
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'records_list'"), 1);
   EXPECT_EQ(raw.IntegrityCheck(), "ok");
+  const std::string plan = raw.Text(
+      "EXPLAIN QUERY PLAN SELECT name_mac, key_id, revision, name_blob FROM records "
+      "WHERE ns = 'notes' AND name_mac > x'' ORDER BY name_mac LIMIT 256",
+      3);
+  EXPECT_NE(plan.find("COVERING INDEX records_list"), std::string::npos) << plan;
 }
 
 }  // namespace

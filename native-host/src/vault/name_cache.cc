@@ -69,9 +69,6 @@ const std::string* NameCache::FindName(const NameRow& row) const {
 void NameCache::PutName(const NameRow& row, std::string_view name) {
   Mac mac;
   if (!AsMac(row.mac, mac)) return;
-  Opened fresh{std::string(row.ns), row.key_id, row.revision, std::string(AsText(row.blob)),
-               std::string(name)};
-  const std::size_t cost = Cost(fresh);
   auto it = names_.find(mac);
   if (it != names_.end()) {
     // The row moved on (new revision or key).
@@ -79,8 +76,15 @@ void NameCache::PutName(const NameRow& row, std::string_view name) {
     Cleanse(it->second.name);
     names_.erase(it);
   }
+  const std::size_t cost = sizeof(Mac) + row.ns.size() + row.blob.size() + name.size() + kEntryOverhead;
   Reserve(cost);
-  names_.emplace(mac, std::move(fresh));
+  // Built in place: no temporary copy of the name is left behind.
+  Opened& o = names_[mac];
+  o.ns.assign(row.ns);
+  o.key_id = row.key_id;
+  o.revision = row.revision;
+  o.blob.assign(AsText(row.blob));
+  o.name.assign(name);
   bytes_ += cost;
 }
 

@@ -236,7 +236,8 @@ struct Vault::Impl {
   std::optional<crypto::HmacSha256Key> name_key;
   // Name MACs and opened names already computed under these keys.
   NameCache names;
-  Bytes mac_input;  // NameMac's reusable buffer.
+  // NameMac's buffer: len(ns) || ns || name, at most this long (validated).
+  std::array<std::uint8_t, 1 + kMaxNamespaceChars + kMaxNameBytes> mac_input{};
   // Data keys with their AES key schedules, by key id.
   std::map<std::uint32_t, crypto::AesGcmKey> data_keys;
   std::int64_t wrap_generation = 0;
@@ -250,8 +251,7 @@ struct Vault::Impl {
     root.Wipe();
     name_key.reset();
     names.Clear();
-    if (!mac_input.empty()) OPENSSL_cleanse(mac_input.data(), mac_input.size());  // The last name MACed.
-    mac_input.clear();
+    OPENSSL_cleanse(mac_input.data(), mac_input.size());  // The last name MACed.
     data_keys.clear();  // OpenSSL cleanses the key schedules.
     wrap_generation = 0;
     verified_data_version.reset();
@@ -623,16 +623,20 @@ struct Vault::Impl {
 
   // HMAC(name key, len(ns) || ns || key), remembered for the process.
   Result<NameCache::Mac> NameMac(std::string_view ns, std::string_view key) {
-    mac_input.clear();
-    mac_input.push_back(static_cast<std::uint8_t>(ns.size()));
-    Append(mac_input, ns);
-    Append(mac_input, key);
-    if (const NameCache::Mac* known = names.FindMac(mac_input)) return *known;
-    BW_ASSIGN_OR_RETURN(Bytes computed, name_key->Mac(mac_input));
+    if (ns.size() > kMaxNamespaceChars || key.size() > kMaxNameBytes) {
+      return Status::InvalidParams("namespace or record key too long");
+    }
+    mac_input[0] = static_cast<std::uint8_t>(ns.size());
+    std::copy(ns.begin(), ns.end(), mac_input.begin() + 1);
+    std::copy(key.begin(), key.end(), mac_input.begin() + 1 + static_cast<std::ptrdiff_t>(ns.size()));
+    const std::span<const std::uint8_t> input(mac_input.data(), 1 + ns.size() + key.size());
+    if (const NameCache::Mac* known = names.FindMac(input)) return *known;
+    BW_ASSIGN_OR_RETURN(Bytes computed, name_key->Mac(input));
     if (computed.size() != crypto::kSha256Bytes) return Status::Internal("HMAC-SHA256 returned a short tag");
     NameCache::Mac mac;
     std::copy(computed.begin(), computed.end(), mac.begin());
-    names.PutMac(mac_input, mac);
+    OPENSSL_cleanse(computed.data(), computed.size());
+    names.PutMac(input, mac);
     return mac;
   }
 
@@ -746,6 +750,9 @@ struct Vault::Impl {
   // has opened (see NameCache: a hit needs these exact bytes in this row).
   Result<std::string> OpenName(const NameCache::NameRow& row) {
     if (const std::string* known = names.FindName(row)) return *known;
+    return OpenNameUncached(row);
+  }
+  Result<std::string> OpenNameUncached(const NameCache::NameRow& row) {
     BW_ASSIGN_OR_RETURN(SecureBytes name,
                         OpenField('n', row.key_id, row.revision, row.ns, row.mac, row.blob));
     names.PutName(row, name.view());
@@ -941,6 +948,9 @@ struct Vault::Impl {
       return txn_status;
     }
     for (std::uint32_t id : retired) data_keys.erase(id);
+    // A name remembered under a retired key must not outlive it: without the
+    // key, those bytes no longer open.
+    if (!retired.empty()) names.Clear();
     if (failed > 0) {
       return Status::Integrity(std::to_string(failed) +
                                " records failed to authenticate and were left under their old key");
@@ -966,6 +976,11 @@ Vault::~Vault() {
 }
 
 const std::filesystem::path& Vault::path() const { return impl_->db_path; }
+
+std::size_t Vault::NameCacheEntriesForTesting() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->names.entries();
+}
 
 Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
   if (options.data_dir.empty()) return Status::InvalidParams("vault data directory not set");
@@ -1178,7 +1193,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         if (const std::string* known = impl_->names.FindName(at)) {
           name = *known;
         } else {
-          BW_ASSIGN_OR_RETURN(name, impl_->OpenName(at));
+          BW_ASSIGN_OR_RETURN(name, impl_->OpenNameUncached(at));
         }
         if (std::string_view(name).substr(0, prefix.size()) == prefix) {
           budget += JsonStringSizeBound(name) + 32;

@@ -184,6 +184,10 @@ class Vault {
 
   const std::filesystem::path& path() const;
 
+  // How many name MACs and opened names the process remembers
+  // (vault/name_cache.h); for tests that check what is kept and wiped.
+  std::size_t NameCacheEntriesForTesting();
+
  private:
   struct Impl;
   explicit Vault(std::unique_ptr<Impl> impl);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -61,19 +62,28 @@ std::string_view KeyAlgorithmName(tuf::KeyAlgorithm algorithm) {
 }
 
 // What a failed init created, so it can be removed and the same command
-// simply run again. Watch() records a directory's entries (or its absence);
-// Undo() removes, deepest watch first, whatever appeared since.
+// simply run again. Watch() records a directory's entries (or that it did
+// not exist) and which names init may create in it; Undo (the destructor,
+// unless Commit() was called) removes, deepest watch first, the entries
+// with such names that appeared since, or the whole directory if init
+// created it. Nothing else is ever deleted.
 class InitRollback {
  public:
-  void Watch(const fs::path& dir) {
-    Watched w{dir, false, {}};
+  using MayCreate = std::function<bool(const std::string& name)>;
+
+  Status Watch(const fs::path& dir, MayCreate may_create) {
+    Watched w{dir, false, {}, std::move(may_create)};
     std::error_code ec;
-    if (fs::is_directory(dir, ec)) {
+    const fs::file_status status = fs::symlink_status(dir, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return Failure("cannot inspect " + dir.string() + ": " + ec.message());
+    }
+    if (status.type() != fs::file_type::not_found) {
       w.existed = true;
-      for (const auto& entry : fs::directory_iterator(dir, ec))
-        w.before.insert(entry.path().filename().string());
+      BW_ASSIGN_OR_RETURN(w.before, Entries(dir));
     }
     watched_.push_back(std::move(w));
+    return Status::Ok();
   }
   void Commit() { watched_.clear(); }
   ~InitRollback() {
@@ -83,11 +93,11 @@ class InitRollback {
         fs::remove_all(it->dir, ec);
         continue;
       }
-      std::vector<fs::path> added;
-      for (const auto& entry : fs::directory_iterator(it->dir, ec)) {
-        if (it->before.count(entry.path().filename().string()) == 0) added.push_back(entry.path());
+      auto now = Entries(it->dir);
+      if (!now.ok()) continue;  // Cannot tell what is new: leave it all.
+      for (const std::string& name : *now) {
+        if (it->before.count(name) == 0 && it->may_create(name)) fs::remove_all(it->dir / name, ec);
       }
-      for (const fs::path& path : added) fs::remove_all(path, ec);
     }
   }
 
@@ -96,7 +106,18 @@ class InitRollback {
     fs::path dir;
     bool existed;
     std::set<std::string> before;
+    MayCreate may_create;
   };
+  // Names in `dir`, without throwing.
+  static Result<std::set<std::string>> Entries(const fs::path& dir) {
+    std::set<std::string> names;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec))
+      names.insert(it->path().filename().string());
+    if (ec) return Failure("cannot list " + dir.string() + ": " + ec.message());
+    return names;
+  }
   std::vector<Watched> watched_;
 };
 
@@ -438,6 +459,12 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
     }
   }
   std::error_code ec;
+  for (const fs::path& dir : {keys, repo, repo / "metadata", repo / "targets"}) {
+    const fs::file_status status = fs::status(dir, ec);  // Follows symlinks, as MakeDirs does.
+    if (fs::exists(status) && !fs::is_directory(status)) {
+      return Status::InvalidParams(dir.string() + " exists and is not a directory");
+    }
+  }
   if (fs::exists(repo / "metadata" / "root.json", ec)) {
     return Status::InvalidParams(repo.string() + " already holds a repository");
   }
@@ -464,10 +491,15 @@ Result<std::unique_ptr<Repository>> Repository::Init(const fs::path& repo, const
   }
   // From here on, a failure leaves things as they were (but for the lock).
   InitRollback rollback;
-  rollback.Watch(keys);
-  rollback.Watch(repo);
-  rollback.Watch(repo / "metadata");
-  rollback.Watch(repo / "targets");
+  auto is_temp = [](const std::string& name) { return name.find(".tmp-") != std::string::npos; };
+  BW_RETURN_IF_ERROR(rollback.Watch(keys, [&](const std::string& name) {
+    return name == "config.json" || name == "staged-targets.json" || IsTopLevelRole(name) || is_temp(name);
+  }));
+  BW_RETURN_IF_ERROR(
+      rollback.Watch(repo, [](const std::string& name) { return name == "metadata" || name == "targets"; }));
+  BW_RETURN_IF_ERROR(rollback.Watch(
+      repo / "metadata", [&](const std::string& name) { return name.ends_with(".json") || is_temp(name); }));
+  BW_RETURN_IF_ERROR(rollback.Watch(repo / "targets", [](const std::string&) { return false; }));
   BW_RETURN_IF_ERROR(MakeDirs(repo / "metadata", kPublicDirMode));
   BW_RETURN_IF_ERROR(MakeDirs(repo / "targets", kPublicDirMode));
   BW_RETURN_IF_ERROR(r->SaveConfig());

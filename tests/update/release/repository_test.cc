@@ -179,6 +179,21 @@ TEST_F(ReleaseTest, FailedInitLeavesNothingBehindAndCanBeRunAgain) {
   ExpectVerifies();
 }
 
+TEST_F(ReleaseTest, RefusesRepositoryPathThatIsAFileAndLeavesItAlone) {
+  // REPO (or its metadata directory) being a file is refused before
+  // anything is created, and the file is not touched.
+  fs::create_directories(repo_.parent_path());
+  WriteAll(repo_, "the user's own file");
+  EXPECT_FALSE(Repository::Init(repo_, keys_, {}).ok());
+  EXPECT_EQ(ReadFileOrEmpty(repo_), "the user's own file");
+  EXPECT_FALSE(fs::exists(keys_ / "config.json"));
+  fs::remove(repo_);
+  fs::create_directories(repo_);
+  WriteAll(repo_ / "metadata", "also a file");
+  EXPECT_FALSE(Repository::Init(repo_, keys_, {}).ok());
+  EXPECT_EQ(ReadFileOrEmpty(repo_ / "metadata"), "also a file");
+}
+
 TEST_F(ReleaseTest, RefusesGroupReadablePrivateKey) {
   // A key file others can read is treated as compromised-by-configuration.
   ASSERT_NE(InitRepo(), nullptr);
