@@ -258,16 +258,32 @@ TEST(VaultPassphrase, EveryOperationSeesAPassphraseSetElsewhere) {
   EXPECT_EQ(page->items[0].key, "a");
 }
 
+// A vault with a fake clock, a 10-minute idle timeout, one record and the
+// passphrase "pw".
+struct IdleVault {
+  TempDir dir;
+  std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>();
+  std::unique_ptr<Vault> v;
+};
+
+std::unique_ptr<IdleVault> OpenIdleVault() {
+  auto out = std::make_unique<IdleVault>();
+  auto options = TestOptions(out->dir.path());
+  options.clock = out->clock;
+  options.idle_timeout = std::chrono::minutes(10);
+  out->v = OpenVault(options);
+  if (out->v == nullptr) return nullptr;
+  EXPECT_TRUE(out->v->Set("notes", "a", 1).ok());
+  EXPECT_TRUE(out->v->SetPassphrase("pw", std::nullopt).ok());
+  return out;
+}
+
 // After the idle timeout the keys are gone and the passphrase is needed.
 TEST(VaultPassphrase, IdleTimeoutRelocks) {
-  TempDir dir;
-  auto clock = std::make_shared<FakeClock>();
-  auto options = TestOptions(dir.path());
-  options.clock = clock;
-  options.idle_timeout = std::chrono::minutes(10);
-  auto v = OpenVault(options);
-  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
-  ASSERT_TRUE(v->SetPassphrase("pw", std::nullopt).ok());
+  auto idle = OpenIdleVault();
+  ASSERT_NE(idle, nullptr);
+  auto& v = idle->v;
+  auto& clock = idle->clock;
   clock->Advance(std::chrono::minutes(9));
   EXPECT_TRUE(v->Get("notes", "a").ok());  // Activity resets the timer.
   clock->Advance(std::chrono::minutes(9));
@@ -280,14 +296,10 @@ TEST(VaultPassphrase, IdleTimeoutRelocks) {
 
 // The idle timer wipes keys on a quiet port, without waiting for a request.
 TEST(VaultPassphrase, IdleTimerWipesKeysWithoutARequest) {
-  TempDir dir;
-  auto clock = std::make_shared<FakeClock>();
-  auto options = TestOptions(dir.path());
-  options.clock = clock;
-  options.idle_timeout = std::chrono::minutes(10);
-  auto v = OpenVault(options);
-  ASSERT_TRUE(v->Set("notes", "a", 1).ok());
-  ASSERT_TRUE(v->SetPassphrase("pw", std::nullopt).ok());
+  auto idle = OpenIdleVault();
+  ASSERT_NE(idle, nullptr);
+  auto& v = idle->v;
+  auto& clock = idle->clock;
   clock->Advance(std::chrono::minutes(9));
   EXPECT_FALSE(v->WipeKeysIfIdle());  // Not idle long enough yet.
   clock->Advance(std::chrono::minutes(2));

@@ -29,6 +29,21 @@ std::string Joined(const ToolRun& run) {
 // Four host processes increment one counter with compare-and-set while
 // writing and reading their own records: no update is lost, every refusal
 // is a conflict, and no busy error reaches a caller.
+// One line the stress tool printed: "ack <key> [<seq>]", "rotated", "done"
+// or "error ...".
+struct WriterLine {
+  std::string kind, key;
+  long long seq = 0;
+};
+
+WriterLine ParseWriterLine(const std::string& line) {
+  WriterLine out;
+  std::istringstream in(line);
+  in >> out.kind;
+  if (out.kind == "ack") in >> out.key >> out.seq;
+  return out;
+}
+
 TEST(VaultProcesses, ConcurrentHostsLoseNoUpdate) {
   TempDir dir;
   const int kWorkers = 4, kIncrements = 40;
@@ -74,17 +89,13 @@ TEST(VaultProcesses, ConcurrentRotationsLoseNothing) {
   for (const auto& run : runs) {
     EXPECT_EQ(run.exit_code, 0) << Joined(run);
     for (const auto& line : run.lines) {
-      std::istringstream in(line);
-      std::string kind, key;
-      long long seq = 0;
-      in >> kind;
-      if (kind == "ack") {
-        in >> key >> seq;
-        written[key] = seq;
-      } else if (kind == "rotated") {
+      const WriterLine w = ParseWriterLine(line);
+      if (w.kind == "ack") {
+        written[w.key] = w.seq;
+      } else if (w.kind == "rotated") {
         ++rotations;
       } else {
-        EXPECT_EQ(kind, "done") << line;
+        EXPECT_EQ(w.kind, "done") << line;
       }
     }
   }
@@ -123,15 +134,11 @@ TEST(VaultProcesses, AcknowledgedWritesSurviveSigkill) {
                        delay(rng));
     if (run.signal != 0) ++killed;
     for (const auto& line : run.lines) {
-      std::istringstream in(line);
-      std::string kind, key;
-      long long seq = 0;
-      in >> kind;
-      if (kind == "ack") {
-        in >> key >> seq;
-        acked[key] = std::max(acked[key], seq);
-        next_seq = std::max(next_seq, seq + 1);
-      } else if (kind == "rotated") {
+      const WriterLine w = ParseWriterLine(line);
+      if (w.kind == "ack") {
+        acked[w.key] = std::max(acked[w.key], w.seq);
+        next_seq = std::max(next_seq, w.seq + 1);
+      } else if (w.kind == "rotated") {
         ++rotations;
       } else {
         ADD_FAILURE() << "writer reported: " << line;
@@ -179,10 +186,8 @@ TEST(VaultProcesses, FullDiskGivesStorageFullAndKeepsData) {
   EXPECT_EQ(run.lines.back().rfind("error storage_full", 0), 0u) << Joined(run);
   std::vector<std::string> acked;
   for (const auto& line : run.lines) {
-    std::istringstream in(line);
-    std::string kind, key;
-    in >> kind >> key;
-    if (kind == "ack") acked.push_back(key);
+    const WriterLine w = ParseWriterLine(line);
+    if (w.kind == "ack") acked.push_back(w.key);
   }
   EXPECT_GT(acked.size(), 5u);
   {
