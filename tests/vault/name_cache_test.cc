@@ -46,33 +46,33 @@ TEST(NameCache, OpenedNameNeedsEveryInputToMatch) {
   const Bytes mac(32, 7), blob = B("sealed-bytes"), other_mac(32, 8), other_blob = B("sealed-bytez");
   const NameCache::NameRow row{"notes", mac, 3, 100, blob};
   cache.PutName(row, "section-1/note");
-  ASSERT_NE(cache.FindName(row), nullptr);
+  ASSERT_TRUE(cache.FindName(row).has_value());
   EXPECT_EQ(*cache.FindName(row), "section-1/note");
 
   // Each input of the associated data, the bytes and the row are checked.
   auto changed = row;
   changed.ns = "bookmarks";
-  EXPECT_EQ(cache.FindName(changed), nullptr) << "other namespace";
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other namespace";
   changed = row;
   changed.mac = other_mac;
-  EXPECT_EQ(cache.FindName(changed), nullptr) << "other MAC";
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other MAC";
   changed = row;
   changed.key_id = 4;
-  EXPECT_EQ(cache.FindName(changed), nullptr) << "other key";
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other key";
   changed = row;
   changed.revision = 101;
-  EXPECT_EQ(cache.FindName(changed), nullptr) << "other revision";
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other revision";
   changed = row;
   changed.blob = other_blob;
-  EXPECT_EQ(cache.FindName(changed), nullptr) << "other bytes";
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other bytes";
 
   // A row that moved on replaces what the cache held for it.
   auto next = row;
   next.revision = 101;
   next.blob = other_blob;
   cache.PutName(next, "section-1/note");
-  EXPECT_EQ(cache.FindName(row), nullptr);
-  EXPECT_NE(cache.FindName(next), nullptr);
+  EXPECT_FALSE(cache.FindName(row).has_value());
+  EXPECT_TRUE(cache.FindName(next).has_value());
 }
 
 // A row whose MAC has the wrong length (a damaged row) is never remembered.
@@ -81,7 +81,7 @@ TEST(NameCache, ForgetsRowsWithImpossibleMacs) {
   const Bytes short_mac(31, 7), blob = B("sealed-bytes");
   cache.PutName({"notes", short_mac, 1, 1, blob}, "a");
   EXPECT_EQ(cache.entries(), 0u);
-  EXPECT_EQ(cache.FindName({"notes", short_mac, 1, 1, blob}), nullptr);
+  EXPECT_FALSE(cache.FindName({"notes", short_mac, 1, 1, blob}).has_value());
 }
 
 TEST(NameCache, ClearForgetsEverything) {
@@ -94,7 +94,7 @@ TEST(NameCache, ClearForgetsEverything) {
   EXPECT_EQ(cache.entries(), 0u);
   EXPECT_EQ(cache.bytes(), 0u);
   EXPECT_EQ(cache.FindMac(input), nullptr);
-  EXPECT_EQ(cache.FindName({"notes", mac, 1, 1, blob}), nullptr);
+  EXPECT_FALSE(cache.FindName({"notes", mac, 1, 1, blob}).has_value());
 }
 
 TEST(NameCache, StaysWithinItsBound) {
@@ -111,6 +111,34 @@ TEST(NameCache, StaysWithinItsBound) {
     ASSERT_LE(cache.bytes(), 4096u) << i;
   }
   EXPECT_GT(cache.entries(), 0u);
+}
+
+// Thousands of names, many sharing the MAC bytes the table hashes on (so
+// they collide and probe), are each found under their own MAC and no other,
+// through every growth of the table; a replaced row keeps one entry.
+TEST(NameCache, FindsEveryNameThroughCollisionsAndGrowth) {
+  NameCache cache;
+  const Bytes blob(40, 3);
+  auto mac_of = [](int i) {
+    Bytes mac(32, 0);
+    mac[0] = static_cast<std::uint8_t>(i % 4);  // Hash bytes: four values only.
+    mac[8] = static_cast<std::uint8_t>(i);
+    mac[9] = static_cast<std::uint8_t>(i >> 8);
+    return mac;
+  };
+  const int n = 3000;
+  for (int i = 0; i < n; ++i) cache.PutName({"notes", mac_of(i), 1, i, blob}, "name-" + std::to_string(i));
+  EXPECT_EQ(cache.entries(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto found = cache.FindName({"notes", mac_of(i), 1, i, blob});
+    ASSERT_TRUE(found.has_value()) << i;
+    EXPECT_EQ(*found, "name-" + std::to_string(i));
+    EXPECT_FALSE(cache.FindName({"notes", mac_of(i), 1, i + 1, blob}).has_value()) << i;
+  }
+  cache.PutName({"notes", mac_of(5), 2, n + 5, blob}, "renamed");
+  EXPECT_EQ(cache.entries(), static_cast<std::size_t>(n));
+  EXPECT_FALSE(cache.FindName({"notes", mac_of(5), 1, 5, blob}).has_value());
+  EXPECT_EQ(*cache.FindName({"notes", mac_of(5), 2, n + 5, blob}), "renamed");
 }
 
 // Names swapped between two rows after both were listed are refused: the

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace bellwether::vault {
 namespace {
@@ -16,7 +17,7 @@ void Cleanse(std::string& s) {
   if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
 }
 
-// Bookkeeping per entry beyond the bytes it holds (node, hash, strings).
+// Bookkeeping per remembered MAC beyond the bytes it holds (node, hash).
 constexpr std::size_t kEntryOverhead = 96;
 
 }  // namespace
@@ -32,17 +33,14 @@ void NameCache::PutMac(std::span<const std::uint8_t> mac_input, const Mac& mac) 
   if (inserted) bytes_ += mac_input.size() + mac.size() + kEntryOverhead;
 }
 
-std::size_t NameCache::MacHash::operator()(const Mac& mac) const {
+namespace {
+
+// MACs are keyed uniform bytes: their first eight are a hash already.
+std::size_t MacHash(const NameCache::Mac& mac) {
   std::uint64_t h = 0;
   std::memcpy(&h, mac.data(), sizeof(h));
   return static_cast<std::size_t>(h);
 }
-
-std::size_t NameCache::Cost(const Opened& o) {
-  return sizeof(Mac) + o.ns.size() + o.blob.size() + o.name.size() + kEntryOverhead;
-}
-
-namespace {
 
 // The row's MAC as a key, if it has the length a MAC has (a damaged row
 // may not; it is never remembered).
@@ -54,38 +52,65 @@ bool AsMac(std::span<const std::uint8_t> bytes, NameCache::Mac& out) {
 
 }  // namespace
 
-const std::string* NameCache::FindName(const NameRow& row) const {
+// Bookkeeping per opened name: its slot and the empty ones that keep the
+// array between a quarter and half full.
+std::size_t NameCache::Cost(std::size_t data_size) {
+  return data_size + 3 * sizeof(Opened);
+}
+
+std::size_t NameCache::Probe(const Mac& mac) const {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = MacHash(mac) & mask;
+  while (slots_[i].used && slots_[i].mac != mac) i = (i + 1) & mask;
+  return i;
+}
+
+std::optional<std::string_view> NameCache::FindName(const NameRow& row) const {
   Mac mac;
-  if (!AsMac(row.mac, mac)) return nullptr;
-  auto it = names_.find(mac);
-  if (it == names_.end()) return nullptr;
-  const Opened& o = it->second;
-  if (o.key_id != row.key_id || o.revision != row.revision || o.ns != row.ns || o.blob != AsText(row.blob)) {
-    return nullptr;
+  if (names_ == 0 || !AsMac(row.mac, mac)) return std::nullopt;
+  const Opened& o = slots_[Probe(mac)];
+  if (!o.used || o.key_id != row.key_id || o.revision != row.revision) return std::nullopt;
+  const std::string_view data(o.data);
+  if (data.substr(0, o.ns_size) != row.ns || data.substr(o.ns_size, o.blob_size) != AsText(row.blob)) {
+    return std::nullopt;
   }
-  return &o.name;
+  return data.substr(o.ns_size + o.blob_size);
 }
 
 void NameCache::PutName(const NameRow& row, std::string_view name) {
   Mac mac;
   if (!AsMac(row.mac, mac)) return;
-  auto it = names_.find(mac);
-  if (it != names_.end()) {
-    // The row moved on (new revision or key).
-    bytes_ -= std::min(bytes_, Cost(it->second));
-    Cleanse(it->second.name);
-    names_.erase(it);
-  }
-  const std::size_t cost = sizeof(Mac) + row.ns.size() + row.blob.size() + name.size() + kEntryOverhead;
+  const std::size_t cost = Cost(row.ns.size() + row.blob.size() + name.size());
   Reserve(cost);
-  // Built in place: no temporary copy of the name is left behind.
-  Opened& o = names_[mac];
-  o.ns.assign(row.ns);
+  if (slots_.empty() || 2 * (names_ + 1) > slots_.size()) Grow();
+  Opened& o = slots_[Probe(mac)];
+  if (o.used) {
+    // The row moved on (new revision or key): replaced in place.
+    bytes_ -= std::min(bytes_, Cost(o.data.size()));
+    Cleanse(o.data);
+  } else {
+    o.used = true;
+    o.mac = mac;
+    ++names_;
+  }
   o.key_id = row.key_id;
   o.revision = row.revision;
-  o.blob.assign(AsText(row.blob));
-  o.name.assign(name);
+  o.ns_size = row.ns.size();
+  o.blob_size = row.blob.size();
+  // Built in place: no temporary copy of the name is left behind.
+  o.data.assign(row.ns);
+  o.data.append(AsText(row.blob));
+  o.data.append(name);
   bytes_ += cost;
+}
+
+void NameCache::Grow() {
+  const std::size_t size = std::max<std::size_t>(64, 2 * slots_.size());
+  std::vector<Opened> old = std::exchange(slots_, std::vector<Opened>(size));
+  for (Opened& o : old) {
+    // Moving a string hands over its heap buffer; nothing is left to wipe.
+    if (o.used) slots_[Probe(o.mac)] = std::move(o);
+  }
 }
 
 void NameCache::Reserve(std::size_t n) {
@@ -100,8 +125,9 @@ void NameCache::Clear() {
     Cleanse(node.key());
     OPENSSL_cleanse(node.mapped().data(), node.mapped().size());
   }
-  for (auto& [mac, opened] : names_) Cleanse(opened.name);
-  names_.clear();
+  for (Opened& o : slots_) Cleanse(o.data);
+  slots_.clear();
+  names_ = 0;
   bytes_ = 0;
 }
 

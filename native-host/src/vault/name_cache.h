@@ -25,10 +25,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace bellwether::vault {
 
@@ -57,42 +59,47 @@ class NameCache {
   };
 
   // The name `row.blob` opened to before in this very row context, or
-  // nullptr. The pointer is valid until the next Put or Clear.
-  const std::string* FindName(const NameRow& row) const;
+  // nothing. The view is valid until the next Put or Clear.
+  std::optional<std::string_view> FindName(const NameRow& row) const;
   void PutName(const NameRow& row, std::string_view name);
 
   // Wipes and forgets every entry.
   void Clear();
 
   std::size_t bytes() const { return bytes_; }
-  std::size_t entries() const { return macs_.size() + names_.size(); }
+  std::size_t entries() const { return macs_.size() + names_; }
 
  private:
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  // An opened name: an open-addressing slot (names are looked up once per
+  // listed row, so one probe in a flat array beats a node-based map).
+  // Namespace, sealed bytes and name share one allocation.
   struct Opened {
-    std::string ns;
+    bool used = false;
+    Mac mac{};
     std::uint32_t key_id = 0;
     std::int64_t revision = 0;
-    std::string blob;
-    std::string name;
+    std::size_t ns_size = 0, blob_size = 0;
+    std::string data;  // ns || blob || name.
   };
   template <typename V>
   using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
 
   // Makes room for `n` more bytes (clearing everything if it must).
   void Reserve(std::size_t n);
-  static std::size_t Cost(const Opened& o);
-
-  // MACs are keyed uniform bytes: their first eight are a hash already.
-  struct MacHash {
-    std::size_t operator()(const Mac& mac) const;
-  };
+  // The slot holding `mac`, or the empty slot where it would go.
+  std::size_t Probe(const Mac& mac) const;
+  // Doubles the slot array (keeping it at most half full).
+  void Grow();
+  // What an opened name of `data_size` bytes counts against max_bytes_.
+  static std::size_t Cost(std::size_t data_size);
 
   Map<Mac> macs_;
-  std::unordered_map<Mac, Opened, MacHash> names_;
+  std::vector<Opened> slots_;  // Size zero or a power of two.
+  std::size_t names_ = 0;      // Slots in use.
   std::size_t bytes_ = 0;
   std::size_t max_bytes_;
 };

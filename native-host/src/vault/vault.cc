@@ -20,6 +20,7 @@
 #include "crypto/aead.h"
 #include "crypto/base64.h"
 #include "crypto/digest.h"
+#include "crypto/nonce_source.h"
 #include "crypto/random.h"
 #include "crypto/secure_bytes.h"
 #include "vault/name_cache.h"
@@ -236,6 +237,7 @@ struct Vault::Impl {
   std::optional<crypto::HmacSha256Key> name_key;
   // Name MACs and opened names already computed under these keys.
   NameCache names;
+  crypto::NonceSource nonces;  // Record nonces, drawn from the DRBG in batches.
   // NameMac's buffer: len(ns) || ns || name, at most this long (validated).
   std::array<std::uint8_t, 1 + kMaxNamespaceChars + kMaxNameBytes> mac_input{};
   // Data keys with their AES key schedules, by key id.
@@ -703,13 +705,12 @@ struct Vault::Impl {
   };
 
   // Seals a record's name and value, each under its own fresh random nonce
-  // (both drawn from the DRBG in one call).
+  // (see crypto::NonceSource).
   Result<SealedRecord> SealRecord(std::uint32_t key_id, const crypto::AesGcmKey& key, std::int64_t revision,
                                   std::string_view ns, std::span<const std::uint8_t> mac,
-                                  std::span<const std::uint8_t> name,
-                                  std::span<const std::uint8_t> value) const {
+                                  std::span<const std::uint8_t> name, std::span<const std::uint8_t> value) {
     std::array<std::uint8_t, 2 * crypto::kGcmNonceBytes> random{};
-    BW_RETURN_IF_ERROR(crypto::RandomBytes(random.data(), random.size()));
+    BW_RETURN_IF_ERROR(nonces.Fill(random));
     Nonce name_nonce{}, value_nonce{};
     std::copy_n(random.begin(), name_nonce.size(), name_nonce.begin());
     std::copy_n(random.begin() + static_cast<std::ptrdiff_t>(name_nonce.size()), value_nonce.size(),
@@ -749,7 +750,7 @@ struct Vault::Impl {
   // OpenField for a record name, through the cache of names this process
   // has opened (see NameCache: a hit needs these exact bytes in this row).
   Result<std::string> OpenName(const NameCache::NameRow& row) {
-    if (const std::string* known = names.FindName(row)) return *known;
+    if (const auto known = names.FindName(row)) return std::string(*known);
     return OpenNameUncached(row);
   }
   Result<std::string> OpenNameUncached(const NameCache::NameRow& row) {
@@ -1190,7 +1191,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         position.assign(at.mac.begin(), at.mac.end());
         ++scanned;
         std::string name;
-        if (const std::string* known = impl_->names.FindName(at)) {
+        if (const auto known = impl_->names.FindName(at)) {
           name = *known;
         } else {
           BW_ASSIGN_OR_RETURN(name, impl_->OpenNameUncached(at));
