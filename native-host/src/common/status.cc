@@ -12,6 +12,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInternal: return "internal_error";
     case ErrorCode::kCallerNotAllowed: return "caller_not_allowed";
     case ErrorCode::kReplyTooLarge: return "reply_too_large";
+    case ErrorCode::kBusy: return "busy";
     case ErrorCode::kVaultLocked: return "vault_locked";
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kConflict: return "conflict";

@@ -28,25 +28,26 @@ enum class ErrorCode : int {
   // Messaging layer.
   kCallerNotAllowed = -32001,  // Caller origin is not an installed extension.
   kReplyTooLarge = -32002,     // Reply would exceed the 1 MiB browser limit.
+  kBusy = -32003,              // Too many slow requests running; try again.
   // Vault.
-  kVaultLocked = -32010,       // Key unavailable (keyring gone or passphrase).
-  kNotFound = -32011,          // No such record.
-  kConflict = -32012,          // Stale expectedRevision (compare-and-set).
-  kQuotaExceeded = -32013,     // Total vault quota reached.
-  kTooLarge = -32014,          // Record name or value above its limit.
-  kIntegrity = -32015,         // Authentication failed: tampered or moved.
+  kVaultLocked = -32010,    // Key unavailable (keyring gone or passphrase).
+  kNotFound = -32011,       // No such record.
+  kConflict = -32012,       // Stale expectedRevision (compare-and-set).
+  kQuotaExceeded = -32013,  // Total vault quota reached.
+  kTooLarge = -32014,       // Record name or value above its limit.
+  kIntegrity = -32015,      // Authentication failed: tampered or moved.
   kWrongPassphrase = -32016,
-  kStorageFull = -32017,       // Disk full / file size limit.
-  kStorage = -32018,           // Other I/O or database failure.
+  kStorageFull = -32017,  // Disk full / file size limit.
+  kStorage = -32018,      // Other I/O or database failure.
   // Updates.
-  kUpdateInProgress = -32030,  // Another process holds the update lock.
-  kUpdateVerification = -32031,  // Metadata or target failed TUF checks.
-  kUpdateNetwork = -32032,     // Fetch failed (DNS, TLS, timeout, HTTP).
-  kUpdateExpired = -32033,     // Freeze attack or stale repository.
-  kUpdateRollback = -32034,    // Version went backwards.
-  kUpdateTooLarge = -32035,    // Endless-data attack: above the size limit.
-  kUpdateNotFound = -32036,    // The repository has no such file (HTTP 403/404).
-  kUpdateTimeout = -32037,     // Connect timeout, too slow, or past the deadline.
+  kUpdateInProgress = -32030,     // Another process holds the update lock.
+  kUpdateVerification = -32031,   // Metadata or target failed TUF checks.
+  kUpdateNetwork = -32032,        // Fetch failed (DNS, TLS, timeout, HTTP).
+  kUpdateExpired = -32033,        // Freeze attack or stale repository.
+  kUpdateRollback = -32034,       // Version went backwards.
+  kUpdateTooLarge = -32035,       // Endless-data attack: above the size limit.
+  kUpdateNotFound = -32036,       // The repository has no such file (HTTP 403/404).
+  kUpdateTimeout = -32037,        // Connect timeout, too slow, or past the deadline.
   kUpdateNotConfigured = -32038,  // No repository URL or trusted root set up.
 };
 

@@ -25,8 +25,16 @@ bool IsValidId(const json& id) { return id.is_string() || id.is_number() || id.i
 
 }  // namespace
 
-void Dispatcher::Register(std::string method, MethodHandler handler) {
-  handlers_[std::move(method)] = std::move(handler);
+void Dispatcher::Register(std::string method, MethodHandler handler, Runs runs) {
+  handlers_[std::move(method)] = Entry{std::move(handler), runs};
+}
+
+void Dispatcher::OnShutdown(std::function<void()> hook) {
+  shutdown_hooks_.push_back(std::move(hook));
+}
+
+void Dispatcher::Shutdown() const {
+  for (const auto& hook : shutdown_hooks_) hook();
 }
 
 std::vector<std::string> Dispatcher::Methods() const {
@@ -62,6 +70,11 @@ std::string Dispatcher::NotificationFrame(std::string_view method, const json& p
 }
 
 std::string Dispatcher::HandleFrame(std::string_view payload, RequestContext& ctx) const {
+  Dispatched d = Dispatch(payload, ctx);
+  return d.later ? d.later() : std::move(d.reply);
+}
+
+Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestContext& ctx) const {
   const json null_id = nullptr;
   if (!IsValidUtf8(payload)) {
     return ErrorReply(null_id, Status::ParseError("frame is not valid UTF-8"));
@@ -102,14 +115,22 @@ std::string Dispatcher::HandleFrame(std::string_view payload, RequestContext& ct
     }
     params = *p;
   }
-  auto handler = handlers_.find(method);
-  if (handler == handlers_.end()) {
+  auto entry = handlers_.find(method);
+  if (entry == handlers_.end()) {
     return ErrorReply(id, Status::MethodNotFound("unknown method \"" + method + "\""));
   }
+  if (entry->second.runs == Runs::kInline) return Call(entry->second.handler, method, id, params, ctx);
+  // Handler and context are copied: the call must not depend on this
+  // dispatcher or on the loop's state.
+  return Dispatched([handler = entry->second.handler, method, id, params = std::move(params),
+                     call_ctx = ctx]() mutable { return Call(handler, method, id, params, call_ctx); });
+}
 
+std::string Dispatcher::Call(const MethodHandler& handler, const std::string& method, const json& id,
+                             const json& params, RequestContext& ctx) {
   Result<json> result = Status::Internal("handler did not run");
   try {
-    result = handler->second(params, ctx);
+    result = handler(params, ctx);
   } catch (const std::exception& e) {
     // Internals stay in the log; the extension gets a stable code.
     log::Error("method " + method + " threw: " + e.what());

@@ -9,18 +9,25 @@
 // Requests without an "id" (notifications) are not accepted from the browser:
 // notifications are reserved for host-to-extension events.
 //
-// Not thread-safe for Register(); HandleFrame() may be called from one thread
-// at a time (the request loop).
+// Methods run inline (on the request loop, one after another, in order) or,
+// when registered Runs::kInBackground, on a thread of their own: a slow
+// method (update.check waits on the network) must not hold up the requests
+// behind it. A background method's reply may overtake or follow later
+// replies; the extension matches replies by id.
+//
+// Not thread-safe for Register(); Dispatch() and HandleFrame() may be called
+// from one thread at a time (the request loop). The work Dispatch() returns
+// for a background method may run on any thread.
 #ifndef BELLWETHER_MESSAGING_DISPATCHER_H_
 #define BELLWETHER_MESSAGING_DISPATCHER_H_
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "messaging/caller_check.h"
@@ -42,20 +49,46 @@ struct RequestContext {
 // returns a result or an error Status.
 using MethodHandler = std::function<Result<nlohmann::json>(const nlohmann::json& params, RequestContext& ctx)>;
 
+enum class Runs { kInline, kInBackground };
+
 class Dispatcher {
  public:
-  void Register(std::string method, MethodHandler handler);
+  void Register(std::string method, MethodHandler handler, Runs runs = Runs::kInline);
   std::vector<std::string> Methods() const;
 
-  // Always returns a reply that fits in one outgoing frame.
+  // A frame dispatched: the reply now, or, for a background method, the call
+  // that will produce it (it owns everything it needs).
+  struct Dispatched {
+    Dispatched(std::string r) : reply(std::move(r)) {}  // NOLINT(google-explicit-constructor)
+    explicit Dispatched(std::function<std::string()> call) : later(std::move(call)) {}
+    std::string reply;
+    std::function<std::string()> later;
+  };
+  // Validates the frame and runs an inline method. Every reply (now or
+  // later) fits in one outgoing frame.
+  Dispatched Dispatch(std::string_view payload, RequestContext& ctx) const;
+  // Dispatch(), running a background method here too (tests, one-shot use).
   std::string HandleFrame(std::string_view payload, RequestContext& ctx) const;
+
+  // `hook` runs when the session ends, before its background calls are
+  // waited for: a way to cancel them (an update check's transfer).
+  void OnShutdown(std::function<void()> hook);
+  void Shutdown() const;
 
   // Helpers shared with tests and the session loop.
   static std::string ErrorReply(const nlohmann::json& id, const Status& status);
   static std::string NotificationFrame(std::string_view method, const nlohmann::json& params);
 
  private:
-  std::map<std::string, MethodHandler, std::less<>> handlers_;
+  struct Entry {
+    MethodHandler handler;
+    Runs runs = Runs::kInline;
+  };
+  static std::string Call(const MethodHandler& handler, const std::string& method, const nlohmann::json& id,
+                          const nlohmann::json& params, RequestContext& ctx);
+
+  std::map<std::string, Entry, std::less<>> handlers_;
+  std::vector<std::function<void()>> shutdown_hooks_;
 };
 
 // Checks a JSON value's type for params validation, e.g.

@@ -4,6 +4,19 @@
 #include "common/json_guard.h"
 
 namespace bellwether::messaging {
+namespace {
+
+// The request's id when it can be read (so the caller sees which request
+// failed), else null. Guarded like the dispatcher: the parser recurses, so
+// depth is capped first.
+nlohmann::json RequestId(const std::string& text) {
+  if (!IsValidUtf8(text) || JsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) return nullptr;
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  if (parsed.is_object() && parsed.contains("id")) return parsed["id"];
+  return nullptr;
+}
+
+}  // namespace
 
 HostSession::HostSession(int in_fd, int out_fd, const Dispatcher& dispatcher, CallerInfo caller,
                          std::size_t max_incoming_frame_bytes)
@@ -25,6 +38,38 @@ NotifyFn HostSession::Notifier() const {
 }
 
 int HostSession::Run() {
+  const int code = Loop();
+  dispatcher_.Shutdown();
+  Reap(/*all=*/true);
+  return code;
+}
+
+void HostSession::StartBackground(std::function<std::string()> call) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::weak_ptr<FrameWriter> weak = writer_;
+  std::thread thread([call = std::move(call), weak, done] {
+    const std::string reply = call();
+    if (auto writer = weak.lock()) {
+      Status s = writer->Write(reply);
+      if (!s.ok()) log::Warning("cannot write a background reply: " + s.ToString());
+    }
+    done->store(true);
+  });
+  workers_.push_back(Worker{std::move(thread), std::move(done)});
+}
+
+void HostSession::Reap(bool all) {
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (all || it->done->load()) {
+      it->thread.join();
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+int HostSession::Loop() {
   for (;;) {
     Result<std::optional<std::string>> frame = reader_.Next();
     if (!frame.ok()) {
@@ -37,17 +82,20 @@ int HostSession::Run() {
     }
     std::string reply;
     if (refusal_) {
-      // The id is echoed when it can be read, so the caller sees which request failed.
-      // Guarded like the dispatcher: the parser recurses, so depth is capped first.
-      nlohmann::json id = nullptr;
-      const std::string& text = **frame;
-      if (IsValidUtf8(text) && JsonNestingDepth(text, kMaxJsonDepth) <= kMaxJsonDepth) {
-        nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
-        if (parsed.is_object() && parsed.contains("id")) id = parsed["id"];
-      }
-      reply = Dispatcher::ErrorReply(id, *refusal_);
+      reply = Dispatcher::ErrorReply(RequestId(**frame), *refusal_);
     } else {
-      reply = dispatcher_.HandleFrame(**frame, context_);
+      Dispatcher::Dispatched d = dispatcher_.Dispatch(**frame, context_);
+      if (!d.later) {
+        reply = std::move(d.reply);
+      } else {
+        Reap(/*all=*/false);
+        if (workers_.size() < static_cast<std::size_t>(kMaxBackgroundCalls)) {
+          StartBackground(std::move(d.later));
+          continue;  // Its reply is written when it is done.
+        }
+        reply = Dispatcher::ErrorReply(
+            RequestId(**frame), Status(ErrorCode::kBusy, "too many slow requests are running; try again"));
+      }
     }
     Status written = writer_->Write(reply);
     if (!written.ok()) {

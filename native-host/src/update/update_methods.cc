@@ -15,14 +15,21 @@ void RegisterUpdateMethods(messaging::Dispatcher& dispatcher, UpdateServiceOptio
     return service->StatusJson();
   });
 
-  dispatcher.Register("update.check", [service](const json&, messaging::RequestContext& ctx) -> Result<json> {
-    service->StartBackground(ctx.notify);
-    Status s = service->CheckNow(ctx.notify);
-    // A failed check is a result (status.lastResult == "failed"), not an RPC
-    // error; only "someone else is checking" is.
-    if (s.code() == ErrorCode::kUpdateInProgress) return s;
-    return service->StatusJson();
-  });
+  // Runs in the background: a check waits on the network (up to its
+  // timeouts), and the reader's vault requests on the same port must not
+  // wait behind it.
+  dispatcher.Register(
+      "update.check",
+      [service](const json&, messaging::RequestContext& ctx) -> Result<json> {
+        service->StartBackground(ctx.notify);
+        Status s = service->CheckNow(ctx.notify);
+        // A failed check is a result (status.lastResult == "failed"), not an
+        // RPC error; only "someone else is checking" is.
+        if (s.code() == ErrorCode::kUpdateInProgress) return s;
+        return service->StatusJson();
+      },
+      messaging::Runs::kInBackground);
+  dispatcher.OnShutdown([service] { service->Stop(); });
 
   dispatcher.Register("update.setPolicy", [service](const json& params, messaging::RequestContext&) -> Result<json> {
     BW_ASSIGN_OR_RETURN(UpdatePolicy policy, service->LoadPolicy());

@@ -219,12 +219,16 @@ UpdateService::UpdateService(UpdateServiceOptions options) : options_(std::move(
 }
 
 UpdateService::~UpdateService() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void UpdateService::Stop() {
   stop_ = true;
   {
     std::lock_guard<std::mutex> lock(wake_mutex_);
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 Result<UpdatePolicy> UpdateService::LoadPolicy() const {
@@ -405,6 +409,12 @@ Status UpdateService::CheckNow(const messaging::NotifyFn& notify) {
   }
   checking_ = false;
   if (status.code() == ErrorCode::kUpdateInProgress) return status;  // Not our check.
+  if (!status.ok() && stop_) {
+    // Cut short by Stop(): says nothing about the repository, so neither the
+    // status file nor the retry backoff changes.
+    log::Info("update: check cancelled: the host is shutting down");
+    return status;
+  }
   if (!status.ok()) log::Warning("update: check failed: " + status.ToString());
   RecordOutcome(status, installed);
   return status;

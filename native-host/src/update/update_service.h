@@ -116,6 +116,11 @@ class UpdateService {
 
   // Starts the scheduler thread once (later calls do nothing).
   void StartBackground(messaging::NotifyFn notify);
+  // Stops for good: the scheduler ends and a running check's transfer is
+  // cancelled (the check then returns an error and is not recorded as a
+  // failure). The destructor does this too; the host calls it when the
+  // browser closes the port, before it waits for an update.check.
+  void Stop();
 
   // Seconds until the next scheduled check given the persisted state (0 if
   // due); nullopt when automatic updates are off. Exposed for tests.

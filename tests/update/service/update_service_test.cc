@@ -3,19 +3,24 @@
 // refused, the lock, the policy and the JSON-RPC methods.
 #include "update/update_service.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "crypto/digest.h"
 #include "messaging/dispatcher.h"
+#include "messaging/frame_reader.h"
+#include "messaging/host_session.h"
 #include "support/https_server.h"
 #include "update/client/test_repository.h"
 #include "update/update_methods.h"
@@ -420,6 +425,99 @@ TEST(ContentPack, ValidatesShape) {
 
 namespace bellwether::update {
 namespace {
+
+// A TCP port on loopback that accepts connections into its backlog and
+// never answers: a stalled mirror (a TLS handshake there waits until the
+// fetcher's own timeouts, 15 s for the connection).
+class StalledServer {
+ public:
+  StalledServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(fd_, 8) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~StalledServer() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// On the reader's port, update.check against a stalled mirror runs in the
+// background: the request sent after it is answered at once. Closing the
+// port cancels the transfer (Run() returns long before the fetcher's 15 s
+// timeouts), the check still gets its reply, and the cancelled check is not
+// recorded as a failure.
+TEST_F(UpdateServiceTest, StalledCheckDoesNotHoldUpThePortAndClosingCancelsIt) {
+  StalledServer stalled;
+  ASSERT_NE(stalled.port(), 0);
+  UpdateServiceOptions options = Options();
+  options.repository_url = "https://127.0.0.1:" + std::to_string(stalled.port()) + "/";
+  options.initial_delay = std::chrono::hours(1);  // No scheduled check.
+  messaging::Dispatcher dispatcher;
+  RegisterUpdateMethods(dispatcher, options);
+  dispatcher.Register("test.echo",
+                      [](const json& params, messaging::RequestContext&) -> Result<json> { return params; });
+  int in[2], out[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  auto session = std::make_unique<messaging::HostSession>(in[0], out[1], dispatcher, messaging::CallerInfo{});
+  std::future<int> done = std::async(std::launch::async, [&] { return session->Run(); });
+  auto send = [&](const json& request) {
+    const std::string payload = request.dump();
+    const auto length = static_cast<std::uint32_t>(payload.size());
+    std::string frame(reinterpret_cast<const char*>(&length), 4);
+    frame += payload;
+    ASSERT_EQ(::write(in[1], frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  };
+  messaging::FrameReader replies(out[0]);
+  auto next = [&]() -> json {
+    auto frame = replies.Next();
+    return frame.ok() && frame->has_value() ? json::parse(**frame) : json();
+  };
+
+  send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "update.check"}});
+  send({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "test.echo"}, {"params", {{"vault", "still answers"}}}});
+  json first = next();
+  EXPECT_EQ(first["id"], 2);
+  EXPECT_EQ(first["result"]["vault"], "still answers");
+  // The check is under way (its thread may take a moment to start).
+  bool checking = false;
+  for (int id = 3; id < 103 && !checking; ++id) {
+    send({{"jsonrpc", "2.0"}, {"id", id}, {"method", "update.status"}});
+    json status = next();
+    ASSERT_EQ(status["id"], id) << status.dump();
+    checking = status["result"]["checking"] == true;
+    if (!checking) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(checking);
+
+  ::close(in[1]);  // The browser closes the port.
+  // Well inside the fetcher's 15 s connect timeout.
+  const bool ended = done.wait_for(std::chrono::seconds(8)) == std::future_status::ready;
+  EXPECT_TRUE(ended) << "closing the port did not cancel the stalled check";
+  if (!ended) {
+    done.wait();  // The fetcher's own timeouts end it eventually.
+  }
+  EXPECT_EQ(done.get(), 0);
+  json check = next();
+  EXPECT_EQ(check["id"], 1);
+  EXPECT_TRUE(check.contains("result")) << check.dump();
+  EXPECT_FALSE(fs::exists(options.data_dir / "update-status.json")) << "a cancelled check was recorded";
+  ::close(in[0]);
+  ::close(out[0]);
+  ::close(out[1]);
+}
 
 // A fresh installation without a repository says so in words, and records it.
 TEST(UpdateNotConfigured, CheckReportsMissingRepositoryInWords) {
