@@ -13,6 +13,7 @@ export const ErrorCodes = Object.freeze({
   internal: -32603,
   caller_not_allowed: -32001,
   reply_too_large: -32002,
+  busy: -32003,
   vault_locked: -32010,
   not_found: -32011,
   conflict: -32012,
@@ -40,8 +41,12 @@ export const ErrorCodes = Object.freeze({
 
 const kNamesByCode = new Map(Object.entries(ErrorCodes).map(([name, code]) => [code, name]));
 
-// Longer names the updater uses for the same codes (docs/updates.md).
+// The host's names (error.data.name, docs/protocol.md) where this table
+// uses a shorter one for the same code.
 const kAliases = {
+  internal_error: 'internal',
+  integrity_error: 'integrity',
+  storage_error: 'storage',
   update_verification_failed: 'update_verification',
   update_network_error: 'update_network',
   update_metadata_expired: 'update_expired',
@@ -70,7 +75,7 @@ export class RpcError extends Error {
 // What to tell a reader, in words, for the errors a page may show.
 const kPlainWords = {
   host_unavailable:
-    'The Bellwether host is not installed or could not start, so notes and updates are unavailable.',
+      'The Bellwether host is not installed or could not start, so notes and updates are unavailable.',
   host_disconnected: 'The connection to the Bellwether host was lost. It reconnects by itself.',
   timeout: 'The Bellwether host took too long to answer. Try again.',
   method_not_found: 'This version of the Bellwether host does not offer that feature yet.',
@@ -80,22 +85,25 @@ const kPlainWords = {
   conflict: 'This item was changed elsewhere (another tab or window). The latest version has been loaded.',
   quota_exceeded: 'Your vault is full. Delete some notes or highlights to make room.',
   too_large: 'That is too large to store.',
+  busy: 'The Bellwether host is busy with other slow requests. Try again in a moment.',
   integrity:
-    'Stored data failed its integrity check, so it was not used. It may have been tampered with or damaged.',
+      'Stored data failed its integrity check, so it was not used. It may have been tampered with or damaged.',
   storage_full: 'The disk is full, so nothing was saved. Earlier data is intact.',
   storage: 'The vault could not read or write its database.',
   update_in_progress: 'Another Bellwether process is already checking for updates.',
   update_verification:
-    'An update was rejected because it was not signed correctly by the publisher. Your current content is kept.',
+      'An update was rejected because it was not signed correctly by the publisher. Your current content is kept.',
   update_network:
-    'The update server could not be reached (network, certificate or server problem). Bellwether will try again.',
+      'The update server could not be reached (network, certificate or server problem). Bellwether will try again.',
   update_expired:
-    'The update server offered outdated information, which could hide newer updates. Bellwether kept your current content and will try again.',
+      'The update server offered outdated information, which could hide newer updates. Bellwether kept your current content and will try again.',
   update_rollback: 'The update server offered an older version than you have. It was refused.',
   update_too_large: 'The update server sent more data than allowed. The download was stopped.',
-  update_not_found: 'The update server does not have the expected files. Bellwether kept your current content.',
+  update_not_found:
+      'The update server does not have the expected files. Bellwether kept your current content.',
   update_timeout: 'The update server was too slow to answer. Bellwether will try again.',
-  update_not_configured: 'Automatic updates are not set up on this computer (no update server is configured).',
+  update_not_configured:
+      'Automatic updates are not set up on this computer (no update server is configured).',
 };
 
 export function plainWords(error) {

@@ -80,5 +80,73 @@ export const setPassphrase = (passphrase, currentPassphrase) => {
   return call('vault.setPassphrase', params);
 };
 export const rotateKey = () => call('vault.rotateKey');
-export const exportBackup = (passphrase) => call('vault.export', { passphrase });
-export const importBackup = (backup, passphrase) => call('vault.import', { backup, passphrase });
+// ---- backups
+//
+// A backup small enough for one native message travels inline. A larger one
+// (a vault may hold up to its 64 MiB quota; a message to or from the host at
+// most 1 MiB) goes through a file in the host's backups folder, moved in
+// chunks of 512 KiB (docs/protocol.md, vault.downloadBackup and
+// vault.uploadBackup).
+
+const kChunkBytes = 512 * 1024;
+const kMaxChunks = 1024;  // Bounded: 512 MiB, above any backup the host makes.
+
+function bytesToBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function base64ToBytes(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+// Resolves with {blob, records, path}: the sealed backup as a Blob, and,
+// when it was too large to come inline, where the host also keeps a copy.
+export async function exportBackup(passphrase) {
+  try {
+    const result = await call('vault.export', {passphrase});
+    return {blob: new Blob([result.backup], {type: 'application/json'}), records: result.records, path: null};
+  } catch (error) {
+    if (!error?.is?.('too_large')) throw error;
+  }
+  const saved = await call('vault.export', {passphrase, toFile: true});
+  const parts = [];
+  let offset = 0;
+  for (let i = 0; i < kMaxChunks; i++) {
+    const chunk = await call('vault.downloadBackup', {file: saved.file, offset});
+    parts.push(base64ToBytes(chunk.data));
+    if (chunk.done) {
+      return {blob: new Blob(parts, {type: 'application/json'}), records: saved.records, path: saved.path};
+    }
+    if (!(chunk.offset > offset)) throw new Error('The host stopped sending the backup.');
+    offset = chunk.offset;
+  }
+  throw new Error('The backup is larger than any Bellwether backup can be.');
+}
+
+// Imports a backup file (a Blob, e.g. from <input type=file>); resolves with
+// the host's report {added, updated, unchanged}.
+export async function importBackup(file, passphrase) {
+  if (file.size <= kChunkBytes) return call('vault.import', {backup: await file.text(), passphrase});
+  if (file.size > kChunkBytes * kMaxChunks)
+    throw new Error('That file is too large to be a Bellwether backup.');
+  let upload = null;
+  let name = null;
+  for (let offset = 0; offset < file.size;) {
+    const end = Math.min(file.size, offset + kChunkBytes);
+    const bytes = new Uint8Array(await file.slice(offset, end).arrayBuffer());
+    const params = {offset, data: bytesToBase64(bytes), done: end === file.size};
+    if (upload) params.upload = upload;
+    const reply = await call('vault.uploadBackup', params);
+    upload = reply.upload;
+    if (reply.file) name = reply.file;
+    offset = end;
+  }
+  return call('vault.import', {file: name, passphrase});
+}

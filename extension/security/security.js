@@ -227,12 +227,13 @@ function wireVault() {
     const result = await vaultAction(e.submitter, () => vault.exportBackup(passphrase), 'Backup ready.');
     $('vault-export-passphrase').value = '';
     if (!result) return;
-    const backup = typeof result.backup === 'string' ? result.backup : JSON.stringify(result.backup ?? result);
     if (exportUrl) URL.revokeObjectURL(exportUrl);
-    exportUrl = URL.createObjectURL(new Blob([backup], { type: 'application/octet-stream' }));
+    exportUrl = URL.createObjectURL(result.blob);
     const name = `bellwether-vault-${new Date().toISOString().slice(0, 10)}.bwbackup`;
     const link = el('a', { href: exportUrl, download: name, id: 'vault-export-link' }, `Download ${name}`);
-    $('vault-export-result').replaceChildren(link, ` (${backup.length.toLocaleString()} bytes)`);
+    const details = [link, ` (${result.blob.size.toLocaleString()} bytes, ${result.records} records)`];
+    if (result.path) details.push(el('br'), `The host also kept a copy at ${result.path}`);
+    $('vault-export-result').replaceChildren(...details);
   });
 
   $('vault-import-form').addEventListener('submit', async (e) => {
@@ -242,13 +243,13 @@ function wireVault() {
       say('vault-message', 'Choose a backup file first.', 'error');
       return;
     }
-    if (file.size > 64 * 1024 * 1024) {
+    if (file.size > 256 * 1024 * 1024) {
       say('vault-message', 'That file is too large to be a Bellwether backup.', 'error');
       return;
     }
-    const backup = await file.text();
     const passphrase = $('vault-import-passphrase').value;
-    const report = await vaultAction(e.submitter, () => vault.importBackup(backup, passphrase), 'Backup imported.');
+    const report =
+        await vaultAction(e.submitter, () => vault.importBackup(file, passphrase), 'Backup imported.');
     $('vault-import-passphrase').value = '';
     if (report) $('vault-import-result').textContent = describeImport(report);
   });

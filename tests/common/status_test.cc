@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
+#include <regex>
 #include <set>
+#include <string>
 
 namespace bellwether {
 namespace {
@@ -51,6 +55,47 @@ TEST(Status, EveryCodeHasADistinctName) {
     EXPECT_TRUE(names.insert(name).second) << name;
   }
   EXPECT_GE(names.size(), 20u);
+}
+
+// The extension's table of error codes (extension/lib/protocol.js) agrees
+// with the host: every code the host can send is there under its name (or
+// the alias the extension documents for it), and the table's other entries
+// are the extension's own (-32090 and below, never sent by the host).
+TEST(Status, ExtensionKnowsEveryCodeByItsName) {
+  std::ifstream in(BELLWETHER_SOURCE_DIR "/extension/lib/protocol.js");
+  ASSERT_TRUE(in) << "cannot read extension/lib/protocol.js";
+  const std::string js((std::istreambuf_iterator<char>(in)), {});
+  auto table = [&](const std::string& head) {
+    const std::size_t start = js.find(head);
+    return start == std::string::npos ? std::string() : js.substr(start, js.find("}", start) - start);
+  };
+  std::map<std::string, int> codes;
+  const std::string code_table = table("export const ErrorCodes");
+  const std::regex code_entry(R"(\n\s*([a-z_]+): (-\d+),)");
+  for (std::sregex_iterator it(code_table.begin(), code_table.end(), code_entry), end; it != end; ++it) {
+    codes[(*it)[1]] = std::stoi((*it)[2]);
+  }
+  std::map<std::string, std::string> aliases;
+  const std::string alias_table = table("const kAliases");
+  const std::regex alias_entry(R"(\n\s*([a-z_]+): '([a-z_]+)',)");
+  for (std::sregex_iterator it(alias_table.begin(), alias_table.end(), alias_entry), end; it != end; ++it) {
+    aliases[(*it)[1]] = (*it)[2];
+  }
+  ASSERT_GE(codes.size(), 20u);
+  std::set<int> host_codes;
+  for (int c = -32800; c < 0; ++c) {
+    std::string name(ErrorCodeName(static_cast<ErrorCode>(c)));
+    if (name == "unknown_error") continue;
+    host_codes.insert(c);
+    if (aliases.count(name)) name = aliases[name];
+    ASSERT_TRUE(codes.count(name)) << name << " (" << c << ") is missing from protocol.js";
+    EXPECT_EQ(codes[name], c) << name;
+  }
+  for (const auto& [name, code] : codes) {
+    if (!host_codes.count(code)) {
+      EXPECT_LE(code, -32090) << name << " is neither a host code nor the extension's own";
+    }
+  }
 }
 
 TEST(Result, PropagatesErrorsThroughAssignOrReturn) {

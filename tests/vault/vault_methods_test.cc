@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
+#include "crypto/base64.h"
 #include "test_util.h"
+#include "vault/backup_files.h"
 
 namespace bellwether::vault {
 namespace {
@@ -151,6 +156,116 @@ TEST_F(VaultMethodsTest, LargeBackupGoesToAFile) {
   ASSERT_TRUE(to_file.contains("result")) << to_file.dump();
   EXPECT_EQ(to_file["result"]["records"], 4);
   EXPECT_TRUE(std::filesystem::exists(to_file["result"]["path"].get<std::string>()));
+}
+
+// A backup larger than any one message goes out in chunks (download),
+// comes back in chunks into another vault (upload), imports from the
+// uploaded file with a full report, and the uploaded copy is then removed.
+TEST_F(VaultMethodsTest, LargeBackupCrossesTheFrameLimitInChunks) {
+  const std::string big(250 * 1024, 'v');
+  const int records = 6;
+  for (int i = 0; i < records; ++i) {
+    auto set =
+        Call("vault.set", {{"namespace", "notes"}, {"key", "big" + std::to_string(i)}, {"value", big}});
+    ASSERT_TRUE(set.contains("result")) << set.dump().substr(0, 200);
+  }
+  auto exported = Call("vault.export", {{"passphrase", "backup pw"}, {"toFile", true}});
+  ASSERT_TRUE(exported.contains("result")) << exported.dump();
+  const std::string file = exported["result"]["file"];
+  std::string downloaded;
+  int chunks = 0;
+  for (bool done = false; !done && chunks < 100; ++chunks) {
+    auto part = Call("vault.downloadBackup", {{"file", file}, {"offset", downloaded.size()}});
+    ASSERT_TRUE(part.contains("result")) << part.dump().substr(0, 300);
+    auto bytes = crypto::Base64Decode(part["result"]["data"].get<std::string>());
+    ASSERT_TRUE(bytes.ok());
+    downloaded.append(bytes->begin(), bytes->end());
+    EXPECT_EQ(part["result"]["offset"], downloaded.size());
+    done = part["result"]["done"];
+  }
+  EXPECT_GE(chunks, 3);
+  std::ifstream in(exported["result"]["path"].get<std::string>(), std::ios::binary);
+  EXPECT_EQ(downloaded, std::string(std::istreambuf_iterator<char>(in), {}));
+
+  // Another reader's vault takes it back.
+  TempDir other_dir;
+  messaging::Dispatcher other;
+  VaultMethodOptions options;
+  options.vault = TestOptions(other_dir.path());
+  RegisterVaultMethods(other, options);
+  auto call = [&](const std::string& method, json params) {
+    json request = {{"jsonrpc", "2.0"}, {"id", ++id_}, {"method", method}, {"params", std::move(params)}};
+    return json::parse(other.HandleFrame(request.dump(), ctx_));
+  };
+  json upload = nullptr;
+  std::string name;
+  for (std::size_t offset = 0; offset < downloaded.size();) {
+    const std::size_t n = std::min<std::size_t>(kBackupChunkBytes, downloaded.size() - offset);
+    const std::string piece = downloaded.substr(offset, n);
+    json params = {{"offset", offset},
+                   {"data", crypto::Base64Encode({reinterpret_cast<const std::uint8_t*>(piece.data()), n})},
+                   {"done", offset + n == downloaded.size()}};
+    if (!upload.is_null()) params["upload"] = upload;
+    auto reply = call("vault.uploadBackup", params);
+    ASSERT_TRUE(reply.contains("result")) << reply.dump();
+    upload = reply["result"]["upload"];
+    offset += n;
+    EXPECT_EQ(reply["result"]["offset"], offset);
+    if (reply["result"].contains("file")) name = reply["result"]["file"];
+  }
+  ASSERT_FALSE(name.empty());
+  auto imported = call("vault.import", {{"passphrase", "backup pw"}, {"file", name}});
+  ASSERT_TRUE(imported.contains("result")) << imported.dump();
+  EXPECT_EQ(imported["result"]["added"], records);
+  EXPECT_EQ(call("vault.get", {{"namespace", "notes"}, {"key", "big3"}})["result"]["value"], big);
+  EXPECT_FALSE(std::filesystem::exists(BackupDir(other_dir.path()) / name)) << "the uploaded copy is removed";
+}
+
+// Chunks must follow each other: a repeated or skipped offset, an unknown
+// upload, a bad name or an offset past the end are refused with clear
+// errors, and the upload in progress is left as it was.
+TEST_F(VaultMethodsTest, BackupTransfersRefuseBadChunks) {
+  const int kInvalid = static_cast<int>(ErrorCode::kInvalidParams);
+  auto first = Call("vault.uploadBackup", {{"offset", 0}, {"data", "YWJj"}});  // "abc"
+  ASSERT_TRUE(first.contains("result")) << first.dump();
+  const std::string id = first["result"]["upload"];
+  EXPECT_EQ(first["result"]["offset"], 3);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup", {{"upload", id}, {"offset", 0}, {"data", "YWJj"}})),
+            kInvalid);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup", {{"upload", id}, {"offset", 9}, {"data", "YWJj"}})),
+            kInvalid);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup", {{"upload", id}, {"offset", 3}, {"data", "not base64!"}})),
+            kInvalid);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup",
+                             {{"upload", std::string(32, 'f')}, {"offset", 3}, {"data", "YQ=="}})),
+            static_cast<int>(ErrorCode::kNotFound));
+  EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup", {{"upload", "../../x"}, {"offset", 3}, {"data", "YQ=="}})),
+            kInvalid);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup", {{"offset", 5}, {"data", "YQ=="}})), kInvalid);
+  auto last = Call("vault.uploadBackup", {{"upload", id}, {"offset", 3}, {"data", "ZGVm"}, {"done", true}});
+  ASSERT_TRUE(last.contains("result")) << last.dump();
+  const std::string file = last["result"]["file"];
+  auto whole = Call("vault.downloadBackup", {{"file", file}, {"offset", 0}});
+  EXPECT_EQ(whole["result"]["data"], "YWJjZGVm");  // "abcdef": the refused chunks left no trace.
+  EXPECT_EQ(whole["result"]["done"], true);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.downloadBackup", {{"file", file}, {"offset", 7}})), kInvalid);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.downloadBackup", {{"file", "../vault.db"}, {"offset", 0}})), kInvalid);
+  EXPECT_EQ(ErrorCodeOf(Call("vault.downloadBackup", {{"file", "missing.json"}, {"offset", 0}})),
+            static_cast<int>(ErrorCode::kNotFound));
+  // Not a backup, and not an import: garbage is refused by the vault.
+  EXPECT_NE(ErrorCodeOf(Call("vault.import", {{"passphrase", "pw"}, {"file", file}})), 0);
+}
+
+// An upload abandoned a day ago is removed when the next one starts.
+TEST_F(VaultMethodsTest, AbandonedUploadsAreRemoved) {
+  auto first = Call("vault.uploadBackup", {{"offset", 0}, {"data", "YQ=="}});
+  ASSERT_TRUE(first.contains("result"));
+  const auto part = BackupDir(data_) / ("upload-" + first["result"]["upload"].get<std::string>() + ".part");
+  ASSERT_TRUE(std::filesystem::exists(part));
+  std::filesystem::last_write_time(part,
+                                   std::filesystem::file_time_type::clock::now() - std::chrono::hours(25));
+  ASSERT_TRUE(Call("vault.uploadBackup", {{"offset", 0}, {"data", "YQ=="}}).contains("result"));
+  EXPECT_FALSE(std::filesystem::exists(part));
 }
 
 }  // namespace

@@ -16,13 +16,11 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "crypto/base64.h"
+#include "vault/backup_files.h"
 
 namespace bellwether::vault {
 namespace {
-
-// Matches the vault's own cap on a backup's size.
-constexpr std::uint64_t kMaxImportFileBytes = std::uint64_t{256} * 1024 * 1024;
-
 
 using nlohmann::json;
 using messaging::RequestContext;
@@ -97,58 +95,6 @@ Result<std::optional<std::int64_t>> OptionalRevision(const json& params) {
 
 json OptionalTime(const std::optional<std::chrono::system_clock::time_point>& t) {
   return t ? json(FormatIso8601(*t)) : json(nullptr);
-}
-
-std::filesystem::path BackupDir(const std::filesystem::path& data_dir) { return data_dir / "backups"; }
-
-// A bare file name inside the backups directory: no path tricks.
-Status ValidateBackupName(std::string_view name) {
-  if (name.empty() || name.size() > 128 || name[0] == '.') return Status::InvalidParams("invalid backup file name");
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '_' || c == '.';
-    if (!ok) return Status::InvalidParams("invalid backup file name");
-  }
-  return Status::Ok();
-}
-
-Result<std::filesystem::path> WriteBackupFile(const std::filesystem::path& data_dir, const std::string& text,
-                                              std::chrono::system_clock::time_point now) {
-  auto dir = BackupDir(data_dir);
-  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(dir));
-  std::string stamp = FormatIso8601(now);
-  for (char& c : stamp) {
-    if (c == ':') c = '-';
-  }
-  // O_EXCL: an export never replaces an earlier backup (two in the same
-  // second get "-2", "-3", ... suffixes).
-  std::filesystem::path path;
-  int fd = -1;
-  for (int attempt = 1; attempt <= 100 && fd < 0; ++attempt) {
-    std::string name = "bellwether-vault-" + stamp;
-    if (attempt > 1) name += "-" + std::to_string(attempt);
-    path = dir / (name + ".json");
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  if (fd < 0) return Status::Storage("cannot create " + path.string() + ": " + std::strerror(errno));
-  std::size_t put = 0;
-  while (put < text.size()) {
-    ssize_t n = ::write(fd, text.data() + put, text.size() - put);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      ErrorCode code = (e == ENOSPC || e == EFBIG) ? ErrorCode::kStorageFull : ErrorCode::kStorage;
-      return Status(code, "cannot write backup: " + std::string(std::strerror(e)));
-    }
-    put += static_cast<std::size_t>(n);
-  }
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return Status::Storage("cannot sync backup file");
-  return path;
 }
 
 using Handler = std::function<Result<json>(Vault& vault, const json& params)>;
@@ -291,12 +237,60 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
     if (file) {
       BW_RETURN_IF_ERROR(ValidateBackupName(*file));
       BW_ASSIGN_OR_RETURN(std::optional<std::string> text,
-                          ReadFileIfExists(BackupDir(lazy->data_dir()) / *file, kMaxImportFileBytes));
+                          ReadFileIfExists(BackupDir(lazy->data_dir()) / *file, kMaxBackupFileBytes));
       if (!text) return Status::NotFound("no backup file named " + *file);
       backup = std::move(*text);
     }
     BW_ASSIGN_OR_RETURN(ImportReport r, v.Import(*backup, passphrase));
+    if (file && IsUploadName(*file)) {
+      // An upload exists only to be imported; the reader keeps the original.
+      std::error_code ec;
+      std::filesystem::remove(BackupDir(lazy->data_dir()) / *file, ec);
+    }
     return json{{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}};
+  });
+
+  // Moving backups in pieces needs no keys: the vault is not opened.
+  dispatcher.Register("vault.downloadBackup", [lazy](const json& p, RequestContext&) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::string file, messaging::RequireString(p, "file"));
+    BW_ASSIGN_OR_RETURN(std::int64_t offset, messaging::RequireInt(p, "offset"));
+    if (offset < 0) return Status::InvalidParams("parameter \"offset\" must be >= 0");
+    BW_ASSIGN_OR_RETURN(BackupChunk chunk,
+                        ReadBackupChunk(lazy->data_dir(), file, static_cast<std::uint64_t>(offset)));
+    const std::uint64_t next = static_cast<std::uint64_t>(offset) + chunk.data.size();
+    const std::span<const std::uint8_t> raw(reinterpret_cast<const std::uint8_t*>(chunk.data.data()),
+                                            chunk.data.size());
+    return json{
+        {"data", crypto::Base64Encode(raw)}, {"offset", next}, {"size", chunk.size}, {"done", chunk.done}};
+  });
+
+  dispatcher.Register("vault.uploadBackup", [lazy](const json& p, RequestContext&) -> Result<json> {
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> upload, OptionalString(p, "upload"));
+    BW_ASSIGN_OR_RETURN(std::int64_t offset, messaging::RequireInt(p, "offset"));
+    if (offset < 0) return Status::InvalidParams("parameter \"offset\" must be >= 0");
+    BW_ASSIGN_OR_RETURN(std::string data, messaging::RequireString(p, "data"));
+    bool done = false;
+    if (auto it = p.find("done"); it != p.end() && !it->is_null()) {
+      BW_ASSIGN_OR_RETURN(done, messaging::RequireBool(p, "done"));
+    }
+    BW_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, crypto::Base64Decode(data));
+    if (bytes.size() > kBackupChunkBytes) {
+      return Status::TooLarge("a chunk may hold at most " + std::to_string(kBackupChunkBytes) + " bytes");
+    }
+    if (!upload) {
+      if (offset != 0) return Status::InvalidParams("a new upload starts at offset 0");
+      BW_ASSIGN_OR_RETURN(std::string id, StartUpload(lazy->data_dir()));
+      upload = std::move(id);
+    }
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    BW_ASSIGN_OR_RETURN(std::uint64_t received,
+                        AppendUpload(lazy->data_dir(), *upload, static_cast<std::uint64_t>(offset), text));
+    json out = {{"upload", *upload}, {"offset", received}};
+    if (done) {
+      BW_ASSIGN_OR_RETURN(std::string name, FinishUpload(lazy->data_dir(), *upload));
+      out["file"] = name;
+    }
+    return out;
   });
 }
 

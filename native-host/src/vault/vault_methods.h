@@ -33,7 +33,8 @@ struct VaultMethodOptions {
 
 // Registers vault.status, vault.get, vault.set, vault.delete, vault.list,
 // vault.clear, vault.lock, vault.unlock, vault.setPassphrase,
-// vault.rotateKey, vault.export and vault.import.
+// vault.rotateKey, vault.export, vault.import, vault.downloadBackup and
+// vault.uploadBackup.
 void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions options);
 
 }  // namespace bellwether::vault

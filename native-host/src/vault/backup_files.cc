@@ -1,0 +1,239 @@
+#include "vault/backup_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "common/file_util.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "crypto/digest.h"
+#include "crypto/random.h"
+#include "vault/vault.h"
+
+namespace bellwether::vault {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kUploadPrefix = "upload-";
+constexpr std::size_t kUploadIdChars = 32;
+
+// Closes on every path out.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  bool Close() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd < 0 || ::close(fd) == 0;
+  }
+
+ private:
+  int fd_;
+};
+
+Status IoError(std::string_view what, int e) {
+  const ErrorCode code =
+      (e == ENOSPC || e == EFBIG || e == EDQUOT) ? ErrorCode::kStorageFull : ErrorCode::kStorage;
+  return Status(code, std::string(what) + ": " + std::strerror(e));
+}
+
+Status WriteAll(int fd, std::string_view bytes) {
+  std::size_t put = 0;
+  while (put < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + put, bytes.size() - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IoError("cannot write backup", errno);
+    put += static_cast<std::size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status ValidateUploadId(std::string_view id) {
+  bool ok = id.size() == kUploadIdChars;
+  for (char c : id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  return ok ? Status::Ok() : Status::InvalidParams("invalid upload id");
+}
+
+fs::path PartPath(const fs::path& data_dir, std::string_view id) {
+  return BackupDir(data_dir) / (std::string(kUploadPrefix) + std::string(id) + ".part");
+}
+
+// Uploads nobody finished or imported within kStaleUploadAge.
+void RemoveStaleUploads(const fs::path& dir) {
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - kStaleUploadAge;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kUploadPrefix, 0) != 0) continue;
+    std::error_code time_ec;
+    const auto mtime = fs::last_write_time(it->path(), time_ec);
+    if (time_ec || mtime > cutoff) continue;
+    std::error_code rm_ec;
+    fs::remove(it->path(), rm_ec);
+    if (!rm_ec) log::Info("vault: removed an abandoned backup upload");
+  }
+}
+
+}  // namespace
+
+fs::path BackupDir(const fs::path& data_dir) {
+  return data_dir / "backups";
+}
+
+Status ValidateBackupName(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.')
+    return Status::InvalidParams("invalid backup file name");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return Status::InvalidParams("invalid backup file name");
+  }
+  return Status::Ok();
+}
+
+Result<fs::path> WriteBackupFile(const fs::path& data_dir, const std::string& text,
+                                 std::chrono::system_clock::time_point now) {
+  const fs::path dir = BackupDir(data_dir);
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(dir));
+  std::string stamp = FormatIso8601(now);
+  for (char& c : stamp) {
+    if (c == ':') c = '-';
+  }
+  // O_EXCL: an export never replaces an earlier backup (two in the same
+  // second get "-2", "-3", ... suffixes).
+  fs::path path;
+  int raw = -1;
+  for (int attempt = 1; attempt <= 100 && raw < 0; ++attempt) {
+    std::string name = "bellwether-vault-" + stamp;
+    if (attempt > 1) name += "-" + std::to_string(attempt);
+    path = dir / (name + ".json");
+    raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (raw < 0 && errno != EEXIST) break;
+  }
+  if (raw < 0) return Status::Storage("cannot create " + path.string() + ": " + std::strerror(errno));
+  Fd fd(raw);
+  Status written = WriteAll(fd.get(), text);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = IoError("cannot sync backup file", errno);
+  if (written.ok() && !fd.Close()) written = IoError("cannot close backup file", errno);
+  if (written.ok()) written = SyncDirectory(dir);
+  if (!written.ok()) {
+    // No half-written backup is left looking like a good one.
+    fd.Close();
+    ::unlink(path.c_str());
+    return written;
+  }
+  return path;
+}
+
+Result<BackupChunk> ReadBackupChunk(const fs::path& data_dir, std::string_view name, std::uint64_t offset) {
+  BW_RETURN_IF_ERROR(ValidateBackupName(name));
+  const fs::path path = BackupDir(data_dir) / std::string(name);
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return Status::NotFound("no backup file named " + std::string(name));
+    return IoError("cannot open backup", errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return IoError("cannot read backup", errno);
+  if (!S_ISREG(st.st_mode)) return Status::InvalidParams("not a backup file: " + std::string(name));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > kMaxBackupFileBytes) return Status::TooLarge("the backup file is larger than any backup can be");
+  if (offset > size) return Status::InvalidParams("offset is past the end of the backup");
+  BackupChunk chunk;
+  chunk.size = size;
+  chunk.data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kBackupChunkBytes, size - offset)));
+  std::size_t got = 0;
+  while (got < chunk.data.size()) {
+    const ssize_t n =
+        ::pread(fd.get(), chunk.data.data() + got, chunk.data.size() - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IoError("cannot read backup", errno);
+    if (n == 0) return Status::Storage("the backup file shrank while it was read");
+    got += static_cast<std::size_t>(n);
+  }
+  chunk.done = offset + got == size;
+  return chunk;
+}
+
+Result<std::string> StartUpload(const fs::path& data_dir) {
+  const fs::path dir = BackupDir(data_dir);
+  BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(dir));
+  RemoveStaleUploads(dir);
+  std::uint8_t random[kUploadIdChars / 2];
+  BW_RETURN_IF_ERROR(crypto::RandomBytes(random, sizeof(random)));
+  std::string id = crypto::HexEncode(random);
+  const fs::path part = PartPath(data_dir, id);
+  Fd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return IoError("cannot start the upload", errno);
+  return id;
+}
+
+Result<std::uint64_t> AppendUpload(const fs::path& data_dir, std::string_view id, std::uint64_t offset,
+                                   std::string_view bytes) {
+  BW_RETURN_IF_ERROR(ValidateUploadId(id));
+  const fs::path part = PartPath(data_dir, id);
+  Fd fd(::open(part.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    if (errno == ENOENT)
+      return Status::NotFound("no upload with that id (finished, or abandoned and removed)");
+    return IoError("cannot continue the upload", errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return IoError("cannot continue the upload", errno);
+  const auto received = static_cast<std::uint64_t>(st.st_size);
+  if (offset != received) {
+    return Status::InvalidParams("chunk offset " + std::to_string(offset) + " does not follow the " +
+                                 std::to_string(received) + " bytes received");
+  }
+  if (received + bytes.size() > kMaxBackupFileBytes) {
+    fd.Close();
+    ::unlink(part.c_str());
+    return Status::TooLarge("the file is larger than any backup can be; upload cancelled");
+  }
+  Status written = WriteAll(fd.get(), bytes);
+  if (!written.ok()) {
+    // A short write leaves the part file at an unknown length: start over.
+    fd.Close();
+    ::unlink(part.c_str());
+    return written;
+  }
+  return received + bytes.size();
+}
+
+Result<std::string> FinishUpload(const fs::path& data_dir, std::string_view id) {
+  BW_RETURN_IF_ERROR(ValidateUploadId(id));
+  const fs::path part = PartPath(data_dir, id);
+  Fd fd(::open(part.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    if (errno == ENOENT)
+      return Status::NotFound("no upload with that id (finished, or abandoned and removed)");
+    return IoError("cannot finish the upload", errno);
+  }
+  if (::fsync(fd.get()) != 0) return IoError("cannot sync the upload", errno);
+  fd.Close();
+  const std::string name = std::string(kUploadPrefix) + std::string(id) + ".json";
+  const fs::path dir = BackupDir(data_dir);
+  if (::rename(part.c_str(), (dir / name).c_str()) != 0) return IoError("cannot finish the upload", errno);
+  BW_RETURN_IF_ERROR(SyncDirectory(dir));
+  return name;
+}
+
+bool IsUploadName(std::string_view name) {
+  return name.size() == kUploadPrefix.size() + kUploadIdChars + 5 && name.rfind(kUploadPrefix, 0) == 0 &&
+         name.substr(name.size() - 5) == ".json" &&
+         ValidateUploadId(name.substr(kUploadPrefix.size(), kUploadIdChars)).ok();
+}
+
+}  // namespace bellwether::vault
