@@ -211,7 +211,9 @@ function renderNote(sectionId) {
       el('a', { href: '#', onclick: (e) => { e.preventDefault(); openNoteEditor(sectionId); } }, 'Edit'))));
 }
 
-function openNoteEditor(sectionId) {
+// `draft`, when given, is the reader's unsaved text; the editor then also
+// shows the version saved meanwhile elsewhere, so the two can be merged.
+function openNoteEditor(sectionId, draft) {
   if (!state.vaultUsable) {
     toast(state.vaultLocked ? 'Unlock your vault to write notes.' : 'Notes need the Bellwether host (see the note at the top).');
     return;
@@ -225,7 +227,10 @@ function openNoteEditor(sectionId) {
     'aria-label': `Private note on ${sectionById(sectionId)?.title ?? 'this section'}`,
     placeholder: 'Your private note on this section. Only you can read it: it is encrypted in your vault.',
   });
-  textarea.value = record?.value?.text ?? '';
+  textarea.value = draft ?? record?.value?.text ?? '';
+  const elsewhere = draft !== undefined && record?.value?.text
+    ? el('p', { class: 'note-conflict' }, 'Saved meanwhile in another tab or window: ', el('q', {}, record.value.text))
+    : null;
   const save = el('button', { type: 'submit', class: 'primary note-save' }, 'Save note');
   const cancel = el('button', { type: 'button', class: 'note-cancel', onclick: () => closeNoteEditor(sectionId) }, 'Cancel');
   const remove = record
@@ -233,6 +238,7 @@ function openNoteEditor(sectionId) {
     : null;
   const form = el('form', { class: 'note note-editor' },
     el('div', { class: 'note-label' }, 'Private note'),
+    ...(elsewhere ? [elsewhere] : []),
     textarea,
     el('div', { class: 'note-actions' }, save, cancel, remove));
   form.addEventListener('submit', (e) => {
@@ -274,7 +280,9 @@ async function saveNote(sectionId, text) {
   };
   const key = recordKey(sectionId);
   try {
-    const reply = await vault.set(vault.Namespaces.notes, key, value, previous?.revision);
+    // Revision 0 for a new note: create-only, so a note another tab created
+    // meanwhile is never overwritten silently.
+    const reply = await vault.set(vault.Namespaces.notes, key, value, previous?.revision ?? 0);
     state.notes.set(sectionId, { value, revision: reply?.revision });
     state.editing = null;
     renderNote(sectionId);
@@ -284,9 +292,9 @@ async function saveNote(sectionId, text) {
       // Someone else (another tab) saved first: show theirs, keep ours in the editor.
       const latest = await withVault(() => vault.get(vault.Namespaces.notes, key));
       if (latest) state.notes.set(sectionId, latest);
+      else state.notes.delete(sectionId);  // Deleted meanwhile: saving again creates it.
       toast(plainWords(e));
-      openNoteEditor(sectionId);
-      sectionElement(sectionId).querySelector('.note-input').value = text;
+      openNoteEditor(sectionId, text);
     } else if (e.is?.('vault_locked')) {
       setVaultLocked(true);
       toast(plainWords(e));

@@ -139,6 +139,44 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     await page.close();
   });
 
+  test('two tabs writing a new note on one section: the second is told and sees both', async (t) => {
+    // Property: no silent overwrite. A new note is created only if none exists
+    // (compare-and-set with revision 0); the tab that loses keeps its draft,
+    // sees the note saved meanwhile, and its next save is deliberate.
+    if (vaultMissing) return t.skip(vaultMissing);
+    const first = await openReader(context);
+    const second = await openReader(context);
+    await first.waitForSelector('body[data-vault="loaded"]');
+    await second.waitForSelector('body[data-vault="loaded"]');
+    const otherId = await first.evaluate((taken) =>
+      [...document.querySelectorAll('section[id]')].map((n) => n.id)
+        .filter((id) => id !== taken && document.querySelector(`#${id} .note-toggle`)).at(-1), sectionId);
+    assert.ok(otherId, 'a second section with notes');
+    const write = async (page, text) => {
+      const section = page.locator(`#${otherId}`);
+      await section.locator('.note-toggle').click();
+      await section.locator('.note-input').fill(text);
+      await section.locator('.note-save').click();
+    };
+    await write(first, 'from the first tab');
+    await first.locator(`#${otherId} .note-text`, { hasText: 'from the first tab' }).waitFor();
+    await write(second, 'from the second tab');
+    const section = second.locator(`#${otherId}`);
+    await section.locator('.note-conflict', { hasText: 'from the first tab' }).waitFor();
+    assert.equal(await section.locator('.note-input').inputValue(), 'from the second tab');
+    assert.match(await second.locator('#toast').innerText(), /changed elsewhere/);
+    const stored = await pollVault(first, 'notes', `japan-us-trade/${otherId}`, (v) => v !== null);
+    assert.equal(stored?.text, 'from the first tab', 'the first note was not overwritten');
+    // Saving again, having seen the other note, replaces it.
+    await section.locator('.note-save').click();
+    await section.locator('.note-text', { hasText: 'from the second tab' }).waitFor();
+    const replaced = await pollVault(first, 'notes', `japan-us-trade/${otherId}`, (v) => v?.text === 'from the second tab');
+    assert.equal(replaced?.text, 'from the second tab');
+    await second.evaluate(async (k) => (await import('../lib/vault.js')).remove('notes', k), `japan-us-trade/${otherId}`);
+    await first.close();
+    await second.close();
+  });
+
   test('"My notes" lists the note, highlight and bookmark and searches them', async (t) => {
     // Property: the notes view reads everything back from the vault and filters it.
     if (vaultMissing) return t.skip(vaultMissing);
