@@ -359,6 +359,52 @@ TEST(VaultRotation, RotatesAutomaticallyBeforeEncryptionBudget) {
   for (int i = 20; i < 25; ++i) EXPECT_EQ(v->Get("notes", "k" + std::to_string(i % 5))->value, i);
 }
 
+// A damaged record cannot be re-sealed, but it does not hold the vault's
+// keys hostage: automatic rotation still replaces the active key (the
+// damaged record stays under its old key, reported), and every other
+// record moves on.
+TEST(VaultRotation, RotationGoesOnPastADamagedRecord) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.rotate_after_encryptions = 20;
+  auto v = OpenVault(options);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i), i).ok());
+  RawDb raw(dir.path() / "vault.db");
+  auto blob = raw.Blob("SELECT value_blob FROM records ORDER BY id LIMIT 1");
+  blob[blob.size() - 1] ^= 1;
+  raw.SetBlob("UPDATE records SET value_blob = ? WHERE id = (SELECT MIN(id) FROM records)", blob);
+  ASSERT_EQ(v->RotateKey().status().code(), ErrorCode::kIntegrity);  // Reported...
+  const std::uint32_t key_after_first = v->GetStatus()->active_key_id;
+  EXPECT_GE(key_after_first, 2u);  // ...but the key was replaced.
+  for (int round = 0; round < 15; ++round) {
+    ASSERT_TRUE(v->Set("notes", "k" + std::to_string(1 + round % 4), round).ok()) << round;
+  }
+  EXPECT_GT(v->GetStatus()->active_key_id, key_after_first) << "automatic rotation kept going";
+  EXPECT_LE(raw.Int("SELECT MAX(encryptions) FROM keys WHERE state != 'active'"), 20 + 2 * 5);
+  EXPECT_EQ(v->Get("notes", "k0").status().code(), ErrorCode::kIntegrity);
+  for (int i = 1; i < 5; ++i) EXPECT_TRUE(v->Get("notes", "k" + std::to_string(i)).ok()) << i;
+}
+
+// Fail closed: should rotation never happen, writes stop at the hard limit
+// of encryptions under one key, with a clear error and nothing lost; a
+// successful rotation lifts the stop.
+TEST(VaultRotation, WritesStopAtTheKeysEncryptionLimit) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.rotate_after_encryptions = 1000;  // Never reached here.
+  options.max_encryptions_per_key = 16;     // Eight writes of two encryptions.
+  auto v = OpenVault(options);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i % 2), i).ok()) << i;
+  auto refused = v->Set("notes", "k0", 8);
+  ASSERT_EQ(refused.status().code(), ErrorCode::kIntegrity);
+  EXPECT_NE(refused.status().message().find("encryption limit"), std::string::npos);
+  EXPECT_EQ(v->Get("notes", "k0")->value, 6);  // The last acknowledged write.
+  EXPECT_EQ(v->Get("notes", "k1")->value, 7);
+  ASSERT_TRUE(v->RotateKey().ok());  // Re-seals two records: four encryptions.
+  EXPECT_TRUE(v->Set("notes", "k0", 8).ok());
+  EXPECT_EQ(v->Get("notes", "k0")->value, 8);
+}
+
 // A rotation cut short (as by a kill) resumes in the next process: no
 // record is lost and the old key is retired.
 TEST(VaultRotation, InterruptedRotationResumes) {

@@ -785,6 +785,13 @@ struct Vault::Impl {
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> clock, MetaInt("revision_clock"));
     const std::int64_t revision = clock.value_or(0) + 1;
     BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
+    if (static_cast<std::uint64_t>(active.encryptions) + 2 > options.max_encryptions_per_key) {
+      // Rotation should have replaced this key long ago (rotate_after_
+      // encryptions); it keeps failing, so no more nonces under this key.
+      return Status::Integrity(
+          "the data key has reached its encryption limit and could not be rotated; writes are refused "
+          "until a key rotation succeeds (vault.rotateKey says why it fails)");
+    }
     BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* data_key, DataKey(active.id));
     BW_ASSIGN_OR_RETURN(SealedRecord sealed, SealRecord(active.id, *data_key, revision, ns, mac, AsBytes(key),
                                                         AsBytes(serialized)));
@@ -961,10 +968,15 @@ struct Vault::Impl {
 
   Result<RotationResult> Rotate() {
     RotationResult result;
-    BW_ASSIGN_OR_RETURN(std::uint64_t before, ResumeRotation());
+    // An earlier rotation is finished first. Records it cannot re-seal
+    // (damaged or tampered) stay under their old key, which stays
+    // "retiring"; they must not stop this rotation, or the active key would
+    // be used past its budget. They are reported again below.
+    Result<std::uint64_t> before = ResumeRotation();
+    if (!before.ok() && before.status().code() != ErrorCode::kIntegrity) return before.status();
     BW_ASSIGN_OR_RETURN(result.key_id, StartRotation());
     BW_ASSIGN_OR_RETURN(std::uint64_t now, ResumeRotation());
-    result.resealed = before + now;
+    result.resealed = (before.ok() ? *before : 0) + now;
     return result;
   }
 };

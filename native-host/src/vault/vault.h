@@ -53,6 +53,9 @@ inline constexpr std::size_t kListPageBudgetBytes = 256 * 1024;
 // Random 96-bit nonces are safe for 2^32 encryptions per key (NIST SP
 // 800-38D 8.3); rotate at a quarter of that.
 inline constexpr std::uint64_t kDefaultRotateAfterEncryptions = 1ull << 30;
+// Fail closed: if rotation keeps failing (say, a damaged record it cannot
+// re-seal), writes under the old key stop here, at half the safe bound.
+inline constexpr std::uint64_t kDefaultMaxEncryptionsPerKey = 1ull << 31;
 // OWASP's scrypt recommendation: N=2^17, r=8, p=1 (128 MiB, ~0.3 s).
 inline constexpr crypto::ScryptParams kDefaultPassphraseKdf{std::uint64_t{1} << 17, 8, 1};
 
@@ -72,6 +75,7 @@ struct VaultOptions {
   // (they then live for the life of the process).
   std::chrono::seconds idle_timeout{0};
   std::uint64_t rotate_after_encryptions = kDefaultRotateAfterEncryptions;
+  std::uint64_t max_encryptions_per_key = kDefaultMaxEncryptionsPerKey;
   // Parameters for new passphrases and exports.
   crypto::ScryptParams passphrase_kdf = kDefaultPassphraseKdf;
   std::size_t rotation_batch = 64;
