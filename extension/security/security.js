@@ -147,7 +147,10 @@ function renderVault() {
   $('vault-usage').textContent = Number.isFinite(s.usedBytes)
     ? `${updates.formatBytes(s.usedBytes)}${Number.isFinite(s.quotaBytes) ? ` of ${updates.formatBytes(s.quotaBytes)}` : ''}`
     : '—';
-  $('vault-key-created').textContent = formatDateTime(s.keyCreated);
+  $('vault-key-created').textContent = s.keyCreated ?
+      `${formatDateTime(s.keyCreated)}${
+          Number.isInteger(s.keyAgeSeconds) ? ` (${formatAge(s.keyAgeSeconds)} old)` : ''}` :
+                                              '—';
   $('vault-last-rotation').textContent = s.lastRotation ? formatDateTime(s.lastRotation) : 'Never';
 
   const locked = s.state === 'locked';
@@ -253,6 +256,16 @@ function wireVault() {
     $('vault-import-passphrase').value = '';
     if (report) $('vault-import-result').textContent = describeImport(report);
   });
+}
+
+// "3 days", "5 hours", "12 minutes", "under a minute".
+function formatAge(seconds) {
+  const units = [[86400, 'day'], [3600, 'hour'], [60, 'minute']];
+  for (const [size, name] of units) {
+    const n = Math.floor(seconds / size);
+    if (n >= 1) return `${n} ${name}${n === 1 ? '' : 's'}`;
+  }
+  return 'under a minute';
 }
 
 function describeImport(report) {

@@ -279,6 +279,7 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     assert.equal(await page.locator('#vault-state').innerText(), 'Unlocked');
     assert.ok(Number(await page.locator('#vault-records').innerText()) >= 3);
     assert.notEqual(await page.locator('#vault-key-source').innerText(), '—');
+    assert.match(await page.locator('#vault-key-created').innerText(), /\((under a minute|\d+ (minute|hour|day)s?) old\)$/);
     await page.close();
   });
 

@@ -1,8 +1,9 @@
 // Key handling: locked states, never a new key over data, passphrases,
 // rotation (including resume after interruption), encrypted backups.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "crypto/random.h"
 #include "test_util.h"
@@ -168,6 +169,52 @@ TEST(VaultPassphrase, NewProcessNeedsPassphrase) {
   EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
   ASSERT_TRUE(v->Unlock("correct horse").ok());
   EXPECT_EQ(v->Get("notes", "a")->value, "behind a passphrase");
+}
+
+// The scrypt parameters are stored with the wrapped key and are what later
+// unlocks use, whatever the options of the process; altered, they derive
+// another key and the passphrase no longer opens the vault (they cannot be
+// weakened in place).
+TEST(VaultPassphrase, StoredScryptParametersGovernUnlock) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.passphrase_kdf = {std::uint64_t{1} << 10, 8, 1};
+  {
+    auto v = OpenVault(options);
+    ASSERT_TRUE(v->Set("notes", "a", 1).ok());
+    ASSERT_TRUE(v->SetPassphrase("correct horse", std::nullopt).ok());
+  }
+  RawDb raw(dir.path() / "vault.db");
+  const std::string stored = raw.Text("SELECT v FROM meta WHERE k = 'passphrase_kdf'", 0);
+  const auto kdf = nlohmann::json::parse(stored);
+  EXPECT_EQ(kdf["name"], "scrypt");
+  EXPECT_EQ(kdf["N"], 1024);
+  EXPECT_EQ(kdf["r"], 8);
+  EXPECT_EQ(kdf["p"], 1);
+  EXPECT_EQ(kdf["salt"].get<std::string>().size(), 24u);    // 16 bytes, base64.
+  options.passphrase_kdf = {std::uint64_t{1} << 11, 8, 1};  // This process would use other ones.
+  {
+    auto v = OpenVault(options);
+    ASSERT_TRUE(v->Unlock("correct horse").ok());
+    EXPECT_EQ(v->Get("notes", "a")->value, 1);
+  }
+  auto altered = kdf;
+  altered["N"] = 2048;
+  raw.Exec("UPDATE meta SET v = '" + altered.dump() + "' WHERE k = 'passphrase_kdf'");
+  auto v = OpenVault(options);
+  EXPECT_EQ(v->Unlock("correct horse").code(), ErrorCode::kWrongPassphrase);
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+  altered["N"] = 2;  // Below any sane cost: refused as damaged before deriving.
+  raw.Exec("UPDATE meta SET v = '" + altered.dump() + "' WHERE k = 'passphrase_kdf'");
+  EXPECT_EQ(v->Unlock("correct horse").code(), ErrorCode::kIntegrity);
+}
+
+// The default parameters are OWASP's for scrypt (N=2^17, r=8, p=1).
+TEST(VaultPassphrase, DefaultScryptParametersAreStrong) {
+  EXPECT_EQ(kDefaultPassphraseKdf.n, std::uint64_t{1} << 17);
+  EXPECT_EQ(kDefaultPassphraseKdf.r, 8u);
+  EXPECT_EQ(kDefaultPassphraseKdf.p, 1u);
+  EXPECT_EQ(VaultOptions{}.passphrase_kdf.n, kDefaultPassphraseKdf.n);
 }
 
 // Lock wipes the keys; with a passphrase the vault stays locked until

@@ -116,8 +116,9 @@ TEST(VaultProcesses, ConcurrentRotationsLoseNothing) {
 }
 
 // A writer that also rotates keys is SIGKILLed at random points, hundreds
-// of times. Every acknowledged write is still there (or superseded by a
-// later one), the database passes integrity_check, and the vault opens.
+// of times, some of them in the middle of a rotation. Every acknowledged
+// write is still there (or superseded by a later one), the database passes
+// integrity_check, and the vault opens with any rotation finished.
 TEST(VaultProcesses, AcknowledgedWritesSurviveSigkill) {
   TempDir dir;
   const int kIterations = 300;
@@ -128,7 +129,7 @@ TEST(VaultProcesses, AcknowledgedWritesSurviveSigkill) {
   std::uniform_int_distribution<int> delay(0, 100);
   std::map<std::string, long long> acked;  // key -> highest acknowledged seq
   long long next_seq = 0;
-  int iterations = 0, killed = 0, rotations = 0;
+  int iterations = 0, killed = 0, rotations = 0, mid_rotation = 0;
   for (; iterations < kIterations && std::chrono::steady_clock::now() - started < budget; ++iterations) {
     auto run = RunTool({dir.path().string(), "keyfile", "crash", std::to_string(next_seq), std::to_string(kKeys)},
                        delay(rng));
@@ -147,8 +148,13 @@ TEST(VaultProcesses, AcknowledgedWritesSurviveSigkill) {
     // Sequence numbers only ever grow, so an unacknowledged write that did
     // commit can only have raised a key's seq, never lowered it.
     next_seq += 1000;
+    if (run.signal != 0 && std::filesystem::exists(dir.path() / "vault.db")) {
+      RawDb raw(dir.path() / "vault.db");
+      if (raw.Int("SELECT COUNT(*) FROM keys WHERE state = 'retiring'") > 0) ++mid_rotation;
+    }
   }
-  EXPECT_GE(iterations, 100) << "too few iterations within the time budget";
+  EXPECT_GE(iterations, 200) << "too few iterations within the time budget";
+  EXPECT_GT(mid_rotation, 0) << "no kill landed in the middle of a key rotation";
   EXPECT_GT(killed, iterations / 2);
   EXPECT_FALSE(acked.empty());
   EXPECT_GT(rotations, 0) << "no rotation completed: kills never landed after one";
@@ -169,6 +175,7 @@ TEST(VaultProcesses, AcknowledgedWritesSurviveSigkill) {
   EXPECT_FALSE(st->rotation_pending);
   RecordProperty("iterations", iterations);
   RecordProperty("rotations", rotations);
+  RecordProperty("killed_mid_rotation", mid_rotation);
 }
 
 // With the file size capped (as on a full disk) a write fails with

@@ -94,6 +94,16 @@ TEST(VaultTamper, TruncatedBlobsAreDetected) {
     raw.SetBlob("UPDATE records SET value_blob = ?", cut);
     EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kIntegrity) << len;
   }
+  raw.SetBlob("UPDATE records SET value_blob = ?", original);
+  // The same for the sealed name, which only a listing opens.
+  const auto name = raw.Blob("SELECT name_blob FROM records");
+  for (std::size_t len = 0; len < name.size(); ++len) {
+    std::vector<std::uint8_t> cut(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(len));
+    raw.SetBlob("UPDATE records SET name_blob = ?", cut);
+    EXPECT_EQ(v->List("notes", "", std::nullopt, 10).status().code(), ErrorCode::kIntegrity) << len;
+  }
+  raw.SetBlob("UPDATE records SET name_blob = ?", name);
+  EXPECT_EQ(v->List("notes", "", std::nullopt, 10)->items.at(0).key, "a");
 }
 
 // A value moved to another record's row does not open there.
@@ -120,9 +130,11 @@ TEST(VaultTamper, RejectsRowMovedToAnotherNamespace) {
   ASSERT_TRUE(v->Set("notes", "a", "in notes").ok());
   RawDb raw(dir.path() / "vault.db");
   raw.Exec("UPDATE records SET ns = 'bookmarks'");
-  // The MAC differs per namespace, so the lookup misses; and a forged MAC
-  // would still fail the AAD check. Either way no value comes back.
-  EXPECT_FALSE(v->Get("bookmarks", "a").ok());
+  // The MAC differs per namespace, so the lookup misses (the row is simply
+  // not there under that name); a listing, which reads the moved row, fails
+  // its AAD check. Either way no value comes back.
+  EXPECT_EQ(v->Get("bookmarks", "a").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(v->List("bookmarks", "", std::nullopt, 10).status().code(), ErrorCode::kIntegrity);
 }
 

@@ -107,6 +107,13 @@ TEST_F(VaultMethodsTest, StatusHasDocumentedFields) {
   EXPECT_EQ(st["algorithm"], "AES-256-GCM");
   EXPECT_EQ(st["recordCount"], 1);
   EXPECT_TRUE(st["keyCreated"].is_string());
+  ASSERT_TRUE(st["keyAgeSeconds"].is_number_integer());
+  EXPECT_GE(st["keyAgeSeconds"].get<std::int64_t>(), 0);
+  EXPECT_LT(st["keyAgeSeconds"].get<std::int64_t>(), 3600);  // Created by this test.
+  EXPECT_GT(st["usedBytes"].get<std::int64_t>(), 0);
+  EXPECT_EQ(st["quotaBytes"], TestOptions(data_).quota_bytes);
+  EXPECT_EQ(st["keyId"], 1);
+  EXPECT_EQ(st["rotationPending"], false);
   EXPECT_TRUE(st["lastRotation"].is_null());
   EXPECT_EQ(st["formatVersion"], 1);
   EXPECT_TRUE(st["path"].is_string());

@@ -319,7 +319,16 @@ TEST(Vault, UsesWriteAheadLog) {
   ASSERT_TRUE(v->Set("notes", "a", 1).ok());
   RawDb raw(dir.path() / "vault.db");
   EXPECT_EQ(raw.IntegrityCheck(), "ok");
+  EXPECT_EQ(raw.Text("PRAGMA journal_mode", 0), "wal");  // Stored in the file.
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "vault.db-wal"));
+  // Per connection, so asked of the vault's own: fsync at every commit, and
+  // a busy timeout so concurrent hosts wait instead of failing.
+  auto synchronous = v->PragmaForTesting("synchronous");
+  auto busy_timeout = v->PragmaForTesting("busy_timeout");
+  ASSERT_TRUE(synchronous.ok() && busy_timeout.ok());
+  EXPECT_EQ(*synchronous, 2) << "synchronous=FULL";
+  EXPECT_GE(*busy_timeout, 1000);
+  EXPECT_EQ(v->PragmaForTesting("x; DROP TABLE records").status().code(), ErrorCode::kInvalidParams);
 }
 
 // A vault from before the list index existed gets it on open, keeps its

@@ -995,6 +995,18 @@ std::size_t Vault::NameCacheEntriesForTesting() {
   return impl_->names.entries();
 }
 
+Result<std::int64_t> Vault::PragmaForTesting(std::string_view pragma) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (char c : pragma) {
+    if (!(c >= 'a' && c <= 'z') && c != '_') return Status::InvalidParams("not a pragma name");
+  }
+  const std::string sql = "PRAGMA " + std::string(pragma);
+  BW_ASSIGN_OR_RETURN(Statement st, impl_->db->Prepare(sql.c_str()));
+  BW_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no value for PRAGMA " + std::string(pragma));
+  return st.Int(0);
+}
+
 Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
   if (options.data_dir.empty()) return Status::InvalidParams("vault data directory not set");
   if (!options.clock) options.clock = std::make_shared<SystemClock>();
@@ -1277,6 +1289,8 @@ Result<VaultStatus> Vault::GetStatus() {
     if (has_key) {
       st.active_key_id = static_cast<std::uint32_t>(key.Int(0));
       st.key_created = FromUnix(key.Int(1));
+      st.key_age = std::max(std::chrono::seconds(0),
+                            std::chrono::duration_cast<std::chrono::seconds>(impl_->Now() - *st.key_created));
     }
     BW_ASSIGN_OR_RETURN(Statement pending, impl_->db->Prepare(
         "SELECT COUNT(*) FROM keys WHERE state = 'retiring'"));

@@ -98,6 +98,7 @@ struct VaultStatus {
   std::uint64_t quota_bytes = 0;
   std::uint32_t active_key_id = 0;
   std::optional<std::chrono::system_clock::time_point> key_created;
+  std::optional<std::chrono::seconds> key_age;  // Now (the vault's clock) minus key_created.
   std::optional<std::chrono::system_clock::time_point> last_rotation;
   bool rotation_pending = false;
   std::filesystem::path path;
@@ -191,6 +192,9 @@ class Vault {
   // How many name MACs and opened names the process remembers
   // (vault/name_cache.h); for tests that check what is kept and wiped.
   std::size_t NameCacheEntriesForTesting();
+  // The value of an integer PRAGMA on the vault's own connection (e.g.
+  // "synchronous", "busy_timeout"), which another connection cannot see.
+  Result<std::int64_t> PragmaForTesting(std::string_view pragma);
 
  private:
   struct Impl;

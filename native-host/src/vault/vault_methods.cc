@@ -122,6 +122,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
                 {"quotaBytes", st.quota_bytes},
                 {"keyId", st.active_key_id},
                 {"keyCreated", OptionalTime(st.key_created)},
+                {"keyAgeSeconds", st.key_age ? json(st.key_age->count()) : json(nullptr)},
                 {"lastRotation", OptionalTime(st.last_rotation)},
                 {"rotationPending", st.rotation_pending},
                 {"formatVersion", kFormatVersion},
