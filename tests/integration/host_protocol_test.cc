@@ -227,6 +227,38 @@ TEST_F(HostProtocolTest, CorruptConfigFailsClosed) {
   EXPECT_EQ(Roundtrip(*host, Request(1, "host.ping"))["error"]["code"], -32001);
 }
 
+TEST_F(HostProtocolTest, VaultConfigSetsTheQuotaAndABrokenOneIsReported) {
+  // vault.json's quota is the one vault.status reports and writes are held to;
+  // a malformed vault.json makes every vault call say so, and other methods work.
+  fs::create_directories(root_ / "config" / "bellwether");
+  std::ofstream(root_ / "config" / "bellwether" / "vault.json") << R"({"quotaBytes": 2097152})";
+  {
+    auto host = Start();
+    json status = Roundtrip(*host, Request(1, "vault.status"));
+    EXPECT_EQ(status["result"]["quotaBytes"], 2097152) << status.dump();
+    json big = Roundtrip(
+        *host, Request(2, "vault.set",
+                       {{"namespace", "notes"}, {"key", "a"}, {"value", std::string(200 * 1024, 'q')}}));
+    EXPECT_TRUE(big.contains("result")) << big.dump().substr(0, 200);
+    for (int i = 0; i < 12 && !big.contains("error"); ++i) {
+      big = Roundtrip(*host, Request(3 + i, "vault.set",
+                                     {{"namespace", "notes"},
+                                      {"key", "k" + std::to_string(i)},
+                                      {"value", std::string(200 * 1024, 'q')}}));
+    }
+    EXPECT_EQ(big["error"]["data"]["name"], "quota_exceeded") << "2 MiB quota not enforced";
+    host->CloseStdin();
+    EXPECT_EQ(host->Wait(), 0);
+  }
+  std::ofstream(root_ / "config" / "bellwether" / "vault.json", std::ios::trunc)
+      << R"({"quotaBytes": "lots"})";
+  auto host = Start();
+  json refused = Roundtrip(*host, Request(1, "vault.get", {{"namespace", "notes"}, {"key", "a"}}));
+  EXPECT_EQ(refused["error"]["code"], -32602) << refused.dump();
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("quotaBytes"), std::string::npos);
+  EXPECT_EQ(Roundtrip(*host, Request(2, "host.ping"))["result"]["pong"], true);
+}
+
 TEST_F(HostProtocolTest, VersionAndHelp) {
   // --version prints product and protocol versions; an unknown command exits 2.
   auto [code, out] = RunCommand(BELLWETHER_HOST_BIN, {"--version"}, env_);

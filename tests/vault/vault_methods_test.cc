@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -163,6 +164,41 @@ TEST_F(VaultMethodsTest, LargeBackupGoesToAFile) {
   ASSERT_TRUE(to_file.contains("result")) << to_file.dump();
   EXPECT_EQ(to_file["result"]["records"], 4);
   EXPECT_TRUE(std::filesystem::exists(to_file["result"]["path"].get<std::string>()));
+}
+
+// VaultMethodNames() is exactly what RegisterVaultMethods() registers (the
+// host answers each of them with the configuration error when vault.json is
+// broken).
+TEST_F(VaultMethodsTest, MethodNamesListEveryRegisteredMethod) {
+  auto names = VaultMethodNames();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(dispatcher_.Methods(), names);
+}
+
+// vault.json sets the quota and the idle timeout; bad values are errors
+// naming the field; no file means the defaults.
+TEST(VaultConfig, FileSetsQuotaAndIdleTimeout) {
+  TempDir dir;
+  const auto file = dir.path() / "vault.json";
+  auto defaults = ApplyVaultConfig(VaultMethodOptions{}, file);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->vault.quota_bytes, kDefaultQuotaBytes);
+  EXPECT_EQ(defaults->vault.idle_timeout, kDefaultHostIdleTimeout);
+  auto write = [&](const std::string& text) { std::ofstream(file, std::ios::trunc) << text; };
+  write(R"({"quotaBytes": 268435456, "idleTimeoutMinutes": 0})");
+  auto set = ApplyVaultConfig(VaultMethodOptions{}, file);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->vault.quota_bytes, 268435456u);
+  EXPECT_EQ(set->vault.idle_timeout, std::chrono::seconds(0));
+  for (const std::string bad : {R"({"quotaBytes": 1000})", R"({"quotaBytes": "big"})",
+                                R"({"idleTimeoutMinutes": -1})", R"([1, 2])", "not json"}) {
+    write(bad);
+    auto r = ApplyVaultConfig(VaultMethodOptions{}, file);
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidParams) << bad;
+  }
+  write(R"({"quotaBytes": 1000})");
+  EXPECT_NE(ApplyVaultConfig(VaultMethodOptions{}, file).status().message().find("quotaBytes"),
+            std::string::npos);
 }
 
 // A backup larger than any one message goes out in chunks (download),

@@ -67,12 +67,34 @@ Result<update::UpdateServiceOptions> UpdateOptions() {
   return update::ApplyUpdateConfig(std::move(defaults), paths::ConfigDir() / "update.json");
 }
 
+// Registers `methods` to answer `reason` (a module whose configuration is
+// broken reports it on each of its calls).
+void RegisterFailingMethods(messaging::Dispatcher& dispatcher, const std::vector<std::string>& methods,
+                            const Status& reason) {
+  for (const std::string& method : methods) {
+    dispatcher.Register(
+        method, [reason](const nlohmann::json&, messaging::RequestContext&) -> Result<nlohmann::json> {
+          return reason;
+        });
+  }
+}
+
 // Registers every module's methods. Nothing here opens a database, a
 // keyring or a socket: a process spawned for one sendNativeMessage must
 // start fast, so each module opens its resources on first use.
 void RegisterAllMethods(messaging::Dispatcher& dispatcher) {
   RegisterHostMethods(dispatcher);
-  vault::RegisterVaultMethods(dispatcher, vault::VaultMethodOptions{});
+  Result<vault::VaultMethodOptions> vault_options =
+      vault::ApplyVaultConfig(vault::VaultMethodOptions{}, paths::ConfigDir() / "vault.json");
+  if (vault_options.ok()) {
+    vault::RegisterVaultMethods(dispatcher, std::move(vault_options).value());
+  } else {
+    // The reader asked for settings we cannot read: say so on every vault
+    // call rather than run with other limits than they chose.
+    log::Error("vault disabled: " + vault_options.status().message());
+    RegisterFailingMethods(dispatcher, vault::VaultMethodNames(),
+                           vault_options.status().WithContext("vault configuration"));
+  }
   Result<update::UpdateServiceOptions> update_options = UpdateOptions();
   if (update_options.ok()) {
     update::RegisterUpdateMethods(dispatcher, std::move(update_options).value());
@@ -80,12 +102,8 @@ void RegisterAllMethods(messaging::Dispatcher& dispatcher) {
     // A broken update.json must not take the vault down with it: the update
     // methods report the configuration error instead.
     log::Error("update service disabled: " + update_options.status().message());
-    Status reason = update_options.status();
-    for (const char* method : {"update.status", "update.check", "update.setPolicy", "content.get"}) {
-      dispatcher.Register(method, [reason](const nlohmann::json&, messaging::RequestContext&) -> Result<nlohmann::json> {
-        return reason.WithContext("update configuration");
-      });
-    }
+    RegisterFailingMethods(dispatcher, {"update.status", "update.check", "update.setPolicy", "content.get"},
+                           update_options.status().WithContext("update configuration"));
   }
 }
 

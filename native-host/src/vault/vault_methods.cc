@@ -101,6 +101,38 @@ using Handler = std::function<Result<json>(Vault& vault, const json& params)>;
 
 }  // namespace
 
+std::vector<std::string> VaultMethodNames() {
+  return {"vault.status",         "vault.get",         "vault.set",    "vault.delete",
+          "vault.list",           "vault.clear",       "vault.lock",   "vault.unlock",
+          "vault.setPassphrase",  "vault.rotateKey",   "vault.export", "vault.import",
+          "vault.downloadBackup", "vault.uploadBackup"};
+}
+
+Result<VaultMethodOptions> ApplyVaultConfig(VaultMethodOptions defaults,
+                                            const std::filesystem::path& config_file) {
+  VaultMethodOptions options = std::move(defaults);
+  BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(config_file, 64 * 1024));
+  if (!bytes) return options;
+  const json config = json::parse(*bytes, nullptr, false);
+  if (!config.is_object()) return Status::InvalidParams(config_file.string() + " is not a JSON object");
+  auto integer = [&](const char* name, std::int64_t min,
+                     std::int64_t max) -> Result<std::optional<std::int64_t>> {
+    auto it = config.find(name);
+    if (it == config.end()) return std::optional<std::int64_t>();
+    if (!it->is_number_integer() || it->get<std::int64_t>() < min || it->get<std::int64_t>() > max) {
+      return Status::InvalidParams(config_file.string() + ": \"" + name + "\" must be an integer from " +
+                                   std::to_string(min) + " to " + std::to_string(max));
+    }
+    return std::optional<std::int64_t>(it->get<std::int64_t>());
+  };
+  BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> quota,
+                      integer("quotaBytes", std::int64_t{1} << 20, std::int64_t{16} << 30));
+  if (quota) options.vault.quota_bytes = static_cast<std::uint64_t>(*quota);
+  BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> idle, integer("idleTimeoutMinutes", 0, 24 * 60));
+  if (idle) options.vault.idle_timeout = std::chrono::minutes(*idle);
+  return options;
+}
+
 void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions options) {
   auto lazy = std::make_shared<LazyVault>(std::move(options.vault));
   auto add = [&dispatcher, lazy](std::string method, Handler handler) {

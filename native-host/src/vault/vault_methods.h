@@ -11,6 +11,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 #include "messaging/dispatcher.h"
 #include "vault/vault.h"
@@ -30,6 +33,19 @@ struct VaultMethodOptions {
   // data_dir empty means paths::DataDir() ($XDG_DATA_HOME/bellwether).
   VaultOptions vault;
 };
+
+// The names RegisterVaultMethods() registers.
+std::vector<std::string> VaultMethodNames();
+
+// The reader's settings for the vault, applied on top of `defaults`: the
+// JSON file `config_file` ($XDG_CONFIG_HOME/bellwether/vault.json) when it
+// exists,
+//   {"quotaBytes": 268435456, "idleTimeoutMinutes": 30}
+// quotaBytes from 1 MiB to 16 GiB (default 64 MiB); idleTimeoutMinutes from
+// 0 (keys stay for the life of the host process) to 1440 (default 15). A
+// malformed file is an error naming the field, never silently ignored.
+Result<VaultMethodOptions> ApplyVaultConfig(VaultMethodOptions defaults,
+                                            const std::filesystem::path& config_file);
 
 // Registers vault.status, vault.get, vault.set, vault.delete, vault.list,
 // vault.clear, vault.lock, vault.unlock, vault.setPassphrase,
