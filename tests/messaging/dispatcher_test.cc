@@ -156,5 +156,27 @@ TEST_F(DispatcherTest, RequireHelpersCheckTypes) {
   EXPECT_EQ(RequireBool(params, "s").status().code(), ErrorCode::kInvalidParams);
 }
 
+// Secret parameters are overwritten in place once used; others are kept.
+TEST(WipeSecretParams, OverwritesPassphrasesOnly) {
+  nlohmann::json params = {
+      {"passphrase", "correct horse"}, {"currentPassphrase", "old horse"}, {"namespace", "notes"}};
+  const std::string* secret = &params["passphrase"].get_ref<const std::string&>();
+  WipeSecretParams(params);
+  EXPECT_EQ(secret, &params["passphrase"].get_ref<const std::string&>());  // Same buffer, not a replacement.
+  EXPECT_EQ(params["passphrase"].get<std::string>(), std::string(13, '\0'));
+  EXPECT_EQ(params["currentPassphrase"].get<std::string>(), std::string(9, '\0'));
+  EXPECT_EQ(params["namespace"], "notes");
+}
+
+// A handler sees the passphrase through RequireStringView without a copy.
+TEST(RequireStringView, ViewsTheParamsOwnBytes) {
+  nlohmann::json params = {{"passphrase", "correct horse"}};
+  auto view = RequireStringView(params, "passphrase");
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->data(), params["passphrase"].get_ref<const std::string&>().data());
+  EXPECT_EQ(RequireStringView(params, "missing").status().code(), ErrorCode::kInvalidParams);
+  EXPECT_EQ(RequireStringView({{"passphrase", 5}}, "passphrase").status().code(), ErrorCode::kInvalidParams);
+}
+
 }  // namespace
 }  // namespace bellwether::messaging

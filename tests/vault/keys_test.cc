@@ -171,6 +171,20 @@ TEST(VaultPassphrase, NewProcessNeedsPassphrase) {
   EXPECT_EQ(v->Get("notes", "a")->value, "behind a passphrase");
 }
 
+// A wrong passphrase given to an unlocked session is refused and changes
+// nothing: the session stays unlocked (as with setPassphrase).
+TEST(VaultPassphrase, WrongUnlockKeepsAnUnlockedSessionUnlocked) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(v->Set("notes", "a", "kept").ok());
+  ASSERT_TRUE(v->SetPassphrase("correct horse", std::nullopt).ok());
+  EXPECT_EQ(v->Unlock("wrong horse").code(), ErrorCode::kWrongPassphrase);
+  EXPECT_EQ(v->GetStatus()->state, VaultState::kUnlocked);
+  EXPECT_EQ(v->Get("notes", "a")->value, "kept");
+  ASSERT_TRUE(v->Unlock("correct horse").ok());
+  EXPECT_EQ(v->Get("notes", "a")->value, "kept");
+}
+
 // The scrypt parameters are stored with the wrapped key and are what later
 // unlocks use, whatever the options of the process; altered, they derive
 // another key and the passphrase no longer opens the vault (they cannot be

@@ -2,9 +2,10 @@
 
 #include <exception>
 
-#include "common/log.h"
-#include "messaging/frame_writer.h"
 #include "common/json_guard.h"
+#include "common/log.h"
+#include "common/wipe.h"
+#include "messaging/frame_writer.h"
 
 namespace bellwether::messaging {
 namespace {
@@ -113,13 +114,17 @@ Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestCon
     if (!p->is_object()) {
       return ErrorReply(id, Status::InvalidParams("\"params\" must be an object (named parameters)"));
     }
-    params = *p;
+    params = std::move(*p);  // One copy of the params, which WipeSecretParams() can reach.
   }
   auto entry = handlers_.find(method);
   if (entry == handlers_.end()) {
     return ErrorReply(id, Status::MethodNotFound("unknown method \"" + method + "\""));
   }
-  if (entry->second.runs == Runs::kInline) return Call(entry->second.handler, method, id, params, ctx);
+  if (entry->second.runs == Runs::kInline) {
+    std::string reply = Call(entry->second.handler, method, id, params, ctx);
+    WipeSecretParams(params);
+    return reply;
+  }
   // Handler and context are copied: the call must not depend on this
   // dispatcher or on the loop's state.
   return Dispatched([handler = entry->second.handler, method, id, params = std::move(params),
@@ -159,6 +164,21 @@ Result<std::string> RequireString(const json& params, std::string_view name) {
   if (it == params.end()) return Status::InvalidParams("missing parameter \"" + std::string(name) + "\"");
   if (!it->is_string()) return Status::InvalidParams("parameter \"" + std::string(name) + "\" must be a string");
   return it->get<std::string>();
+}
+
+void WipeSecretParams(json& params) {
+  for (const char* name : {"passphrase", "currentPassphrase"}) {
+    auto it = params.find(name);
+    if (it != params.end() && it->is_string()) WipeString(it->get_ref<std::string&>());
+  }
+}
+
+Result<std::string_view> RequireStringView(const json& params, std::string_view name) {
+  auto it = params.find(name);
+  if (it == params.end()) return Status::InvalidParams("missing parameter \"" + std::string(name) + "\"");
+  if (!it->is_string())
+    return Status::InvalidParams("parameter \"" + std::string(name) + "\" must be a string");
+  return std::string_view(it->get_ref<const std::string&>());
 }
 
 Result<std::int64_t> RequireInt(const json& params, std::string_view name) {

@@ -94,6 +94,13 @@ class Dispatcher {
 // Checks a JSON value's type for params validation, e.g.
 //   BW_ASSIGN_OR_RETURN(std::string ns, RequireString(params, "namespace"));
 Result<std::string> RequireString(const nlohmann::json& params, std::string_view name);
+// The same without a copy (valid while `params` is): for secrets, which the
+// dispatcher wipes in params once the handler returns ("passphrase",
+// "currentPassphrase").
+Result<std::string_view> RequireStringView(const nlohmann::json& params, std::string_view name);
+// Overwrites the secret parameters' bytes in place (Dispatch() does this
+// after each inline handler).
+void WipeSecretParams(nlohmann::json& params);
 Result<std::int64_t> RequireInt(const nlohmann::json& params, std::string_view name);
 Result<bool> RequireBool(const nlohmann::json& params, std::string_view name);
 

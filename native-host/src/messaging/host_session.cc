@@ -1,7 +1,8 @@
 #include "messaging/host_session.h"
 
-#include "common/log.h"
 #include "common/json_guard.h"
+#include "common/log.h"
+#include "common/wipe.h"
 
 namespace bellwether::messaging {
 namespace {
@@ -80,6 +81,11 @@ int HostSession::Loop() {
       log::Debug("browser closed the connection");
       return 0;
     }
+    // The frame may hold a passphrase: wiped once it has been dispatched.
+    struct WipeOnExit {
+      std::string& frame;
+      ~WipeOnExit() { WipeString(frame); }
+    } wipe{**frame};
     std::string reply;
     if (refusal_) {
       reply = Dispatcher::ErrorReply(RequestId(**frame), *refusal_);

@@ -1354,7 +1354,8 @@ bellwether::Status Vault::Unlock(std::string_view passphrase) {
     return txn_status;
   }
   if (!root_wrap || !has_passphrase) return impl_->EnsureUnlocked();
-  impl_->WipeKeys();
+  // UnlockWith replaces the keys only on success: a mistyped passphrase in a
+  // session that is already unlocked leaves it as it was.
   BW_RETURN_IF_ERROR(impl_->UnlockWith(passphrase));
   impl_->last_used = impl_->Now();
   impl_->ResumeRotationQuietly();

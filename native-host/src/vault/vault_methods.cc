@@ -219,19 +219,21 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
   });
 
   add("vault.unlock", [](Vault& v, const json& p) -> Result<json> {
-    BW_ASSIGN_OR_RETURN(std::string passphrase, messaging::RequireString(p, "passphrase"));
+    BW_ASSIGN_OR_RETURN(std::string_view passphrase, messaging::RequireStringView(p, "passphrase"));
     BW_RETURN_IF_ERROR(v.Unlock(passphrase));
     return json{{"unlocked", true}};
   });
 
   add("vault.setPassphrase", [](Vault& v, const json& p) -> Result<json> {
     if (!p.contains("passphrase")) return Status::InvalidParams("missing parameter \"passphrase\" (string or null)");
-    BW_ASSIGN_OR_RETURN(std::optional<std::string> next, OptionalString(p, "passphrase"));
-    BW_ASSIGN_OR_RETURN(std::optional<std::string> current, OptionalString(p, "currentPassphrase"));
-    std::optional<std::string_view> next_view, current_view;
-    if (next) next_view = *next;
-    if (current) current_view = *current;
-    BW_RETURN_IF_ERROR(v.SetPassphrase(next_view, current_view));
+    std::optional<std::string_view> next, current;
+    if (!p["passphrase"].is_null()) {
+      BW_ASSIGN_OR_RETURN(next, messaging::RequireStringView(p, "passphrase"));
+    }
+    if (p.contains("currentPassphrase") && !p["currentPassphrase"].is_null()) {
+      BW_ASSIGN_OR_RETURN(current, messaging::RequireStringView(p, "currentPassphrase"));
+    }
+    BW_RETURN_IF_ERROR(v.SetPassphrase(next, current));
     return json{{"passphraseSet", next.has_value()}};
   });
 
@@ -241,7 +243,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
   });
 
   add("vault.export", [lazy](Vault& v, const json& p) -> Result<json> {
-    BW_ASSIGN_OR_RETURN(std::string passphrase, messaging::RequireString(p, "passphrase"));
+    BW_ASSIGN_OR_RETURN(std::string_view passphrase, messaging::RequireStringView(p, "passphrase"));
     bool to_file = false;
     if (auto it = p.find("toFile"); it != p.end() && !it->is_null()) {
       if (!it->is_boolean()) return Status::InvalidParams("parameter \"toFile\" must be a boolean");
@@ -261,7 +263,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
   });
 
   add("vault.import", [lazy](Vault& v, const json& p) -> Result<json> {
-    BW_ASSIGN_OR_RETURN(std::string passphrase, messaging::RequireString(p, "passphrase"));
+    BW_ASSIGN_OR_RETURN(std::string_view passphrase, messaging::RequireStringView(p, "passphrase"));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> backup, OptionalString(p, "backup"));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> file, OptionalString(p, "file"));
     if (backup.has_value() == file.has_value()) {
