@@ -23,6 +23,7 @@ export const ErrorCodes = Object.freeze({
   wrong_passphrase: -32016,
   storage_full: -32017,
   storage: -32018,
+  key_exhausted: -32019,
   update_in_progress: -32030,
   update_verification: -32031,
   update_network: -32032,
@@ -75,7 +76,7 @@ export class RpcError extends Error {
 // What to tell a reader, in words, for the errors a page may show.
 const kPlainWords = {
   host_unavailable:
-      'The Bellwether host is not installed or could not start, so notes and updates are unavailable.',
+    'The Bellwether host is not installed or could not start, so notes and updates are unavailable.',
   host_disconnected: 'The connection to the Bellwether host was lost. It reconnects by itself.',
   timeout: 'The Bellwether host took too long to answer. Try again.',
   method_not_found: 'This version of the Bellwether host does not offer that feature yet.',
@@ -87,23 +88,23 @@ const kPlainWords = {
   too_large: 'That is too large to store.',
   busy: 'The Bellwether host is busy with other slow requests. Try again in a moment.',
   integrity:
-      'Stored data failed its integrity check, so it was not used. It may have been tampered with or damaged.',
+    'Stored data failed its integrity check, so it was not used. It may have been tampered with or damaged.',
   storage_full: 'The disk is full, so nothing was saved. Earlier data is intact.',
   storage: 'The vault could not read or write its database.',
+  key_exhausted:
+    'The vault cannot encrypt more under its current key and could not replace it, so nothing was saved. Open the security page and rotate the key; nothing was lost.',
   update_in_progress: 'Another Bellwether process is already checking for updates.',
   update_verification:
-      'An update was rejected because it was not signed correctly by the publisher. Your current content is kept.',
+    'An update was rejected because it was not signed correctly by the publisher. Your current content is kept.',
   update_network:
-      'The update server could not be reached (network, certificate or server problem). Bellwether will try again.',
+    'The update server could not be reached (network, certificate or server problem). Bellwether will try again.',
   update_expired:
-      'The update server offered outdated information, which could hide newer updates. Bellwether kept your current content and will try again.',
+    'The update server offered outdated information, which could hide newer updates. Bellwether kept your current content and will try again.',
   update_rollback: 'The update server offered an older version than you have. It was refused.',
   update_too_large: 'The update server sent more data than allowed. The download was stopped.',
-  update_not_found:
-      'The update server does not have the expected files. Bellwether kept your current content.',
+  update_not_found: 'The update server does not have the expected files. Bellwether kept your current content.',
   update_timeout: 'The update server was too slow to answer. Bellwether will try again.',
-  update_not_configured:
-      'Automatic updates are not set up on this computer (no update server is configured).',
+  update_not_configured: 'Automatic updates are not set up on this computer (no update server is configured).',
 };
 
 export function plainWords(error) {

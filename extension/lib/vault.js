@@ -83,13 +83,13 @@ export const rotateKey = () => call('vault.rotateKey');
 // ---- backups
 //
 // A backup small enough for one native message travels inline. A larger one
-// (a vault may hold up to its 64 MiB quota; a message to or from the host at
-// most 1 MiB) goes through a file in the host's backups folder, moved in
-// chunks of 512 KiB (docs/protocol.md, vault.downloadBackup and
-// vault.uploadBackup).
+// (a vault may hold up to its quota; a message to or from the host at most
+// 1 MiB) goes through a file in the host's backups folder, moved in chunks
+// of 512 KiB (docs/protocol.md, vault.downloadBackup and vault.uploadBackup).
 
 const kChunkBytes = 512 * 1024;
-const kMaxChunks = 1024;  // Bounded: 512 MiB, above any backup the host makes.
+const kMaxChunks = 512; // Bounded: 256 MiB, the largest backup the host reads.
+const kInlineRequestBytes = 900 * 1024;
 
 function bytesToBase64(bytes) {
   let binary = '';
@@ -106,23 +106,23 @@ function base64ToBytes(text) {
   return bytes;
 }
 
-// Resolves with {blob, records, path}: the sealed backup as a Blob, and,
+// Resolves with { blob, records, path }: the sealed backup as a Blob, and,
 // when it was too large to come inline, where the host also keeps a copy.
 export async function exportBackup(passphrase) {
   try {
-    const result = await call('vault.export', {passphrase});
-    return {blob: new Blob([result.backup], {type: 'application/json'}), records: result.records, path: null};
+    const result = await call('vault.export', { passphrase });
+    return { blob: new Blob([result.backup], { type: 'application/json' }), records: result.records, path: null };
   } catch (error) {
     if (!error?.is?.('too_large')) throw error;
   }
-  const saved = await call('vault.export', {passphrase, toFile: true});
+  const saved = await call('vault.export', { passphrase, toFile: true });
   const parts = [];
   let offset = 0;
   for (let i = 0; i < kMaxChunks; i++) {
-    const chunk = await call('vault.downloadBackup', {file: saved.file, offset});
+    const chunk = await call('vault.downloadBackup', { file: saved.file, offset });
     parts.push(base64ToBytes(chunk.data));
     if (chunk.done) {
-      return {blob: new Blob(parts, {type: 'application/json'}), records: saved.records, path: saved.path};
+      return { blob: new Blob(parts, { type: 'application/json' }), records: saved.records, path: saved.path };
     }
     if (!(chunk.offset > offset)) throw new Error('The host stopped sending the backup.');
     offset = chunk.offset;
@@ -131,22 +131,28 @@ export async function exportBackup(passphrase) {
 }
 
 // Imports a backup file (a Blob, e.g. from <input type=file>); resolves with
-// the host's report {added, updated, unchanged}.
+// the host's report { added, updated, unchanged }.
 export async function importBackup(file, passphrase) {
-  if (file.size <= kChunkBytes) return call('vault.import', {backup: await file.text(), passphrase});
-  if (file.size > kChunkBytes * kMaxChunks)
-    throw new Error('That file is too large to be a Bellwether backup.');
+  if (file.size > kChunkBytes * kMaxChunks) throw new Error('That file is too large to be a Bellwether backup.');
+  if (file.size <= kChunkBytes) {
+    // Inline only when the request, as JSON on the wire, stays well inside
+    // the host's 1 MiB frame limit (a file that is not a backup can grow
+    // several-fold when escaped); otherwise it goes up in chunks.
+    const backup = await file.text();
+    const encoded = new TextEncoder().encode(JSON.stringify({ backup, passphrase })).length;
+    if (encoded <= kInlineRequestBytes) return call('vault.import', { backup, passphrase });
+  }
   let upload = null;
   let name = null;
   for (let offset = 0; offset < file.size;) {
     const end = Math.min(file.size, offset + kChunkBytes);
     const bytes = new Uint8Array(await file.slice(offset, end).arrayBuffer());
-    const params = {offset, data: bytesToBase64(bytes), done: end === file.size};
+    const params = { offset, data: bytesToBase64(bytes), done: end === file.size };
     if (upload) params.upload = upload;
     const reply = await call('vault.uploadBackup', params);
     upload = reply.upload;
     if (reply.file) name = reply.file;
     offset = end;
   }
-  return call('vault.import', {file: name, passphrase});
+  return call('vault.import', { file: name, passphrase });
 }

@@ -291,6 +291,9 @@ async function saveNote(sectionId, text) {
     if (e.is?.('conflict')) {
       // Someone else (another tab) saved first: show theirs, keep ours in the editor.
       const latest = await withVault(() => vault.get(vault.Namespaces.notes, key));
+      // undefined: the read failed (withVault said why); the editor and the
+      // draft in it stay as they are.
+      if (latest === undefined) return;
       if (latest) state.notes.set(sectionId, latest);
       else state.notes.delete(sectionId);  // Deleted meanwhile: saving again creates it.
       toast(plainWords(e));

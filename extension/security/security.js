@@ -147,10 +147,8 @@ function renderVault() {
   $('vault-usage').textContent = Number.isFinite(s.usedBytes)
     ? `${updates.formatBytes(s.usedBytes)}${Number.isFinite(s.quotaBytes) ? ` of ${updates.formatBytes(s.quotaBytes)}` : ''}`
     : '—';
-  $('vault-key-created').textContent = s.keyCreated ?
-      `${formatDateTime(s.keyCreated)}${
-          Number.isInteger(s.keyAgeSeconds) ? ` (${formatAge(s.keyAgeSeconds)} old)` : ''}` :
-                                              '—';
+  const age = Number.isInteger(s.keyAgeSeconds) ? ` (${formatAge(s.keyAgeSeconds)} old)` : '';
+  $('vault-key-created').textContent = s.keyCreated ? `${formatDateTime(s.keyCreated)}${age}` : '—';
   $('vault-last-rotation').textContent = s.lastRotation ? formatDateTime(s.lastRotation) : 'Never';
 
   const locked = s.state === 'locked';
@@ -251,8 +249,7 @@ function wireVault() {
       return;
     }
     const passphrase = $('vault-import-passphrase').value;
-    const report =
-        await vaultAction(e.submitter, () => vault.importBackup(file, passphrase), 'Backup imported.');
+    const report = await vaultAction(e.submitter, () => vault.importBackup(file, passphrase), 'Backup imported.');
     $('vault-import-passphrase').value = '';
     if (report) $('vault-import-result').textContent = describeImport(report);
   });

@@ -4,6 +4,7 @@
 #include "messaging/host_session.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -77,7 +78,10 @@ class HostSessionTest : public ::testing::Test {
     if (done_.wait_for(std::chrono::seconds(20)) != std::future_status::ready) return std::nullopt;
     return done_.get();
   }
+  // The next reply, or null when none comes within 20 s.
   json NextReply() {
+    pollfd ready{out_.read_fd(), POLLIN, 0};
+    if (::poll(&ready, 1, 20000) != 1) return json();
     auto frame = replies_.Next();
     if (!frame.ok() || !frame->has_value()) return json();
     return json::parse(**frame);

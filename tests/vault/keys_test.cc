@@ -384,14 +384,27 @@ TEST(VaultPassphrase, PassphraseAloneDoesNotOpenWithoutMasterKey) {
   EXPECT_EQ(v->Unlock("pw").code(), ErrorCode::kVaultLocked);
 }
 
+// A vault holding notes "k0".."k<n-1>" with values 0..n-1 (null, with a test
+// failure recorded, if a write fails).
+std::unique_ptr<Vault> VaultWithRecords(const VaultOptions& options, int n) {
+  auto v = OpenVault(options);
+  for (int i = 0; v && i < n; ++i) {
+    if (!v->Set("notes", "k" + std::to_string(i), i).ok()) {
+      ADD_FAILURE() << "cannot write k" << i;
+      return nullptr;
+    }
+  }
+  return v;
+}
+
 // Rotation re-seals every record under a new key and retires the old one
 // (its wrapped copy is erased).
 TEST(VaultRotation, ResealsEveryRecordAndRetiresOldKey) {
   TempDir dir;
   auto options = TestOptions(dir.path());
   options.rotation_batch = 7;
-  auto v = OpenVault(options);
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i), i).ok());
+  auto v = VaultWithRecords(options, 50);
+  ASSERT_NE(v, nullptr);
   auto r = v->RotateKey();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->key_id, 2u);
@@ -428,8 +441,8 @@ TEST(VaultRotation, RotationGoesOnPastADamagedRecord) {
   TempDir dir;
   auto options = TestOptions(dir.path());
   options.rotate_after_encryptions = 20;
-  auto v = OpenVault(options);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i), i).ok());
+  auto v = VaultWithRecords(options, 5);
+  ASSERT_NE(v, nullptr);
   RawDb raw(dir.path() / "vault.db");
   auto blob = raw.Blob("SELECT value_blob FROM records ORDER BY id LIMIT 1");
   blob[blob.size() - 1] ^= 1;
@@ -446,24 +459,40 @@ TEST(VaultRotation, RotationGoesOnPastADamagedRecord) {
   for (int i = 1; i < 5; ++i) EXPECT_TRUE(v->Get("notes", "k" + std::to_string(i)).ok()) << i;
 }
 
-// Fail closed: should rotation never happen, writes stop at the hard limit
-// of encryptions under one key, with a clear error and nothing lost; a
-// successful rotation lifts the stop.
+// The write that reaches a key's hard limit of encryptions tries one
+// rotation and goes to the new key. Should rotation fail too, writes stop
+// there (fail closed) with key_exhausted and nothing lost; a process whose
+// rotation works goes on.
 TEST(VaultRotation, WritesStopAtTheKeysEncryptionLimit) {
   TempDir dir;
   auto options = TestOptions(dir.path());
-  options.rotate_after_encryptions = 1000;  // Never reached here.
+  options.rotate_after_encryptions = 1000;  // Automatic rotation never due here.
   options.max_encryptions_per_key = 16;     // Eight writes of two encryptions.
+  {
+    auto v = OpenVault(options);
+    for (int i = 0; i < 9; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i % 2), i).ok()) << i;
+    EXPECT_EQ(v->GetStatus()->active_key_id, 2u) << "the ninth write rotated first";
+    RawDb raw(dir.path() / "vault.db");
+    EXPECT_EQ(raw.Int("SELECT encryptions FROM keys WHERE key_id = 1"), 16);
+  }
+  options.fail_rotation_for_testing = true;
+  {
+    auto v = OpenVault(options);
+    // Key 2 holds 6 encryptions (two records re-sealed, one write): five
+    // more writes reach 16.
+    for (int i = 9; i < 14; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i % 2), i).ok()) << i;
+    auto refused = v->Set("notes", "k0", 14);
+    ASSERT_EQ(refused.status().code(), ErrorCode::kKeyExhausted);
+    EXPECT_NE(refused.status().message().find("encryption limit"), std::string::npos);
+    EXPECT_EQ(v->Get("notes", "k0")->value, 12);  // The last acknowledged writes.
+    EXPECT_EQ(v->Get("notes", "k1")->value, 13);
+    RawDb raw(dir.path() / "vault.db");
+    EXPECT_LE(raw.Int("SELECT MAX(encryptions) FROM keys"), 16);
+  }
+  options.fail_rotation_for_testing = false;
   auto v = OpenVault(options);
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i % 2), i).ok()) << i;
-  auto refused = v->Set("notes", "k0", 8);
-  ASSERT_EQ(refused.status().code(), ErrorCode::kIntegrity);
-  EXPECT_NE(refused.status().message().find("encryption limit"), std::string::npos);
-  EXPECT_EQ(v->Get("notes", "k0")->value, 6);  // The last acknowledged write.
-  EXPECT_EQ(v->Get("notes", "k1")->value, 7);
-  ASSERT_TRUE(v->RotateKey().ok());  // Re-seals two records: four encryptions.
-  EXPECT_TRUE(v->Set("notes", "k0", 8).ok());
-  EXPECT_EQ(v->Get("notes", "k0")->value, 8);
+  ASSERT_TRUE(v->Set("notes", "k0", 14).ok());
+  EXPECT_EQ(v->Get("notes", "k0")->value, 14);
 }
 
 // A rotation cut short (as by a kill) resumes in the next process: no
@@ -474,8 +503,8 @@ TEST(VaultRotation, InterruptedRotationResumes) {
   options.rotation_batch = 5;
   options.rotation_batch_limit_for_testing = 3;
   {
-    auto v = OpenVault(options);
-    for (int i = 0; i < 40; ++i) ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i), i).ok());
+    auto v = VaultWithRecords(options, 40);
+    ASSERT_NE(v, nullptr);
     EXPECT_FALSE(v->RotateKey().ok());  // Stopped after 3 batches.
   }
   {

@@ -113,6 +113,22 @@ TEST(NameCache, StaysWithinItsBound) {
   EXPECT_GT(cache.entries(), 0u);
 }
 
+// The bound counts the slot array too: filling a cache of 256 KiB with
+// names keeps bytes() (all it holds, table included) within it throughout.
+TEST(NameCache, BoundIncludesTheTable) {
+  NameCache cache(256 * 1024);
+  const Bytes blob(40, 5);
+  std::size_t most = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Bytes mac(32, 0);
+    for (int b = 0; b < 4; ++b) mac[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(i >> (8 * b));
+    cache.PutName({"notes", mac, 1, i, blob}, "section-" + std::to_string(i));
+    ASSERT_LE(cache.bytes(), 256u * 1024) << i;
+    most = std::max(most, cache.entries());
+  }
+  EXPECT_GT(most, 500u) << "the cache remembered names at all";
+}
+
 // Thousands of names, many sharing the MAC bytes the table hashes on (so
 // they collide and probe), are each found under their own MAC and no other,
 // through every growth of the table; a replaced row keeps one entry.

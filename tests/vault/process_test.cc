@@ -123,7 +123,7 @@ TEST(VaultProcesses, AcknowledgedWritesSurviveSigkill) {
   TempDir dir;
   const int kIterations = 300;
   const long long kKeys = 40;
-  const auto budget = std::chrono::seconds(50);
+  const auto budget = std::chrono::seconds(90);
   const auto started = std::chrono::steady_clock::now();
   std::mt19937 rng(20261128);
   std::uniform_int_distribution<int> delay(0, 100);

@@ -2,6 +2,7 @@
 #include "vault/vault_methods.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
@@ -190,8 +191,9 @@ TEST(VaultConfig, FileSetsQuotaAndIdleTimeout) {
   ASSERT_TRUE(set.ok()) << set.status().ToString();
   EXPECT_EQ(set->vault.quota_bytes, 268435456u);
   EXPECT_EQ(set->vault.idle_timeout, std::chrono::seconds(0));
-  for (const std::string bad : {R"({"quotaBytes": 1000})", R"({"quotaBytes": "big"})",
-                                R"({"idleTimeoutMinutes": -1})", R"([1, 2])", "not json"}) {
+  for (const std::string bad :
+       {R"({"quotaBytes": 1000})", R"({"quotaBytes": "big"})", R"({"quotabytes": 268435456})",
+        R"({"idleTimeoutMinutes": -1})", R"([1, 2])", "not json"}) {
     write(bad);
     auto r = ApplyVaultConfig(VaultMethodOptions{}, file);
     EXPECT_EQ(r.status().code(), ErrorCode::kInvalidParams) << bad;
@@ -297,6 +299,31 @@ TEST_F(VaultMethodsTest, BackupTransfersRefuseBadChunks) {
             static_cast<int>(ErrorCode::kNotFound));
   // Not a backup, and not an import: garbage is refused by the vault.
   EXPECT_NE(ErrorCodeOf(Call("vault.import", {{"passphrase", "pw"}, {"file", file}})), 0);
+}
+
+// Only regular files in backups/ are read: a link (to a file the host may
+// read) and a FIFO (which would block the request loop) are refused at once,
+// for download and for import alike.
+TEST_F(VaultMethodsTest, BackupReadsRefuseLinksAndFifos) {
+  const auto dir = BackupDir(data_);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir_.path() / "secret.txt") << "not for the extension";
+  std::filesystem::create_symlink(dir_.path() / "secret.txt", dir / "link.json");
+  ASSERT_EQ(::mkfifo((dir / "pipe.json").c_str(), 0600), 0);
+  const int kInvalid = static_cast<int>(ErrorCode::kInvalidParams);
+  for (const char* name : {"link.json", "pipe.json"}) {
+    EXPECT_EQ(ErrorCodeOf(Call("vault.downloadBackup", {{"file", name}, {"offset", 0}})), kInvalid) << name;
+    EXPECT_EQ(ErrorCodeOf(Call("vault.import", {{"passphrase", "pw"}, {"file", name}})), kInvalid) << name;
+  }
+}
+
+// At most four uploads wait at once; a fifth is refused as busy.
+TEST_F(VaultMethodsTest, WaitingUploadsAreBounded) {
+  for (std::size_t i = 0; i < kMaxOpenUploads; ++i) {
+    ASSERT_TRUE(Call("vault.uploadBackup", {{"offset", 0}, {"data", "YQ=="}}).contains("result")) << i;
+  }
+  EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup", {{"offset", 0}, {"data", "YQ=="}})),
+            static_cast<int>(ErrorCode::kBusy));
 }
 
 // An upload abandoned a day ago is removed when the next one starts.

@@ -22,6 +22,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kWrongPassphrase: return "wrong_passphrase";
     case ErrorCode::kStorageFull: return "storage_full";
     case ErrorCode::kStorage: return "storage_error";
+    case ErrorCode::kKeyExhausted: return "key_exhausted";
     case ErrorCode::kUpdateInProgress: return "update_in_progress";
     case ErrorCode::kUpdateVerification: return "update_verification_failed";
     case ErrorCode::kUpdateNetwork: return "update_network_error";

@@ -37,8 +37,9 @@ enum class ErrorCode : int {
   kTooLarge = -32014,       // Record name or value above its limit.
   kIntegrity = -32015,      // Authentication failed: tampered or moved.
   kWrongPassphrase = -32016,
-  kStorageFull = -32017,  // Disk full / file size limit.
-  kStorage = -32018,      // Other I/O or database failure.
+  kStorageFull = -32017,   // Disk full / file size limit.
+  kStorage = -32018,       // Other I/O or database failure.
+  kKeyExhausted = -32019,  // Key used to its limit and rotation failing.
   // Updates.
   kUpdateInProgress = -32030,     // Another process holds the update lock.
   kUpdateVerification = -32031,   // Metadata or target failed TUF checks.

@@ -116,19 +116,24 @@ Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestCon
     }
     params = std::move(*p);  // One copy of the params, which WipeSecretParams() can reach.
   }
+  // However this ends, secrets in the params do not outlive the call.
+  struct WipeOnExit {
+    json& params;
+    ~WipeOnExit() { WipeSecretParams(params); }
+  } wipe{params};
   auto entry = handlers_.find(method);
   if (entry == handlers_.end()) {
     return ErrorReply(id, Status::MethodNotFound("unknown method \"" + method + "\""));
   }
-  if (entry->second.runs == Runs::kInline) {
-    std::string reply = Call(entry->second.handler, method, id, params, ctx);
-    WipeSecretParams(params);
-    return reply;
-  }
+  if (entry->second.runs == Runs::kInline) return Call(entry->second.handler, method, id, params, ctx);
   // Handler and context are copied: the call must not depend on this
   // dispatcher or on the loop's state.
-  return Dispatched([handler = entry->second.handler, method, id, params = std::move(params),
-                     call_ctx = ctx]() mutable { return Call(handler, method, id, params, call_ctx); });
+  return Dispatched(
+      [handler = entry->second.handler, method, id, params = std::move(params), call_ctx = ctx]() mutable {
+        std::string reply = Call(handler, method, id, params, call_ctx);
+        WipeSecretParams(params);
+        return reply;
+      });
 }
 
 std::string Dispatcher::Call(const MethodHandler& handler, const std::string& method, const json& id,

@@ -13,8 +13,11 @@ namespace {
 nlohmann::json RequestId(const std::string& text) {
   if (!IsValidUtf8(text) || JsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) return nullptr;
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
-  if (parsed.is_object() && parsed.contains("id")) return parsed["id"];
-  return nullptr;
+  if (!parsed.is_object()) return nullptr;
+  if (auto params = parsed.find("params"); params != parsed.end() && params->is_object()) {
+    WipeSecretParams(*params);  // A refused request may still carry a passphrase.
+  }
+  return parsed.contains("id") ? parsed["id"] : nlohmann::json(nullptr);
 }
 
 }  // namespace

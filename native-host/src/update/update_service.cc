@@ -409,9 +409,10 @@ Status UpdateService::CheckNow(const messaging::NotifyFn& notify) {
   }
   checking_ = false;
   if (status.code() == ErrorCode::kUpdateInProgress) return status;  // Not our check.
-  if (!status.ok() && stop_) {
-    // Cut short by Stop(): says nothing about the repository, so neither the
-    // status file nor the retry backoff changes.
+  if (stop_ && (status.code() == ErrorCode::kUpdateNetwork || status.code() == ErrorCode::kUpdateTimeout)) {
+    // A transfer cut short by Stop() says nothing about the repository, so
+    // neither the status file nor the retry backoff changes. (Any other
+    // outcome, a verification failure above all, is recorded as usual.)
     log::Info("update: check cancelled: the host is shutting down");
     return status;
   }

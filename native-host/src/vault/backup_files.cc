@@ -38,6 +38,7 @@ class Fd {
     fd_ = -1;
     return fd < 0 || ::close(fd) == 0;
   }
+  void Release() { fd_ = -1; }
 
  private:
   int fd_;
@@ -137,40 +138,82 @@ Result<fs::path> WriteBackupFile(const fs::path& data_dir, const std::string& te
   return path;
 }
 
-Result<BackupChunk> ReadBackupChunk(const fs::path& data_dir, std::string_view name, std::uint64_t offset) {
+namespace {
+
+// backups/<name>, opened for reading only if it is a regular file there
+// (no link followed, no FIFO waited on); `size` is set from it.
+Result<int> OpenBackup(const fs::path& data_dir, std::string_view name, std::uint64_t& size) {
   BW_RETURN_IF_ERROR(ValidateBackupName(name));
   const fs::path path = BackupDir(data_dir) / std::string(name);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT) return Status::NotFound("no backup file named " + std::string(name));
+    if (errno == ELOOP) return Status::InvalidParams("not a backup file: " + std::string(name));
     return IoError("cannot open backup", errno);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return IoError("cannot read backup", errno);
   if (!S_ISREG(st.st_mode)) return Status::InvalidParams("not a backup file: " + std::string(name));
-  const auto size = static_cast<std::uint64_t>(st.st_size);
+  size = static_cast<std::uint64_t>(st.st_size);
   if (size > kMaxBackupFileBytes) return Status::TooLarge("the backup file is larger than any backup can be");
-  if (offset > size) return Status::InvalidParams("offset is past the end of the backup");
-  BackupChunk chunk;
-  chunk.size = size;
-  chunk.data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kBackupChunkBytes, size - offset)));
+  const int raw = fd.get();
+  fd.Release();
+  return raw;
+}
+
+Status ReadAt(int fd, std::string& out, std::uint64_t offset) {
   std::size_t got = 0;
-  while (got < chunk.data.size()) {
-    const ssize_t n =
-        ::pread(fd.get(), chunk.data.data() + got, chunk.data.size() - got, static_cast<off_t>(offset + got));
+  while (got < out.size()) {
+    const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return IoError("cannot read backup", errno);
     if (n == 0) return Status::Storage("the backup file shrank while it was read");
     got += static_cast<std::size_t>(n);
   }
-  chunk.done = offset + got == size;
+  return Status::Ok();
+}
+
+// Uploads present (finished or not).
+std::size_t CountUploads(const fs::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind(kUploadPrefix, 0) == 0) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<BackupChunk> ReadBackupChunk(const fs::path& data_dir, std::string_view name, std::uint64_t offset) {
+  BackupChunk chunk;
+  BW_ASSIGN_OR_RETURN(int raw, OpenBackup(data_dir, name, chunk.size));
+  Fd fd(raw);
+  if (offset > chunk.size) return Status::InvalidParams("offset is past the end of the backup");
+  chunk.data.resize(
+      static_cast<std::size_t>(std::min<std::uint64_t>(kBackupChunkBytes, chunk.size - offset)));
+  BW_RETURN_IF_ERROR(ReadAt(fd.get(), chunk.data, offset));
+  chunk.done = offset + chunk.data.size() == chunk.size;
   return chunk;
+}
+
+Result<std::string> ReadBackupFile(const fs::path& data_dir, std::string_view name) {
+  std::uint64_t size = 0;
+  BW_ASSIGN_OR_RETURN(int raw, OpenBackup(data_dir, name, size));
+  Fd fd(raw);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  BW_RETURN_IF_ERROR(ReadAt(fd.get(), text, 0));
+  return text;
 }
 
 Result<std::string> StartUpload(const fs::path& data_dir) {
   const fs::path dir = BackupDir(data_dir);
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(dir));
   RemoveStaleUploads(dir);
+  if (CountUploads(dir) >= kMaxOpenUploads) {
+    return Status(ErrorCode::kBusy,
+                  "too many backup uploads are waiting; import them or wait for them to expire");
+  }
   std::uint8_t random[kUploadIdChars / 2];
   BW_RETURN_IF_ERROR(crypto::RandomBytes(random, sizeof(random)));
   std::string id = crypto::HexEncode(random);

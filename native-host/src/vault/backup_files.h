@@ -49,6 +49,13 @@ struct BackupChunk {
 Result<BackupChunk> ReadBackupChunk(const std::filesystem::path& data_dir, std::string_view name,
                                     std::uint64_t offset);
 
+// The whole of backups/<name> (a regular file; no link is followed).
+Result<std::string> ReadBackupFile(const std::filesystem::path& data_dir, std::string_view name);
+
+// Uploads kept at once (each at most kMaxBackupFileBytes); past this, a new
+// one is refused with kBusy until one is imported or expires.
+inline constexpr std::size_t kMaxOpenUploads = 4;
+
 // Starts an upload: a new empty part file; returns its id (32 hex digits).
 Result<std::string> StartUpload(const std::filesystem::path& data_dir);
 // Appends `bytes` at `offset`, which must be the bytes received so far (a

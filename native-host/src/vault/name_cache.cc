@@ -17,8 +17,10 @@ void Cleanse(std::string& s) {
   if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
 }
 
-// Bookkeeping per remembered MAC beyond the bytes it holds (node, hash).
+// Bookkeeping per entry beyond the bytes it holds (node, hash, string).
 constexpr std::size_t kEntryOverhead = 96;
+// The smallest slot array (a power of two).
+constexpr std::size_t kMinSlots = 64;
 
 }  // namespace
 
@@ -52,10 +54,10 @@ bool AsMac(std::span<const std::uint8_t> bytes, NameCache::Mac& out) {
 
 }  // namespace
 
-// Bookkeeping per opened name: its slot and the empty ones that keep the
-// array between a quarter and half full.
+// An opened name costs its bytes; the slot array is counted as a whole
+// (Grow, Clear), so the bound holds however full the table is.
 std::size_t NameCache::Cost(std::size_t data_size) {
-  return data_size + 3 * sizeof(Opened);
+  return data_size + kEntryOverhead;
 }
 
 std::size_t NameCache::Probe(const Mac& mac) const {
@@ -80,8 +82,13 @@ std::optional<std::string_view> NameCache::FindName(const NameRow& row) const {
 void NameCache::PutName(const NameRow& row, std::string_view name) {
   Mac mac;
   if (!AsMac(row.mac, mac)) return;
-  const std::size_t cost = Cost(row.ns.size() + row.blob.size() + name.size());
-  Reserve(cost);
+  const std::size_t data_size = row.ns.size() + row.blob.size() + name.size();
+  const std::size_t cost = Cost(data_size);
+  // Growing holds the old array and the new, twice as large, at once.
+  const bool grow = slots_.empty() || 2 * (names_ + 1) > slots_.size();
+  const std::size_t growth = grow ? 3 * std::max<std::size_t>(kMinSlots, slots_.size()) * sizeof(Opened) : 0;
+  if (cost + growth > max_bytes_) return;  // Could never fit: not remembered.
+  Reserve(cost + growth);
   if (slots_.empty() || 2 * (names_ + 1) > slots_.size()) Grow();
   Opened& o = slots_[Probe(mac)];
   if (o.used) {
@@ -97,7 +104,12 @@ void NameCache::PutName(const NameRow& row, std::string_view name) {
   o.revision = row.revision;
   o.ns_size = row.ns.size();
   o.blob_size = row.blob.size();
-  // Built in place: no temporary copy of the name is left behind.
+  // Built in place, at its exact size: no temporary copy of the name is
+  // left behind, and no spare capacity goes uncounted.
+  if (o.data.capacity() < data_size) {
+    std::string().swap(o.data);  // Wiped above; released before the larger buffer.
+    o.data.reserve(data_size);
+  }
   o.data.assign(row.ns);
   o.data.append(AsText(row.blob));
   o.data.append(name);
@@ -105,7 +117,8 @@ void NameCache::PutName(const NameRow& row, std::string_view name) {
 }
 
 void NameCache::Grow() {
-  const std::size_t size = std::max<std::size_t>(64, 2 * slots_.size());
+  const std::size_t size = std::max<std::size_t>(kMinSlots, 2 * slots_.size());
+  bytes_ += (size - slots_.size()) * sizeof(Opened);
   std::vector<Opened> old = std::exchange(slots_, std::vector<Opened>(size));
   for (Opened& o : old) {
     // Moving a string hands over its heap buffer; nothing is left to wipe.

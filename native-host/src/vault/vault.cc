@@ -787,10 +787,12 @@ struct Vault::Impl {
     BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
     if (static_cast<std::uint64_t>(active.encryptions) + 2 > options.max_encryptions_per_key) {
       // Rotation should have replaced this key long ago (rotate_after_
-      // encryptions); it keeps failing, so no more nonces under this key.
-      return Status::Integrity(
-          "the data key has reached its encryption limit and could not be rotated; writes are refused "
-          "until a key rotation succeeds (vault.rotateKey says why it fails)");
+      // encryptions) and has kept failing: no more nonces under this key.
+      // The caller tries one rotation and the write again.
+      if (rotate_due != nullptr) *rotate_due = true;
+      return Status(ErrorCode::kKeyExhausted,
+                    "the data key has reached its encryption limit and could not be replaced; writes are "
+                    "refused until a key rotation succeeds (vault.rotateKey says why it fails)");
     }
     BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* data_key, DataKey(active.id));
     BW_ASSIGN_OR_RETURN(SealedRecord sealed, SealRecord(active.id, *data_key, revision, ns, mac, AsBytes(key),
@@ -861,7 +863,9 @@ struct Vault::Impl {
   // Re-seals every record not under the active key, one batch per
   // transaction, then retires keys nothing refers to. Safe to interrupt at
   // any point and to run in several processes at once.
-  Result<std::uint64_t> ResumeRotation() {
+  // Records that failed to authenticate are left under their old key and
+  // counted in `*failed` (when given; otherwise they are an integrity error).
+  Result<std::uint64_t> ResumeRotation(std::uint64_t* failed_out = nullptr) {
     std::uint64_t resealed = 0, failed = 0;
     std::int64_t after_id = 0;
     for (std::size_t batches = 0;; ++batches) {
@@ -959,24 +963,32 @@ struct Vault::Impl {
     // A name remembered under a retired key must not outlive it: without the
     // key, those bytes no longer open.
     if (!retired.empty()) names.Clear();
-    if (failed > 0) {
-      return Status::Integrity(std::to_string(failed) +
-                               " records failed to authenticate and were left under their old key");
+    if (failed_out != nullptr) {
+      *failed_out = failed;
+    } else if (failed > 0) {
+      return DamagedRecords(failed);
     }
     return resealed;
   }
 
+  static Status DamagedRecords(std::uint64_t failed) {
+    return Status::Integrity(std::to_string(failed) +
+                             " records failed to authenticate and were left under their old key");
+  }
+
   Result<RotationResult> Rotate() {
     RotationResult result;
-    // An earlier rotation is finished first. Records it cannot re-seal
-    // (damaged or tampered) stay under their old key, which stays
-    // "retiring"; they must not stop this rotation, or the active key would
-    // be used past its budget. They are reported again below.
-    Result<std::uint64_t> before = ResumeRotation();
-    if (!before.ok() && before.status().code() != ErrorCode::kIntegrity) return before.status();
+    // The new key first: whatever happens next, nothing more is sealed
+    // under the old one. Then every record not under it (including those
+    // of an earlier rotation cut short) is re-sealed. Records that fail to
+    // authenticate (damaged or tampered) stay under their old key, which
+    // stays "retiring", and are reported; any other failure stops here and
+    // is resumed later.
+    if (options.fail_rotation_for_testing) return Status::Storage("rotation refused by the test option");
     BW_ASSIGN_OR_RETURN(result.key_id, StartRotation());
-    BW_ASSIGN_OR_RETURN(std::uint64_t now, ResumeRotation());
-    result.resealed = (before.ok() ? *before : 0) + now;
+    std::uint64_t damaged = 0;
+    BW_ASSIGN_OR_RETURN(result.resealed, ResumeRotation(&damaged));
+    if (damaged > 0) return DamagedRecords(damaged);
     return result;
   }
 };
@@ -1134,25 +1146,34 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
   BW_RETURN_IF_ERROR(CheckValueSize(serialized.size()));
   std::int64_t revision = 0;
   bool rotate_due = false;
-  if (bellwether::Status op_status = impl_->RunUnlocked(true, [&]() -> bellwether::Status {
-    rotate_due = false;
-    BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
-    BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
-    if (expected_revision) {
-      if (*expected_revision == 0 && existing) {
-        return Status::Conflict("record already exists (revision " + std::to_string(existing->revision) + ")");
+  auto put = [&]() {
+    return impl_->RunUnlocked(true, [&]() -> bellwether::Status {
+      rotate_due = false;
+      BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
+      BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
+      if (expected_revision) {
+        if (*expected_revision == 0 && existing) {
+          return Status::Conflict("record already exists (revision " + std::to_string(existing->revision) +
+                                  ")");
+        }
+        if (*expected_revision != 0 && (!existing || existing->revision != *expected_revision)) {
+          return Status::Conflict(existing ? "record is at revision " + std::to_string(existing->revision) +
+                                                 ", not " + std::to_string(*expected_revision)
+                                           : std::string("record no longer exists"));
+        }
       }
-      if (*expected_revision != 0 && (!existing || existing->revision != *expected_revision)) {
-        return Status::Conflict(existing ? "record is at revision " + std::to_string(existing->revision) +
-                                               ", not " + std::to_string(*expected_revision)
-                                         : std::string("record no longer exists"));
-      }
-    }
-    BW_ASSIGN_OR_RETURN(revision, impl_->PutInTransaction(ns, key, mac, serialized, existing, &rotate_due));
-    return Status::Ok();
-  }); !op_status.ok()) {
-    return op_status;
+      BW_ASSIGN_OR_RETURN(revision, impl_->PutInTransaction(ns, key, mac, serialized, existing, &rotate_due));
+      return Status::Ok();
+    });
+  };
+  bellwether::Status op_status = put();
+  if (op_status.code() == ErrorCode::kKeyExhausted) {
+    // The key's budget is spent: one rotation, then the write once more
+    // (still refused if the rotation fails).
+    impl_->RotateIfDue(true);
+    op_status = put();
   }
+  if (!op_status.ok()) return op_status;
   impl_->RotateIfDue(rotate_due);
   return revision;
 }

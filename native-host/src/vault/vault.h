@@ -82,6 +82,8 @@ struct VaultOptions {
   // Fault injection for tests: stop a rotation after this many batches, as
   // a kill would (0 = never).
   std::size_t rotation_batch_limit_for_testing = 0;
+  // Fault injection for tests: every rotation fails before it starts.
+  bool fail_rotation_for_testing = false;
   int busy_timeout_ms = 5000;
 };
 

@@ -111,10 +111,20 @@ std::vector<std::string> VaultMethodNames() {
 Result<VaultMethodOptions> ApplyVaultConfig(VaultMethodOptions defaults,
                                             const std::filesystem::path& config_file) {
   VaultMethodOptions options = std::move(defaults);
-  BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(config_file, 64 * 1024));
+  Result<std::optional<std::string>> read = ReadFileIfExists(config_file, 64 * 1024);
+  if (!read.ok())
+    return Status::InvalidParams("cannot read " + config_file.string() + ": " + read.status().message());
+  const std::optional<std::string>& bytes = *read;
   if (!bytes) return options;
   const json config = json::parse(*bytes, nullptr, false);
   if (!config.is_object()) return Status::InvalidParams(config_file.string() + " is not a JSON object");
+  for (const auto& [name, value] : config.items()) {
+    if (name != "quotaBytes" && name != "idleTimeoutMinutes") {
+      // A misspelt setting must not quietly leave the default in force.
+      return Status::InvalidParams(config_file.string() + ": unknown setting \"" + name +
+                                   "\" (known: quotaBytes, idleTimeoutMinutes)");
+    }
+  }
   auto integer = [&](const char* name, std::int64_t min,
                      std::int64_t max) -> Result<std::optional<std::int64_t>> {
     auto it = config.find(name);
@@ -270,11 +280,8 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
       return Status::InvalidParams("give exactly one of \"backup\" (the text) or \"file\" (a name in backups/)");
     }
     if (file) {
-      BW_RETURN_IF_ERROR(ValidateBackupName(*file));
-      BW_ASSIGN_OR_RETURN(std::optional<std::string> text,
-                          ReadFileIfExists(BackupDir(lazy->data_dir()) / *file, kMaxBackupFileBytes));
-      if (!text) return Status::NotFound("no backup file named " + *file);
-      backup = std::move(*text);
+      BW_ASSIGN_OR_RETURN(std::string text, ReadBackupFile(lazy->data_dir(), *file));
+      backup = std::move(text);
     }
     BW_ASSIGN_OR_RETURN(ImportReport r, v.Import(*backup, passphrase));
     if (file && IsUploadName(*file)) {

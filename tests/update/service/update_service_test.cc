@@ -473,6 +473,15 @@ TEST_F(UpdateServiceTest, StalledCheckDoesNotHoldUpThePortAndClosingCancelsIt) {
   ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
   auto session = std::make_unique<messaging::HostSession>(in[0], out[1], dispatcher, messaging::CallerInfo{});
   std::future<int> done = std::async(std::launch::async, [&] { return session->Run(); });
+  // Whatever fails below, the session's input is closed so Run() (and the
+  // future's destructor) can end.
+  struct CloseOnExit {
+    int& fd;
+    ~CloseOnExit() {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  } close_input{in[1]};
   auto send = [&](const json& request) {
     const std::string payload = request.dump();
     const auto length = static_cast<std::uint32_t>(payload.size());
@@ -503,6 +512,7 @@ TEST_F(UpdateServiceTest, StalledCheckDoesNotHoldUpThePortAndClosingCancelsIt) {
   EXPECT_TRUE(checking);
 
   ::close(in[1]);  // The browser closes the port.
+  in[1] = -1;
   // Well inside the fetcher's 15 s connect timeout.
   const bool ended = done.wait_for(std::chrono::seconds(8)) == std::future_status::ready;
   EXPECT_TRUE(ended) << "closing the port did not cancel the stalled check";
