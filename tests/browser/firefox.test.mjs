@@ -54,8 +54,11 @@ describe('extension in Firefox', { skip }, () => {
   test('the reader renders the analysis and connects to the host', async () => {
     // Property: the same pages work in Firefox, with the host reached over a port.
     await firefox.openTab(`${base}reader/reader.html`);
-    await firefox.waitFor('return document.body.dataset.hostReady === "true";');
-    const facts = await firefox.execute(`return {
+    // Checked and read in one script: Firefox may replace a new tab's
+    // document while the extension's process takes the tab over, so a
+    // separate read could see the next document before it has rendered.
+    const facts = await firefox.waitFor(`if (document.body.dataset.hostReady !== "true") return null;
+      return {
       parts: document.querySelectorAll('section.part').length,
       nested: document.querySelectorAll('li.has-children').length,
       quotes: document.querySelectorAll('q.quotation').length,

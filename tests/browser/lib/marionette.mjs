@@ -118,7 +118,10 @@ export class Marionette {
       this.socket.write(`${Buffer.byteLength(body)}:${body}`);
     });
     if (reply[2]) throw new Error(`${name}: ${reply[2].error}: ${reply[2].message}`);
-    return reply[3]?.value ?? reply[3];
+    // The result is {value}; `null` and `false` are values too (a `??`
+    // here once turned a null result into the truthy wrapper).
+    const body = reply[3];
+    return body !== null && typeof body === 'object' && 'value' in body ? body.value : body;
   }
 
   // Runs `script` (a function body; `arguments` holds args) in the current context.
