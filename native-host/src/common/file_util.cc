@@ -16,14 +16,18 @@ namespace {
 namespace fs = std::filesystem;
 
 Status IoError(std::string_view what, const fs::path& path, int err) {
-  ErrorCode code = (err == ENOSPC || err == EDQUOT || err == EFBIG) ? ErrorCode::kStorageFull
-                                                                    : ErrorCode::kStorage;
-  return Status(code, std::string(what) + " " + path.string() + ": " + strerror(err));
+  return ErrnoStatus(std::string(what) + " " + path.string(), err);
 }
 
 constexpr std::string_view kTempMarker = ".tmp-";
 
 }  // namespace
+
+Status ErrnoStatus(std::string_view what, int err) {
+  const ErrorCode code =
+      (err == ENOSPC || err == EDQUOT || err == EFBIG) ? ErrorCode::kStorageFull : ErrorCode::kStorage;
+  return Status(code, std::string(what) + ": " + strerror(err));
+}
 
 Status SyncDirectory(const fs::path& dir) {
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

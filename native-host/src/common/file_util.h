@@ -33,6 +33,11 @@ Result<std::optional<std::string>> ReadFileIfExists(const std::filesystem::path&
 // Deletes "*.tmp-*" files whose name starts with '.' directly in `dir`.
 void RemoveStaleTempFiles(const std::filesystem::path& dir);
 
+// The Status for a failed system call: kStorageFull for a full disk, quota
+// or file-size limit (ENOSPC, EDQUOT, EFBIG), else kStorage; the message is
+// "`what`: strerror(err)".
+Status ErrnoStatus(std::string_view what, int err);
+
 // fsync of a directory, so a rename in it survives a crash.
 Status SyncDirectory(const std::filesystem::path& dir);
 

@@ -133,7 +133,8 @@ Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestCon
         std::string reply = Call(handler, method, id, params, call_ctx);
         WipeSecretParams(params);
         return reply;
-      });
+      },
+      id);
 }
 
 std::string Dispatcher::Call(const MethodHandler& handler, const std::string& method, const json& id,
@@ -165,10 +166,8 @@ std::string Dispatcher::Call(const MethodHandler& handler, const std::string& me
 }
 
 Result<std::string> RequireString(const json& params, std::string_view name) {
-  auto it = params.find(name);
-  if (it == params.end()) return Status::InvalidParams("missing parameter \"" + std::string(name) + "\"");
-  if (!it->is_string()) return Status::InvalidParams("parameter \"" + std::string(name) + "\" must be a string");
-  return it->get<std::string>();
+  BW_ASSIGN_OR_RETURN(std::string_view value, RequireStringView(params, name));
+  return std::string(value);
 }
 
 void WipeSecretParams(json& params) {

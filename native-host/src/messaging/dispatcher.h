@@ -57,12 +57,15 @@ class Dispatcher {
   std::vector<std::string> Methods() const;
 
   // A frame dispatched: the reply now, or, for a background method, the call
-  // that will produce it (it owns everything it needs).
+  // that will produce it (it owns everything it needs) and the request's id
+  // (for a reply the caller makes instead, such as "busy").
   struct Dispatched {
     Dispatched(std::string r) : reply(std::move(r)) {}  // NOLINT(google-explicit-constructor)
-    explicit Dispatched(std::function<std::string()> call) : later(std::move(call)) {}
+    Dispatched(std::function<std::string()> call, nlohmann::json request_id)
+        : later(std::move(call)), id(std::move(request_id)) {}
     std::string reply;
     std::function<std::string()> later;
+    nlohmann::json id;
   };
   // Validates the frame and runs an inline method. Every reply (now or
   // later) fits in one outgoing frame.

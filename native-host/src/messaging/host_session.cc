@@ -103,7 +103,7 @@ int HostSession::Loop() {
           continue;  // Its reply is written when it is done.
         }
         reply = Dispatcher::ErrorReply(
-            RequestId(**frame), Status(ErrorCode::kBusy, "too many slow requests are running; try again"));
+            d.id, Status(ErrorCode::kBusy, "too many slow requests are running; try again"));
       }
     }
     Status written = writer_->Write(reply);

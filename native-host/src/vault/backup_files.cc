@@ -44,18 +44,12 @@ class Fd {
   int fd_;
 };
 
-Status IoError(std::string_view what, int e) {
-  const ErrorCode code =
-      (e == ENOSPC || e == EFBIG || e == EDQUOT) ? ErrorCode::kStorageFull : ErrorCode::kStorage;
-  return Status(code, std::string(what) + ": " + std::strerror(e));
-}
-
 Status WriteAll(int fd, std::string_view bytes) {
   std::size_t put = 0;
   while (put < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + put, bytes.size() - put);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoError("cannot write backup", errno);
+    if (n < 0) return ErrnoStatus("cannot write backup", errno);
     put += static_cast<std::size_t>(n);
   }
   return Status::Ok();
@@ -126,8 +120,8 @@ Result<fs::path> WriteBackupFile(const fs::path& data_dir, const std::string& te
   if (raw < 0) return Status::Storage("cannot create " + path.string() + ": " + std::strerror(errno));
   Fd fd(raw);
   Status written = WriteAll(fd.get(), text);
-  if (written.ok() && ::fsync(fd.get()) != 0) written = IoError("cannot sync backup file", errno);
-  if (written.ok() && !fd.Close()) written = IoError("cannot close backup file", errno);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = ErrnoStatus("cannot sync backup file", errno);
+  if (written.ok() && !fd.Close()) written = ErrnoStatus("cannot close backup file", errno);
   if (written.ok()) written = SyncDirectory(dir);
   if (!written.ok()) {
     // No half-written backup is left looking like a good one.
@@ -149,10 +143,10 @@ Result<int> OpenBackup(const fs::path& data_dir, std::string_view name, std::uin
   if (fd.get() < 0) {
     if (errno == ENOENT) return Status::NotFound("no backup file named " + std::string(name));
     if (errno == ELOOP) return Status::InvalidParams("not a backup file: " + std::string(name));
-    return IoError("cannot open backup", errno);
+    return ErrnoStatus("cannot open backup", errno);
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return IoError("cannot read backup", errno);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot read backup", errno);
   if (!S_ISREG(st.st_mode)) return Status::InvalidParams("not a backup file: " + std::string(name));
   size = static_cast<std::uint64_t>(st.st_size);
   if (size > kMaxBackupFileBytes) return Status::TooLarge("the backup file is larger than any backup can be");
@@ -166,7 +160,7 @@ Status ReadAt(int fd, std::string& out, std::uint64_t offset) {
   while (got < out.size()) {
     const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoError("cannot read backup", errno);
+    if (n < 0) return ErrnoStatus("cannot read backup", errno);
     if (n == 0) return Status::Storage("the backup file shrank while it was read");
     got += static_cast<std::size_t>(n);
   }
@@ -219,7 +213,7 @@ Result<std::string> StartUpload(const fs::path& data_dir) {
   std::string id = crypto::HexEncode(random);
   const fs::path part = PartPath(data_dir, id);
   Fd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.get() < 0) return IoError("cannot start the upload", errno);
+  if (fd.get() < 0) return ErrnoStatus("cannot start the upload", errno);
   return id;
 }
 
@@ -231,10 +225,10 @@ Result<std::uint64_t> AppendUpload(const fs::path& data_dir, std::string_view id
   if (fd.get() < 0) {
     if (errno == ENOENT)
       return Status::NotFound("no upload with that id (finished, or abandoned and removed)");
-    return IoError("cannot continue the upload", errno);
+    return ErrnoStatus("cannot continue the upload", errno);
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return IoError("cannot continue the upload", errno);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot continue the upload", errno);
   const auto received = static_cast<std::uint64_t>(st.st_size);
   if (offset != received) {
     return Status::InvalidParams("chunk offset " + std::to_string(offset) + " does not follow the " +
@@ -262,13 +256,14 @@ Result<std::string> FinishUpload(const fs::path& data_dir, std::string_view id) 
   if (fd.get() < 0) {
     if (errno == ENOENT)
       return Status::NotFound("no upload with that id (finished, or abandoned and removed)");
-    return IoError("cannot finish the upload", errno);
+    return ErrnoStatus("cannot finish the upload", errno);
   }
-  if (::fsync(fd.get()) != 0) return IoError("cannot sync the upload", errno);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot sync the upload", errno);
   fd.Close();
   const std::string name = std::string(kUploadPrefix) + std::string(id) + ".json";
   const fs::path dir = BackupDir(data_dir);
-  if (::rename(part.c_str(), (dir / name).c_str()) != 0) return IoError("cannot finish the upload", errno);
+  if (::rename(part.c_str(), (dir / name).c_str()) != 0)
+    return ErrnoStatus("cannot finish the upload", errno);
   BW_RETURN_IF_ERROR(SyncDirectory(dir));
   return name;
 }

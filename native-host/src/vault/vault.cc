@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/file_util.h"
 #include "common/json_guard.h"
 #include "common/log.h"
 #include "common/paths.h"
@@ -94,10 +95,7 @@ std::int64_t ToUnix(TimePoint t) {
 TimePoint FromUnix(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
 
 Status FileError(std::string_view what, const std::filesystem::path& p) {
-  int e = errno;
-  std::string m = std::string(what) + " " + p.string() + ": " + std::strerror(e);
-  if (e == ENOSPC || e == EFBIG || e == EDQUOT) return Status(ErrorCode::kStorageFull, m);
-  return Status::Storage(m);
+  return ErrnoStatus(std::string(what) + " " + p.string(), errno);
 }
 
 // Creates the file 0600 if missing and tightens an existing one we own.

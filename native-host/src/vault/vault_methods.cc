@@ -1,16 +1,9 @@
 #include "vault/vault_methods.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <condition_variable>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "common/file_util.h"
@@ -102,10 +95,11 @@ using Handler = std::function<Result<json>(Vault& vault, const json& params)>;
 }  // namespace
 
 std::vector<std::string> VaultMethodNames() {
-  return {"vault.status",         "vault.get",         "vault.set",    "vault.delete",
-          "vault.list",           "vault.clear",       "vault.lock",   "vault.unlock",
-          "vault.setPassphrase",  "vault.rotateKey",   "vault.export", "vault.import",
-          "vault.downloadBackup", "vault.uploadBackup"};
+  // Derived from the registration itself (which opens nothing), so the two
+  // cannot drift apart.
+  messaging::Dispatcher scratch;
+  RegisterVaultMethods(scratch, VaultMethodOptions{});
+  return scratch.Methods();
 }
 
 Result<VaultMethodOptions> ApplyVaultConfig(VaultMethodOptions defaults,
