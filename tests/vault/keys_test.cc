@@ -1,12 +1,19 @@
 // Key handling: locked states, never a new key over data, passphrases,
 // rotation (including resume after interruption), encrypted backups.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "crypto/random.h"
+#include "crypto/secure_bytes.h"
 #include "test_util.h"
+#include "vault/key_store.h"
 #include "vault/vault.h"
 
 namespace bellwether::vault {
@@ -149,6 +156,42 @@ TEST(VaultKeys, LooseKeyFileModeIsRefused) {
   ::chmod((dir.path() / "vault.key").c_str(), 0644);
   auto v = OpenVault(TestOptions(dir.path()));
   EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+}
+
+// A key file that cannot be written on a full disk is the storage_full
+// error, and no partial key (or temporary file) is left behind for a later
+// start to trust. The write runs in a child under RLIMIT_FSIZE.
+TEST(VaultKeys, KeyFileOnAFullDiskIsStorageFullAndLeavesNothing) {
+  TempDir dir;
+  const std::filesystem::path key_path = dir.path() / "vault.key";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of being killed.
+    const rlimit limit{8, 8};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(10);
+    auto key = crypto::SecureBytes::Random(32);
+    if (!key.ok()) ::_exit(11);
+    const Status s = KeyFileKeyStore(key_path).Store(*key);
+    if (s.ok()) ::_exit(12);
+    const bool says_what = s.message().find("master key file") != std::string::npos;
+    ::_exit(s.code() == ErrorCode::kStorageFull && says_what ? 0 : 13);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: setrlimit, 11: random, 12: stored anyway, 13: wrong error";
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ADD_FAILURE() << "left behind: " << entry.path();
+  }
+  // With room again, the same store works and reads back what it wrote.
+  auto key = crypto::SecureBytes::Random(32);
+  ASSERT_TRUE(key.ok());
+  KeyFileKeyStore store(key_path);
+  ASSERT_TRUE(store.Store(*key).ok());
+  auto loaded = store.Load();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->view(), key->view());
 }
 
 // A passphrase locks every new process until unlocked; a wrong one is its

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/file_util.h"
 #include "common/shared_library.h"
 #include "crypto/random.h"
 
@@ -93,7 +94,7 @@ Status KeyFileKeyStore::Store(const crypto::SecureBytes& key) {
   std::string tmp = path_.string() + ".tmp." + std::to_string(::getpid());
   ::unlink(tmp.c_str());
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.get() < 0) return Status::Storage("cannot create " + tmp + ": " + Errno());
+  if (fd.get() < 0) return ErrnoStatus("cannot create " + tmp, errno);
   crypto::SecureBytes buf(kKeyFileBytes);
   std::memcpy(buf.data(), kKeyFileMagic, sizeof(kKeyFileMagic));
   std::memcpy(buf.data() + sizeof(kKeyFileMagic), key.data(), key.size());
@@ -102,15 +103,16 @@ Status KeyFileKeyStore::Store(const crypto::SecureBytes& key) {
     ssize_t n = ::write(fd.get(), buf.data() + put, buf.size() - put);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      ErrorCode code = (errno == ENOSPC || errno == EFBIG) ? ErrorCode::kStorageFull : ErrorCode::kStorage;
+      const int err = errno;  // Before unlink() can change it.
       ::unlink(tmp.c_str());
-      return Status(code, "cannot write master key file: " + Errno());
+      return ErrnoStatus("cannot write master key file", err);
     }
     put += static_cast<std::size_t>(n);
   }
   if (::fsync(fd.get()) != 0) {
+    const int err = errno;
     ::unlink(tmp.c_str());
-    return Status::Storage("cannot sync master key file: " + Errno());
+    return ErrnoStatus("cannot sync master key file", err);
   }
   ::close(fd.Release());
   // link() fails if the final name exists: a key is never overwritten.
@@ -119,7 +121,7 @@ Status KeyFileKeyStore::Store(const crypto::SecureBytes& key) {
   ::unlink(tmp.c_str());
   if (rc != 0) {
     if (link_errno == EEXIST) return Status::Conflict("a master key file already exists");
-    return Status::Storage("cannot install master key file: " + std::string(std::strerror(link_errno)));
+    return ErrnoStatus("cannot install master key file", link_errno);
   }
   Fd dir(::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) ::fsync(dir.get());
