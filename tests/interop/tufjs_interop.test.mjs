@@ -35,6 +35,10 @@ const execFileAsync = promisify(execFile);
 
 const RELEASE = process.env.BELLWETHER_RELEASE;
 const CLIENT = process.env.BELLWETHER_TUF_CLIENT;
+// A stalled step fails its own test with a name instead of running into
+// CTest's timeout for the whole file.
+const TEST_TIMEOUT_MS = 90_000;
+const UPDATER_CONFIG = { fetchRetries: 0, fetchTimeout: 15_000 };
 
 function requireBinary(name, value) {
   assert.ok(value, `${name} must point at the built binary (ctest sets it)`);
@@ -88,7 +92,12 @@ async function serveDirectory(root) {
   return {
     base: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    // Keep-alive sockets from tuf-js's agent would hold close() open.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -115,12 +124,12 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
       path.join(work, 'notes.txt')]);
     await release(['publish', '--repo', repo, '--keys', keys]);
     server = await serveDirectory(repo);
-  });
+  }, { timeout: TEST_TIMEOUT_MS });
 
   after(async () => {
     await server?.close();
     if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  }, { timeout: TEST_TIMEOUT_MS });
 
   function newUpdater(clientDir) {
     const metadataDir = path.join(clientDir, 'metadata');
@@ -135,7 +144,7 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
       metadataBaseUrl: `${server.base}/metadata`,
       targetDir,
       targetBaseUrl: `${server.base}/targets`,
-      config: { fetchRetries: 0 },
+      config: UPDATER_CONFIG,
     });
   }
 
@@ -148,7 +157,7 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
     return { info, bytes: fs.readFileSync(file) };
   }
 
-  test('downloads every target with the published bytes and custom data', async () => {
+  test('downloads every target with the published bytes and custom data', { timeout: TEST_TIMEOUT_MS }, async () => {
     const clientDir = path.join(work, 'client-a');
     const updater = newUpdater(clientDir);
     await updater.refresh();
@@ -166,7 +175,7 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
     assert.ok(server.requests.includes(`/metadata/${snapshotVersion}.snapshot.json`), server.requests.join('\n'));
   });
 
-  test('follows a new pack, key rotations and a refreshed timestamp', async () => {
+  test('follows a new pack, key rotations and a refreshed timestamp', { timeout: TEST_TIMEOUT_MS }, async () => {
     const clientDir = path.join(work, 'client-b');
     await newUpdater(clientDir).refresh();
 
@@ -188,7 +197,7 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
     assert.equal(trustedRoot.signed.version, 3);
   });
 
-  test('refuses a repository whose target was swapped after signing', async () => {
+  test('refuses a repository whose target was swapped after signing', { timeout: TEST_TIMEOUT_MS }, async () => {
     const evilRepo = path.join(work, 'evil');
     fs.cpSync(repo, evilRepo, { recursive: true });
     const info = JSON.parse(fs.readFileSync(path.join(evilRepo, 'metadata', 'targets.json'))).signed
@@ -206,7 +215,7 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
         metadataBaseUrl: `${evil.base}/metadata`,
         targetDir: clientDir,
         targetBaseUrl: `${evil.base}/targets`,
-        config: { fetchRetries: 0 },
+        config: UPDATER_CONFIG,
       });
       await updater.refresh();
       const target = await updater.getTargetInfo('notes.txt');
@@ -219,7 +228,7 @@ describe('tuf-js verifies a repository made by bellwether-release', () => {
 
 describe('tuf-js verifies other key types and thresholds from bellwether-release', () => {
   for (const keyType of ['ecdsa-p256', 'rsa']) {
-    test(`${keyType} keys, threshold 2 for root and targets, after a root rotation`, async () => {
+    test(`${keyType} keys, threshold 2 for root and targets, after a root rotation`, { timeout: TEST_TIMEOUT_MS }, async () => {
       requireBinary('BELLWETHER_RELEASE', RELEASE);
       const work = tempDir(`keys-${keyType}`);
       let server;
@@ -243,7 +252,7 @@ describe('tuf-js verifies other key types and thresholds from bellwether-release
           metadataBaseUrl: `${server.base}/metadata`,
           targetDir: work,
           targetBaseUrl: `${server.base}/targets`,
-          config: { fetchRetries: 0 },
+          config: UPDATER_CONFIG,
         });
         await updater.refresh();
         const info = await updater.getTargetInfo('content/pack.json');
@@ -387,12 +396,12 @@ describe('bellwether-tuf-client consumes a repository made by @tufjs/models', ()
       { name: 'bin/blob.bin', content: binary },
     ]));
     server = await serveDirectory(repo);
-  });
+  }, { timeout: TEST_TIMEOUT_MS });
 
   after(async () => {
     await server?.close();
     if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  }, { timeout: TEST_TIMEOUT_MS });
 
   function clientArgs(metadataDir, targetDir, names, base = server.base) {
     const args = ['--metadata-dir', metadataDir, '--metadata-url', `${base}/metadata`];
@@ -401,7 +410,7 @@ describe('bellwether-tuf-client consumes a repository made by @tufjs/models', ()
     return args;
   }
 
-  test('downloads the targets through a root rotation', async () => {
+  test('downloads the targets through a root rotation', { timeout: TEST_TIMEOUT_MS }, async () => {
     const metadataDir = path.join(work, 'client-a', 'metadata');
     const targetDir = path.join(work, 'client-a', 'targets');
     fs.mkdirSync(metadataDir, { recursive: true });
@@ -428,7 +437,7 @@ describe('bellwether-tuf-client consumes a repository made by @tufjs/models', ()
     assert.ok(server.requests.includes(`/targets/content/${sha256(pack)}.pack.json`), server.requests.join('\n'));
   });
 
-  test('bellwether-release verify accepts it, and refuses it once tampered', async () => {
+  test('bellwether-release verify accepts it, and refuses it once tampered', { timeout: TEST_TIMEOUT_MS }, async () => {
     requireBinary('BELLWETHER_RELEASE', RELEASE);
     let result = await run(RELEASE, ['verify', '--repo', repo, '--root', trustedRoot]);
     assert.equal(result.code, 0, result.stderr);
@@ -439,7 +448,7 @@ describe('bellwether-tuf-client consumes a repository made by @tufjs/models', ()
     assert.equal(result.code, 1, `expected exit 1, got ${result.code}: ${result.stderr}`);
   });
 
-  test('refuses a tampered target and keeps nothing of it', async () => {
+  test('refuses a tampered target and keeps nothing of it', { timeout: TEST_TIMEOUT_MS }, async () => {
     const evilRepo = path.join(work, 'evil');
     fs.cpSync(repo, evilRepo, { recursive: true });
     const evilBytes = Buffer.from(pack);
@@ -464,7 +473,7 @@ describe('bellwether-tuf-client consumes a repository made by @tufjs/models', ()
     }
   });
 
-  test('refuses metadata whose signature does not match its content', async () => {
+  test('refuses metadata whose signature does not match its content', { timeout: TEST_TIMEOUT_MS }, async () => {
     const evilRepo = path.join(work, 'evil-sig');
     fs.cpSync(repo, evilRepo, { recursive: true });
     const file = path.join(evilRepo, 'metadata', 'timestamp.json');
