@@ -266,6 +266,31 @@ Result<std::optional<tuf::PrivateKey>> LoadKeyFile(const fs::path& keys, std::st
   return std::optional<tuf::PrivateKey>(std::move(key).value());
 }
 
+// The public keys of `role` whose private keys KEYS still holds although
+// the newest root (`current`) no longer lists them: keys a `rotate` replaced
+// (KEYS/retired/<role>/) or had not yet moved there when it was
+// interrupted (KEYS/<role>/). Unreadable or mismatched key files are
+// skipped: they only make fewer keys trusted.
+Result<std::map<std::string, tuf::PublicKey>> LoadReplacedKeys(const fs::path& keys, std::string_view role,
+                                                               const tuf::RoleKeys& current) {
+  constexpr int kMaxKeyFiles = 256;  // Bounds the work on a cluttered KEYS.
+  std::map<std::string, tuf::PublicKey> replaced;
+  int seen = 0;
+  for (const fs::path& base : {keys / "retired", keys}) {
+    std::error_code ec;
+    fs::directory_iterator it(base / std::string(role), ec);
+    for (; !ec && it != fs::directory_iterator() && seen < kMaxKeyFiles; it.increment(ec), ++seen) {
+      const fs::path& file = it->path();
+      if (file.extension() != ".pem") continue;
+      std::string keyid = file.stem().string();
+      if (std::find(current.keyids.begin(), current.keyids.end(), keyid) != current.keyids.end()) continue;
+      auto key = LoadKeyFile(base, role, keyid);
+      if (key.ok() && key->has_value()) replaced.insert_or_assign(keyid, (*key)->public_key());
+    }
+  }
+  return replaced;
+}
+
 Status CopyTargetFile(const fs::path& from_data_path, const fs::path& to) {
   BW_ASSIGN_OR_RETURN(std::string data, ReadFileLimited(from_data_path, kMaxTargetBytes));
   BW_RETURN_IF_ERROR(MakeDirs(to.parent_path(), kPublicDirMode));
@@ -592,23 +617,42 @@ Status Repository::LoadState() {
   BW_RETURN_IF_ERROR(tuf::VerifyThreshold(root.envelope, tuf::kRootRole, root_.keys, *root_role)
                          .WithContext("metadata/root.json"));
 
-  // Timestamp, snapshot and targets must be signed under the newest root. If
-  // one is not (an interrupted `rotate`, or someone edited the files), the
-  // role is marked stale instead of failing, so the next operation can
-  // re-sign it: Publish re-signs stale targets, RefreshTimestamp refuses a
-  // stale snapshot. A missing role entry is still an error.
-  auto check = [&](const tuf::SignedEnvelope& envelope, std::string_view role) -> Status {
+  // Timestamp, snapshot and targets must be signed under the newest root.
+  // Their versions, snapshot entries and delegations become the basis of
+  // the next signed metadata, so a file that is not signed by us is refused:
+  // someone who can write REPO but not KEYS must not get a huge version or a
+  // delegation to their key signed with our keys. The one legitimate
+  // exception is an interrupted `rotate`: the newest root lists the role's
+  // new keys, but its metadata is still signed by the replaced ones, whose
+  // private keys are in KEYS (retired, or not yet moved). Such a file is
+  // trusted and the role marked stale, so the next operation re-signs it:
+  // Publish re-signs stale targets, RefreshTimestamp refuses a stale
+  // snapshot.
+  auto check = [&](const tuf::SignedEnvelope& envelope, std::string_view role,
+                   const std::string& name) -> Status {
     const tuf::RoleKeys* keys = root_.FindRole(role);
     if (keys == nullptr) return Failure("root lists no role " + std::string(role));
-    if (!tuf::VerifyThreshold(envelope, role, root_.keys, *keys).ok()) {
+    if (tuf::VerifyThreshold(envelope, role, root_.keys, *keys).ok()) return Status::Ok();
+    // Rotate keeps the threshold, so the replaced keys had the same one.
+    BW_ASSIGN_OR_RETURN(auto replaced, LoadReplacedKeys(keys_, role, *keys));
+    tuf::RoleKeys replaced_role;
+    replaced_role.threshold = keys->threshold;
+    for (const auto& [keyid, key] : replaced) replaced_role.keyids.push_back(keyid);
+    if (!replaced.empty() && tuf::VerifyThreshold(envelope, role, replaced, replaced_role).ok()) {
       stale_roles_.insert(std::string(role));
+      return Status::Ok();
     }
-    return Status::Ok();
+    return Status(ErrorCode::kUpdateVerification,
+                  "metadata/" + name + " is not signed by the " + std::string(role) +
+                      " keys of the newest root, nor by replaced " + std::string(role) + " keys kept in " +
+                      keys_.string() +
+                      "; refusing to re-sign anything based on it (was the repository modified? "
+                      "restore the metadata directory from your last published copy)");
   };
 
   BW_ASSIGN_OR_RETURN(LoadedEnvelope timestamp,
                       LoadEnvelope(MetadataDir() / "timestamp.json", tuf::kDefaultMaxTimestampBytes));
-  BW_RETURN_IF_ERROR(check(timestamp.envelope, tuf::kTimestampRole));
+  BW_RETURN_IF_ERROR(check(timestamp.envelope, tuf::kTimestampRole, "timestamp.json"));
   auto timestamp_meta = tuf::TimestampMetadata::FromJson(timestamp.envelope.signed_json());
   if (!timestamp_meta.ok()) return timestamp_meta.status().WithContext("metadata/timestamp.json");
   timestamp_version_ = timestamp_meta->header.version;
@@ -618,21 +662,24 @@ Status Repository::LoadState() {
       tuf::kSnapshotRole, root_.consistent_snapshot ? std::optional(snapshot_meta_.version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(LoadedEnvelope snapshot,
                       LoadEnvelope(MetadataDir() / snapshot_name, tuf::kDefaultMaxSnapshotBytes));
-  BW_RETURN_IF_ERROR(check(snapshot.envelope, tuf::kSnapshotRole));
+  BW_RETURN_IF_ERROR(check(snapshot.envelope, tuf::kSnapshotRole, snapshot_name));
   auto snapshot_meta = tuf::SnapshotMetadata::FromJson(snapshot.envelope.signed_json());
   if (!snapshot_meta.ok()) return snapshot_meta.status().WithContext(snapshot_name);
   snapshot_version_ = snapshot_meta->header.version;
   const tuf::MetaFile* targets_meta = snapshot_meta->FindRoleMeta(tuf::kTargetsRole);
   if (targets_meta == nullptr) return Failure(snapshot_name + " lists no targets.json");
+  const std::int64_t listed_targets_version = targets_meta->version;
+  snapshot_ = std::move(snapshot_meta).value();
 
   std::string targets_name = tuf::MetadataFileName(
-      tuf::kTargetsRole, root_.consistent_snapshot ? std::optional(targets_meta->version) : std::nullopt);
+      tuf::kTargetsRole, root_.consistent_snapshot ? std::optional(listed_targets_version) : std::nullopt);
   BW_ASSIGN_OR_RETURN(LoadedEnvelope targets,
                       LoadEnvelope(MetadataDir() / targets_name, tuf::kDefaultMaxTargetsBytes));
-  BW_RETURN_IF_ERROR(check(targets.envelope, tuf::kTargetsRole));
+  BW_RETURN_IF_ERROR(check(targets.envelope, tuf::kTargetsRole, targets_name));
   auto targets_meta_parsed = tuf::TargetsMetadata::FromJson(targets.envelope.signed_json());
   if (!targets_meta_parsed.ok()) return targets_meta_parsed.status().WithContext(targets_name);
   targets_ = std::move(targets_meta_parsed).value();
+  targets_bytes_ = std::move(targets.bytes);
 
   // Staged targets: the publisher's working copy, kept with the keys.
   fs::path staged_path = keys_ / "staged-targets.json";
@@ -749,22 +796,14 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
                             targets_bytes, kPublicFileMode));
     BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "targets.json", targets_bytes, kPublicFileMode));
   } else {
-    std::string name = tuf::MetadataFileName(
-        tuf::kTargetsRole, root_.consistent_snapshot ? std::optional(targets_.header.version) : std::nullopt);
-    BW_ASSIGN_OR_RETURN(targets_bytes, ReadFileLimited(MetadataDir() / name, tuf::kDefaultMaxTargetsBytes));
+    // The bytes Open verified, not a re-read of a file anyone may have
+    // replaced since.
+    targets_bytes = targets_bytes_;
   }
 
-  // 6.4.2: snapshot, keeping entries of delegated roles it may list.
-  tuf::SnapshotMetadata snapshot;
-  if (snapshot_version_ > 0) {
-    std::string name = tuf::MetadataFileName(
-        tuf::kSnapshotRole, root_.consistent_snapshot ? std::optional(snapshot_version_) : std::nullopt);
-    BW_ASSIGN_OR_RETURN(LoadedEnvelope previous,
-                        LoadEnvelope(MetadataDir() / name, tuf::kDefaultMaxSnapshotBytes));
-    auto parsed = tuf::SnapshotMetadata::FromJson(previous.envelope.signed_json());
-    if (!parsed.ok()) return parsed.status().WithContext(name);
-    snapshot = std::move(parsed).value();
-  }
+  // 6.4.2: snapshot, keeping entries of delegated roles the verified
+  // previous snapshot lists.
+  tuf::SnapshotMetadata snapshot = snapshot_;
   snapshot.header =
       Header(tuf::kSnapshotRole, snapshot_version_ + 1, ExpiryFor(tuf::kSnapshotRole, options.expires_days));
   snapshot.meta.insert_or_assign("targets.json", MetaFileFor(targets.header.version, targets_bytes));
@@ -781,7 +820,9 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
                      ExpiryFor(tuf::kTimestampRole, options.expires_days)));
   (void)timestamp_bytes;
   snapshot_version_ = snapshot.header.version;
+  snapshot_ = std::move(snapshot);
   targets_ = std::move(targets);
+  targets_bytes_ = std::move(targets_bytes);
 
   // Plain-name copies for clients without consistent snapshots.
   if (changed) {

@@ -133,8 +133,10 @@ class Repository {
   // Opens an existing repository: reads config.json, the newest root (which
   // must verify with its own keys) and the current timestamp/snapshot/
   // targets, and the private keys the root lists. A timestamp, snapshot or
-  // targets file the root's keys do not verify (an interrupted rotate) does
-  // not stop Open: Publish and Rotate re-sign it.
+  // targets file the root's keys do not verify is refused, unless the keys
+  // a `rotate` replaced (still in KEYS, retired or not yet moved) verify it
+  // (an interrupted rotate): then Open works and Publish or
+  // RefreshTimestamp re-signs it. Nothing unverified is ever re-signed.
   static Result<std::unique_ptr<Repository>> Open(const std::filesystem::path& repo,
                                                   const std::filesystem::path& keys,
                                                   Clock clock = SystemClock(),
@@ -212,7 +214,11 @@ class Repository {
   Config config_;
   tuf::RootMetadata root_;
   std::string root_bytes_;
-  tuf::TargetsMetadata targets_;  // Published.
+  // Published and verified by Open (or signed by this object): the basis of
+  // the next versions, never re-read from REPO.
+  tuf::TargetsMetadata targets_;
+  std::string targets_bytes_;
+  tuf::SnapshotMetadata snapshot_;
   std::map<std::string, tuf::TargetFile> staged_;
   std::int64_t snapshot_version_ = 0;
   std::int64_t timestamp_version_ = 0;

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 
+#include "crypto/digest.h"
 #include "support/https_server.h"
 #include "update/release/run_process.h"
 #include "update/tuf/metadata.h"
@@ -389,6 +391,110 @@ TEST_F(ReleaseTest, InterruptedSnapshotRotationIsRepairedByPublish) {
   EXPECT_NE(refreshed.status().message().find("run `publish`"), std::string::npos);
   ASSERT_TRUE((*reopened)->Publish().ok());
   ExpectVerifies();
+}
+
+// Rewrites the "signed" part of a metadata file in place, keeping its
+// (now invalid) signatures: what someone who can write REPO but not KEYS
+// can do.
+void EditSigned(const fs::path& path, const std::function<void(nlohmann::json&)>& edit) {
+  nlohmann::json file = nlohmann::json::parse(ReadFileOrEmpty(path));
+  edit(file["signed"]);
+  WriteAll(path, file.dump());
+}
+
+nlohmann::json ForeignDelegation() {
+  return {{"keys", nlohmann::json::object()},
+          {"roles",
+           {{{"name", "evil"},
+             {"keyids", {std::string(64, 'a')}},
+             {"threshold", 1},
+             {"paths", {"*"}},
+             {"terminating", true}}}}};
+}
+
+TEST_F(ReleaseTest, RefusesToResignTamperedTimestamp) {
+  // A timestamp.json whose version was raised without our keys is never the
+  // basis of a signed timestamp (fail closed: Open refuses, nothing signed).
+  ASSERT_NE(InitRepo(), nullptr);
+  const fs::path timestamp = repo_ / "metadata" / "timestamp.json";
+  EditSigned(timestamp, [](nlohmann::json& signed_json) { signed_json["version"] = 9007199254740991; });
+  const std::string tampered = ReadFileOrEmpty(timestamp);
+  auto reopened = Repository::Open(repo_, keys_);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_NE(reopened.status().message().find("timestamp.json is not signed"), std::string::npos)
+      << reopened.status().message();
+  EXPECT_EQ(ReadFileOrEmpty(timestamp), tampered);
+  // The command line refuses the same way.
+  auto cli = testing::RunProcess(
+      {BELLWETHER_RELEASE_BINARY, "refresh-timestamp", "--repo", repo_.string(), "--keys", keys_.string()},
+      (temp_->path() / "out").string());
+  EXPECT_EQ(cli.exit_code, 1);
+  EXPECT_EQ(ReadFileOrEmpty(timestamp), tampered);
+}
+
+TEST_F(ReleaseTest, RefusesToResignTimestampSignedByForeignKey) {
+  // A validly signed timestamp is still refused when the signing key is not
+  // one of ours (the root's, or one a rotate replaced).
+  ASSERT_NE(InitRepo(), nullptr);
+  const fs::path timestamp = repo_ / "metadata" / "timestamp.json";
+  nlohmann::json file = nlohmann::json::parse(ReadFileOrEmpty(timestamp));
+  file["signed"]["version"] = 9007199254740991;
+  auto foreign = tuf::PrivateKey::Generate(tuf::KeyAlgorithm::kEd25519);
+  ASSERT_TRUE(foreign.ok());
+  auto envelope = tuf::SignedEnvelope::Create(file["signed"]);
+  ASSERT_TRUE(envelope.ok());
+  ASSERT_TRUE(envelope->AddSignature(*foreign).ok());
+  WriteAll(timestamp, envelope->Serialize());
+  EXPECT_FALSE(Repository::Open(repo_, keys_).ok());
+  EXPECT_EQ(VersionOf(timestamp), 9007199254740991);  // Untouched, not re-signed.
+}
+
+TEST_F(ReleaseTest, RefusesToResignTamperedTargetsOrSnapshot) {
+  // Delegations added to targets, or entries added to the snapshot, without
+  // our keys are never copied into newly signed metadata.
+  ASSERT_NE(InitRepo(), nullptr);
+  const fs::path metadata = repo_ / "metadata";
+  for (const char* name : {"1.targets.json", "1.snapshot.json"}) {
+    const std::string original = ReadFileOrEmpty(metadata / name);
+    EditSigned(metadata / name, [&](nlohmann::json& signed_json) {
+      if (std::string(name) == "1.targets.json") {
+        signed_json["delegations"] = ForeignDelegation();
+      } else {
+        signed_json["meta"]["evil.json"] = {{"version", 1}};
+      }
+    });
+    auto reopened = Repository::Open(repo_, keys_);
+    ASSERT_FALSE(reopened.ok()) << name;
+    EXPECT_NE(reopened.status().message().find(std::string(name) + " is not signed"), std::string::npos)
+        << reopened.status().message();
+    EXPECT_FALSE(fs::exists(metadata / "2.targets.json")) << name;
+    EXPECT_FALSE(fs::exists(metadata / "2.snapshot.json")) << name;
+    WriteAll(metadata / name, original);
+  }
+  ExpectVerifies();
+}
+
+TEST_F(ReleaseTest, PublishSignsOnlyWhatOpenVerified) {
+  // Metadata replaced after Open is not re-read: the next snapshot lists
+  // only what the verified snapshot listed.
+  auto repo = InitRepo();
+  ASSERT_NE(repo, nullptr);
+  EditSigned(repo_ / "metadata" / "1.snapshot.json", [](nlohmann::json& signed_json) {
+    signed_json["meta"]["evil.json"] = {{"version", 1}};
+  });
+  const std::string verified_targets = ReadFileOrEmpty(repo_ / "metadata" / "1.targets.json");
+  EditSigned(repo_ / "metadata" / "1.targets.json",
+             [](nlohmann::json& signed_json) { signed_json["delegations"] = ForeignDelegation(); });
+  auto published = repo->Publish();
+  ASSERT_TRUE(published.ok()) << published.status().ToString();
+  EXPECT_FALSE(published->targets_changed);
+  nlohmann::json snapshot = Envelope(repo_ / "metadata" / "2.snapshot.json").signed_json();
+  EXPECT_FALSE(snapshot["meta"].contains("evil.json"));
+  // The snapshot vouches for the targets bytes that were verified, so the
+  // tampered 1.targets.json fails verification instead of being vouched for.
+  EXPECT_EQ(snapshot["meta"]["targets.json"]["hashes"]["sha256"],
+            crypto::HexEncode(crypto::Sha256(verified_targets)));
+  EXPECT_FALSE(VerifyRepository(repo_, std::nullopt, Now()).ok());
 }
 
 TEST_F(ReleaseTest, RefreshTimestampBumpsVersionAndExpiry) {
