@@ -28,6 +28,9 @@ constexpr std::uint64_t kMaxStateFileBytes = 64 * 1024;
 // First retry after a failure; doubles per consecutive failure, bounded by
 // the policy interval.
 constexpr std::int64_t kFirstRetrySeconds = 10 * 60;
+// Failures in a row are counted up to this (the backoff reaches the longest
+// interval long before).
+constexpr std::int64_t kMaxCountedFailures = 30;
 
 std::string IsoTime(std::int64_t unix_seconds) {
   return tuf::FormatDateTime(tuf::TimePoint{std::chrono::seconds(unix_seconds)});
@@ -365,8 +368,10 @@ void UpdateService::RecordOutcome(const Status& status, bool installed) {
   json state = LoadStatusFile();
   const std::int64_t now = options_.clock();
   state["lastCheck"] = now;
-  std::int64_t failures = std::clamp<std::int64_t>(IntField(state, "consecutiveFailures").value_or(0), 0, 30);
+  std::int64_t failures =
+      std::clamp<std::int64_t>(IntField(state, "consecutiveFailures").value_or(0), 0, kMaxCountedFailures);
   if (status.ok()) {
+    state["lastSuccess"] = now;
     state["lastResult"] = installed ? "ok" : "up-to-date";
     state["lastError"] = nullptr;
     state["lastErrorCode"] = nullptr;
@@ -377,7 +382,7 @@ void UpdateService::RecordOutcome(const Status& status, bool installed) {
     state["lastError"] = DescribeUpdateError(status);
     state["lastErrorCode"] = std::string(ErrorCodeName(status.code()));
     state["lastErrorDetail"] = status.message();
-    failures = std::min<std::int64_t>(failures + 1, 30);
+    failures = std::min<std::int64_t>(failures + 1, kMaxCountedFailures);
   }
   state["consecutiveFailures"] = failures;
   // Jitter (a fraction of the delay, drawn once per check) so that many
@@ -425,7 +430,7 @@ std::int64_t UpdateService::DelayAfterCheck(const json& state, const UpdatePolic
   // The interval, or after failures an exponential backoff bounded by it.
   const std::int64_t interval = std::int64_t{policy.interval_hours} * 3600;
   const std::int64_t failures =
-      std::clamp<std::int64_t>(IntField(state, "consecutiveFailures").value_or(0), 0, 30);
+      std::clamp<std::int64_t>(IntField(state, "consecutiveFailures").value_or(0), 0, kMaxCountedFailures);
   std::int64_t delay = interval;
   if (failures > 0) delay = std::min<std::int64_t>(interval, kFirstRetrySeconds << (failures - 1));
   const std::int64_t jitter = std::clamp<std::int64_t>(IntField(state, "jitterPermille").value_or(0), 0, 100);
@@ -467,6 +472,16 @@ json UpdateService::StatusJson() {
   if (reply["lastResult"].is_null()) reply["lastResult"] = "never";
   reply["lastError"] = StringOrNull(state, "lastError");
   reply["lastErrorCode"] = StringOrNull(state, "lastErrorCode");
+  // The last check that ended well, so a reader sees how old their content
+  // may be while checks fail. A status file from before lastSuccess was
+  // kept: a successful last check is the last success.
+  reply["lastSuccess"] = IsoOrNull(state, "lastSuccess");
+  if (reply["lastSuccess"].is_null() &&
+      (reply["lastResult"] == "ok" || reply["lastResult"] == "up-to-date")) {
+    reply["lastSuccess"] = reply["lastCheck"];
+  }
+  reply["consecutiveFailures"] =
+      std::clamp<std::int64_t>(IntField(state, "consecutiveFailures").value_or(0), 0, kMaxCountedFailures);
   reply["contentVersion"] = nullptr;
   reply["contentPublished"] = nullptr;
   if (auto content = ContentJson(); content.ok() && (*content)["pack"].is_object()) {

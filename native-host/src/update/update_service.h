@@ -6,7 +6,8 @@
 //   content/targets/<name>   the last verified download of each target
 //   content/current.json     the pack the reader shows (verified, installed)
 //   update-policy.json       {"automatic":bool,"intervalHours":n}
-//   update-status.json       last check, result, error, next check
+//   update-status.json       last check, last success, result, error,
+//                            failures in a row, next check
 //   update.lock              flock: one updater at a time across processes
 //
 // A check: take the lock (non-blocking; busy -> kUpdateInProgress), run the

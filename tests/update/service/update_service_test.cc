@@ -259,6 +259,44 @@ TEST_F(UpdateServiceTest, SchedulesBackoffAfterFailureAndIntervalAfterSuccess) {
   EXPECT_EQ(service.SecondsUntilDue(), 0);
 }
 
+// update.status keeps the time of the last successful check and counts the
+// failures since, so the security page can say how old the content may be.
+TEST_F(UpdateServiceTest, StatusReportsLastSuccessAndConsecutiveFailures) {
+  UpdateServiceOptions good = Options();
+  UpdateServiceOptions failing = Options();
+  failing.repository_url = "https://127.0.0.1:1/";  // Nothing listens there.
+  {
+    json status = UpdateService(good).StatusJson();
+    EXPECT_TRUE(status["lastSuccess"].is_null());
+    EXPECT_EQ(status["consecutiveFailures"], 0);
+  }
+  ASSERT_TRUE(UpdateService(good).CheckNow({}).ok());
+  const json succeeded = UpdateService(good).StatusJson();
+  ASSERT_TRUE(succeeded["lastSuccess"].is_string());
+  EXPECT_EQ(succeeded["lastSuccess"], succeeded["lastCheck"]);
+  EXPECT_EQ(succeeded["consecutiveFailures"], 0);
+  for (int i = 1; i <= 2; ++i) {
+    now_ += 3600;
+    EXPECT_FALSE(UpdateService(failing).CheckNow({}).ok());
+    json status = UpdateService(failing).StatusJson();
+    EXPECT_EQ(status["lastResult"], "failed");
+    EXPECT_NE(status["lastCheck"], succeeded["lastCheck"]);
+    EXPECT_EQ(status["lastSuccess"], succeeded["lastSuccess"]);
+    EXPECT_EQ(status["consecutiveFailures"], i);
+  }
+  now_ += 3600;
+  ASSERT_TRUE(UpdateService(good).CheckNow({}).ok());
+  json status = UpdateService(good).StatusJson();
+  EXPECT_EQ(status["consecutiveFailures"], 0);
+  EXPECT_EQ(status["lastSuccess"], status["lastCheck"]);
+  EXPECT_NE(status["lastSuccess"], succeeded["lastSuccess"]);
+  // Stored as unix seconds next to lastCheck.
+  std::ifstream in(good.data_dir / "update-status.json");
+  json stored = json::parse(in);
+  EXPECT_EQ(stored["lastSuccess"], now_);
+  EXPECT_EQ(stored["consecutiveFailures"], 0);
+}
+
 // The methods over the dispatcher: setPolicy persists and is reflected in
 // status; a bad interval is refused; content.get returns the pack.
 TEST_F(UpdateServiceTest, MethodsSetPolicyAndServeContent) {
