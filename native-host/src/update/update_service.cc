@@ -448,11 +448,14 @@ std::optional<std::int64_t> UpdateService::SecondsUntilDue() {
   }
   std::optional<std::int64_t> last = IntField(state, "lastCheck");
   if (!last) return 0;  // Never checked (or a damaged file): due now.
-  const std::int64_t now = options_.clock();
+  const std::int64_t now = std::max<std::int64_t>(0, options_.clock());
   // Computed from the current policy, so a new interval applies at once. A
   // clock that went backwards (or a damaged file) must not postpone updates
-  // for years: the last check counts as no later than now.
-  const std::int64_t due = std::min(*last, now) + DelayAfterCheck(state, policy);
+  // for years: the last check counts as no later than now. A negative one
+  // (INT64_MIN in a damaged file) counts as never, and the clamp keeps the
+  // arithmetic below far from overflow.
+  const std::int64_t last_check = std::clamp<std::int64_t>(*last, 0, now);
+  const std::int64_t due = last_check + DelayAfterCheck(state, policy);
   return std::max<std::int64_t>(0, due - now);
 }
 
@@ -537,7 +540,11 @@ void UpdateService::BackgroundLoop(messaging::NotifyFn notify) {
       continue;
     }
     std::chrono::milliseconds wait = options_.scheduler_poll;
-    if (due) wait = std::min(wait, std::chrono::milliseconds(*due * 1000));
+    if (due) {
+      // Bounded before the multiplication: the wait never exceeds the poll.
+      const std::int64_t poll_seconds = options_.scheduler_poll.count() / 1000 + 1;
+      wait = std::min(wait, std::chrono::milliseconds(std::min(*due, poll_seconds) * 1000));
+    }
     sleep_for(wait);
   }
 }

@@ -13,6 +13,7 @@
 
 #include <fstream>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -443,6 +444,32 @@ TEST_F(UpdateServiceTest, SurvivesDamagedStateFiles) {
   Status s = service.CheckNow({});
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ((*service.ContentJson())["version"], 1);
+}
+
+// A hostile lastCheck (the extremes of int64, a far-future or negative
+// time) neither overflows the schedule arithmetic nor postpones the next
+// check: a negative one counts as never, a future one as now.
+TEST_F(UpdateServiceTest, HostileLastCheckIsClampedBeforeScheduling) {
+  UpdateServiceOptions options = Options();
+  fs::create_directories(options.data_dir);
+  UpdateService service(options);
+  const std::int64_t interval = std::int64_t{kDefaultIntervalHours} * 3600;
+  auto due_with_last_check = [&](std::int64_t last_check) {
+    std::ofstream(options.data_dir / "update-status.json", std::ios::trunc)
+        << json{{"lastCheck", last_check}, {"consecutiveFailures", 0}, {"jitterPermille", 0}}.dump();
+    return service.SecondsUntilDue();
+  };
+  for (std::int64_t never : {std::numeric_limits<std::int64_t>::min(), std::int64_t{-1},
+                             std::numeric_limits<std::int64_t>::min() + 1}) {
+    EXPECT_EQ(due_with_last_check(never), 0) << never;
+  }
+  for (std::int64_t future : {std::numeric_limits<std::int64_t>::max(), now_ + 10 * 365 * 86400,
+                              std::numeric_limits<std::int64_t>::max() - 1}) {
+    EXPECT_EQ(due_with_last_check(future), interval) << future;
+  }
+  EXPECT_EQ(due_with_last_check(now_ - 3600), interval - 3600);
+  json status = service.StatusJson();
+  EXPECT_TRUE(status["nextCheck"].is_string());
 }
 
 // The content pack shape check.
