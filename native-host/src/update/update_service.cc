@@ -12,9 +12,10 @@
 #include <random>
 #include <utility>
 
+#include "common/file_util.h"
+#include "common/json_guard.h"
 #include "common/log.h"
 #include "common/paths.h"
-#include "common/file_util.h"
 #include "update/metadata_store.h"
 #include "update/tuf/metadata.h"
 
@@ -25,6 +26,14 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr std::uint64_t kMaxStateFileBytes = 64 * 1024;
+// Deepest nesting of a content pack or state file (the bundled pack nests 11
+// levels). Checked before parsing: copying or printing deeper JSON recurses
+// and can overflow the stack.
+constexpr int kMaxJsonDepth = 64;
+
+bool NestsTooDeeply(std::string_view text) {
+  return JsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth;
+}
 // First retry after a failure; doubles per consecutive failure, bounded by
 // the policy interval.
 constexpr std::int64_t kFirstRetrySeconds = 10 * 60;
@@ -96,6 +105,9 @@ class FileLock {
 Result<json> ReadJsonFile(const fs::path& path) {
   BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(path, kMaxStateFileBytes));
   if (!bytes) return json(nullptr);
+  if (NestsTooDeeply(*bytes)) {
+    return Status::Storage(path.string() + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   json value = json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) return Status::Storage(path.string() + " is not valid JSON");
   return value;
@@ -187,6 +199,7 @@ Result<json> ValidateContentPack(std::string_view bytes, std::string_view expect
     return Status(ErrorCode::kUpdateVerification, "the content pack is not valid: " + why);
   };
   if (bytes.size() > kMaxContentPackBytes) return bad("it is too large");
+  if (NestsTooDeeply(bytes)) return bad("it nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json pack = json::parse(bytes, nullptr, false);
   if (!pack.is_object()) return bad("not a JSON object");
   auto schema = pack.find("schema");
@@ -349,7 +362,8 @@ Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* in
   }
   if (current && *current == *bytes) return Status::Ok();  // Up to date.
   if (current) {
-    json installed_pack = json::parse(*current, nullptr, false);
+    // A damaged (too deep) installed pack has no version to protect.
+    json installed_pack = NestsTooDeeply(*current) ? json() : json::parse(*current, nullptr, false);
     if (IntField(installed_pack, "version").value_or(0) > pack["version"].get<std::int64_t>()) {
       return Status(ErrorCode::kUpdateRollback,
                     "the repository offers content version " + pack["version"].dump() +
@@ -554,7 +568,7 @@ Result<UpdateServiceOptions> ApplyUpdateConfig(UpdateServiceOptions defaults,
   UpdateServiceOptions options = std::move(defaults);
   BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(config_file, kMaxStateFileBytes));
   if (bytes) {
-    json config = json::parse(*bytes, nullptr, false);
+    json config = NestsTooDeeply(*bytes) ? json() : json::parse(*bytes, nullptr, false);
     if (!config.is_object()) return Status::InvalidParams(config_file.string() + " is not a JSON object");
     auto string_field = [&](const char* name, auto apply) -> Status {
       auto it = config.find(name);

@@ -472,6 +472,52 @@ TEST_F(UpdateServiceTest, HostileLastCheckIsClampedBeforeScheduling) {
   EXPECT_TRUE(status["nextCheck"].is_string());
 }
 
+// A pack whose blocks nest `depth` arrays deep (the pack itself adds 4
+// levels: object, parts, part, blocks).
+std::string PackNestedTo(int depth) {
+  json pack = json::parse(Pack(3));
+  std::string nested =
+      std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+  std::string text = pack.dump();
+  const std::string blocks = "\"blocks\":[]";
+  std::size_t at = text.find(blocks);
+  EXPECT_NE(at, std::string::npos);
+  return text.replace(at, blocks.size(), "\"blocks\":[" + nested + "]");
+}
+
+// A content pack nesting deeper than 64 levels is refused before it is
+// parsed (copying it would recurse); a reasonably nested one is fine.
+TEST(ContentPack, RefusesTooDeeplyNestedPack) {
+  EXPECT_TRUE(ValidateContentPack(PackNestedTo(60), "japan-us-trade").ok());
+  for (int depth : {61, 1000, 200000}) {
+    auto pack = ValidateContentPack(PackNestedTo(depth), "japan-us-trade");
+    ASSERT_FALSE(pack.ok()) << depth;
+    EXPECT_EQ(pack.status().code(), ErrorCode::kUpdateVerification);
+    EXPECT_NE(pack.status().message().find("nests deeper than 64"), std::string::npos)
+        << pack.status().message();
+  }
+}
+
+// Too deeply nested status and policy files count as damaged: defaults are
+// used, a check is due, and the next check rewrites the status file.
+TEST_F(UpdateServiceTest, TooDeeplyNestedStateFilesCountAsDamaged) {
+  UpdateServiceOptions options = Options();
+  fs::create_directories(options.data_dir);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::ofstream(options.data_dir / "update-status.json")
+      << R"({"lastCheck":)" << now_ << R"(,"lastResult":"ok","x":)" << deep << "}";
+  std::ofstream(options.data_dir / "update-policy.json") << R"({"automatic":false,"x":)" << deep << "}";
+  UpdateService service(options);
+  json status = service.StatusJson();
+  EXPECT_EQ(status["lastResult"], "never");
+  EXPECT_TRUE(status["lastCheck"].is_null());
+  EXPECT_EQ(status["automatic"], true);
+  EXPECT_EQ(service.SecondsUntilDue(), 0);
+  Status s = service.CheckNow({});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(service.StatusJson()["lastResult"], "ok");
+}
+
 // The content pack shape check.
 TEST(ContentPack, ValidatesShape) {
   EXPECT_TRUE(ValidateContentPack(Pack(3), "japan-us-trade").ok());
