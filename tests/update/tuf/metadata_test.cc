@@ -1,6 +1,12 @@
 #include "update/tuf/metadata.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <memory>
 
 #include "crypto/digest.h"
 #include "test_repo.h"
@@ -327,6 +333,53 @@ TEST(Threshold, OneKeyUnderTwoKeyIdsCountsOnce) {
   ASSERT_TRUE(env.ok());
   std::map<std::string, PublicKey> keys = {{"id1", a.public_key()}, {"id2", a.public_key()}};
   RoleKeys role{{"id1", "id2"}, 2};
+  EXPECT_EQ(CountValidSignatures(*env, keys, role), 1);
+  EXPECT_FALSE(VerifyThreshold(*env, "root", keys, role).ok());
+}
+
+// The PEM of `pem`'s EC public key with its point in compressed form.
+std::string CompressedEcPem(const std::string& pem) {
+  auto pkey = LoadPublicKeyPem(pem);
+  EXPECT_TRUE(pkey.ok());
+  if (!pkey.ok()) return "";
+  EXPECT_EQ(EVP_PKEY_set_utf8_string_param(pkey->get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                           OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+            1);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  EXPECT_EQ(PEM_write_bio_PUBKEY(bio.get(), pkey->get()), 1);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+TEST(Threshold, OneEcdsaKeyInCompressedAndUncompressedFormCountsOnce) {
+  // The same P-256 key listed once as an uncompressed and once as a
+  // compressed point (two PEMs, two keyids) is still one key: its two
+  // signatures do not meet a threshold of two.
+  auto ec = PrivateKey::Generate(KeyAlgorithm::kEcdsaP256);
+  ASSERT_TRUE(ec.ok());
+  json uncompressed = ec->public_key().ToJson();
+  json compressed = uncompressed;
+  compressed["keyval"]["public"] = CompressedEcPem(uncompressed["keyval"]["public"].get<std::string>());
+  ASSERT_NE(compressed, uncompressed);
+  auto key1 = PublicKey::FromJson(uncompressed);
+  auto key2 = PublicKey::FromJson(compressed);
+  ASSERT_TRUE(key1.ok() && key2.ok());
+  ASSERT_TRUE(key2->usable()) << key2->unusable_reason();
+  const std::string id1 = *key1->KeyId(), id2 = *key2->KeyId();
+  ASSERT_NE(id1, id2);
+  auto sig = ec->Sign(*CanonicalJson(json{{"x", 1}}));
+  ASSERT_TRUE(sig.ok());
+  // Each listing alone verifies the signature.
+  ASSERT_TRUE(key1->Verify(*CanonicalJson(json{{"x", 1}}), *sig));
+  ASSERT_TRUE(key2->Verify(*CanonicalJson(json{{"x", 1}}), *sig));
+  std::string hex = crypto::HexEncode(*sig);
+  auto env = SignedEnvelope::FromJson(
+      json{{"signed", {{"x", 1}}},
+           {"signatures", {{{"keyid", id1}, {"sig", hex}}, {{"keyid", id2}, {"sig", hex}}}}});
+  ASSERT_TRUE(env.ok());
+  std::map<std::string, PublicKey> keys = {{id1, *key1}, {id2, *key2}};
+  RoleKeys role{{id1, id2}, 2};
   EXPECT_EQ(CountValidSignatures(*env, keys, role), 1);
   EXPECT_FALSE(VerifyThreshold(*env, "root", keys, role).ok());
 }

@@ -183,6 +183,15 @@ Result<PublicKey> PublicKey::FromJson(const nlohmann::json& key) {
     return out;
   }
   out.pkey_ = std::move(loaded).value();
+  // OpenSSL keeps an EC point in the form it was read (compressed or not)
+  // and encodes it that way; the same P-256 key listed in both forms must
+  // give the same key material, or it would count twice toward a threshold.
+  // The key is not shared yet, so setting its output form is safe.
+  if (out.kind_ == KeyScheme::kEcdsaP256Sha256 &&
+      EVP_PKEY_set_utf8_string_param(out.pkey_.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                     OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 1) {
+    return Status::Internal("cannot encode public key: " + crypto::LastOpenSslError());
+  }
   unsigned char* der = nullptr;
   int der_len = i2d_PUBKEY(out.pkey_.get(), &der);
   if (der_len <= 0 || der == nullptr) {

@@ -73,8 +73,9 @@ class PublicKey {
   bool usable() const { return pkey_ != nullptr; }
   // Why the key is unusable (empty when usable), for diagnostics.
   const std::string& unusable_reason() const { return unusable_reason_; }
-  // DER SubjectPublicKeyInfo of the key (empty when unusable): identifies
-  // the key material whatever keyid or PEM formatting it is listed under.
+  // DER SubjectPublicKeyInfo of the key, EC points always uncompressed
+  // (empty when unusable): identifies the key material whatever keyid, PEM
+  // formatting or point form it is listed under.
   const std::string& key_material() const { return key_material_; }
 
   // True iff `signature` is a valid signature of `message` under this key.
