@@ -66,5 +66,21 @@ TEST_F(PathsTest, ReportsUncreatableDirectory) {
   EXPECT_EQ(s.code(), ErrorCode::kStorage);
 }
 
+TEST_F(PathsTest, RefusesAFileWhereTheDirectoryShouldBe) {
+  // A regular file holding the leaf's name is refused, not taken for the
+  // directory (and left as it was).
+  fs::path file = root_ / "backups";
+  FILE* f = std::fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  ::chmod(file.c_str(), 0644);
+  Status s = EnsurePrivateDir(file);
+  EXPECT_EQ(s.code(), ErrorCode::kStorage);
+  EXPECT_NE(s.message().find("not a directory"), std::string::npos) << s.ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
 }  // namespace
 }  // namespace bellwether::paths

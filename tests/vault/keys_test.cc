@@ -398,6 +398,21 @@ TEST(VaultPassphrase, IdleTimeoutRelocks) {
   EXPECT_TRUE(v->Get("notes", "a").ok());
 }
 
+// Looking at the status is not activity: it does not postpone the timeout.
+TEST(VaultPassphrase, StatusDoesNotPostponeTheIdleTimeout) {
+  auto idle = OpenIdleVault();
+  ASSERT_NE(idle, nullptr);
+  auto& v = idle->v;
+  auto& clock = idle->clock;
+  clock->Advance(std::chrono::minutes(9));
+  auto status = v->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state, VaultState::kUnlocked);
+  clock->Advance(std::chrono::minutes(2));
+  EXPECT_EQ(v->GetStatus()->state, VaultState::kLocked);
+  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+}
+
 // The idle timer wipes keys on a quiet port, without waiting for a request.
 TEST(VaultPassphrase, IdleTimerWipesKeysWithoutARequest) {
   auto idle = OpenIdleVault();
@@ -646,6 +661,64 @@ TEST(VaultBackup, HostileKdfParametersAreRefused) {
   EXPECT_EQ(v->Import(wrong_types.dump(), "pw").status().code(), ErrorCode::kInvalidParams);
   wrong_types["kdf"] = "scrypt";
   EXPECT_EQ(v->Import(wrong_types.dump(), "pw").status().code(), ErrorCode::kInvalidParams);
+}
+
+// Nesting in a backup is bounded before it is parsed or copied: a hostile
+// file is a clear error, never a stack overflow. Values as deep as the vault
+// holds still go through export and import.
+TEST(VaultBackup, NestingIsBoundedAndDeepValuesRoundTrip) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  nlohmann::json deepest = 1;
+  for (int i = 0; i < kMaxValueDepth; ++i) deepest = nlohmann::json::array({deepest});
+  ASSERT_TRUE(v->Set("notes", "deep", deepest).ok());
+  EXPECT_EQ(v->Set("notes", "deeper", nlohmann::json::array({deepest})).status().code(),
+            ErrorCode::kInvalidParams);
+  auto backup = v->Export("pw");
+  ASSERT_TRUE(backup.ok()) << backup.status().ToString();
+  ASSERT_TRUE(v->Delete("notes", "deep").ok());
+  auto report = v->Import(backup->backup, "pw");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(v->Get("notes", "deep")->value, deepest);
+
+  const std::string bomb = std::string(200000, '[') + std::string(200000, ']');
+  auto doc = nlohmann::json::parse(backup->backup);
+  std::string hostile = doc.dump();
+  hostile.insert(hostile.size() - 1, ",\"extra\":" + bomb);
+  EXPECT_EQ(v->Import(hostile, "pw").status().code(), ErrorCode::kInvalidParams);
+  std::string in_kdf = doc.dump();
+  const std::string kdf_key = "\"kdf\":{";
+  in_kdf.insert(in_kdf.find(kdf_key) + kdf_key.size(), "\"x\":" + bomb + ",");
+  EXPECT_EQ(v->Import(in_kdf, "pw").status().code(), ErrorCode::kInvalidParams);
+  EXPECT_EQ(v->Import(bomb, "pw").status().code(), ErrorCode::kInvalidParams);
+}
+
+// The vault never writes a backup it would refuse to read: an export over
+// the size a backup may have is refused, and so is such an import.
+TEST(VaultBackup, ExportLargerThanABackupMayBeIsRefused) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.max_backup_bytes = 16 * 1024;
+  auto v = OpenVault(options);
+  ASSERT_TRUE(v->Set("notes", "small", "fits").ok());
+  auto small = v->Export("pw");
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_LE(small->backup.size(), options.max_backup_bytes);
+  for (int i = 0; i < 12; ++i)
+    ASSERT_TRUE(v->Set("notes", "k" + std::to_string(i), std::string(1000, 'x')).ok());
+  auto large = v->Export("pw");
+  EXPECT_EQ(large.status().code(), ErrorCode::kTooLarge);
+
+  TempDir other;
+  auto roomy_options = TestOptions(other.path());
+  auto roomy = OpenVault(roomy_options);
+  for (int i = 0; i < 12; ++i)
+    ASSERT_TRUE(roomy->Set("notes", "k" + std::to_string(i), std::string(1000, 'x')).ok());
+  auto big = roomy->Export("pw");
+  ASSERT_TRUE(big.ok());
+  ASSERT_GT(big->backup.size(), options.max_backup_bytes);
+  EXPECT_EQ(v->Import(big->backup, "pw").status().code(), ErrorCode::kTooLarge);
+  EXPECT_TRUE(v->Import(small->backup, "pw").ok());
 }
 
 // An import that would exceed the quota merges nothing at all.

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 
 #include "crypto/base64.h"
 #include "test_util.h"
@@ -324,6 +326,71 @@ TEST_F(VaultMethodsTest, WaitingUploadsAreBounded) {
   }
   EXPECT_EQ(ErrorCodeOf(Call("vault.uploadBackup", {{"offset", 0}, {"data", "YQ=="}})),
             static_cast<int>(ErrorCode::kBusy));
+}
+
+// An upload serves one import, whatever its outcome: failed attempts (a
+// mistyped passphrase, again and again) never leave uploads behind to block
+// the next one.
+TEST_F(VaultMethodsTest, FailedImportsLeaveNoUploadsBehind) {
+  ASSERT_TRUE(
+      Call("vault.set", {{"namespace", "notes"}, {"key", "a"}, {"value", "kept"}}).contains("result"));
+  auto exported = Call("vault.export", {{"passphrase", "right"}});
+  ASSERT_TRUE(exported.contains("result")) << exported.dump();
+  const std::string text = exported["result"]["backup"];
+  const std::string data =
+      crypto::Base64Encode({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+  for (std::size_t i = 0; i < kMaxOpenUploads + 2; ++i) {
+    auto uploaded = Call("vault.uploadBackup", {{"offset", 0}, {"data", data}, {"done", true}});
+    ASSERT_TRUE(uploaded.contains("result")) << i << " " << uploaded.dump();
+    const std::string file = uploaded["result"]["file"];
+    EXPECT_EQ(ErrorCodeOf(Call("vault.import", {{"passphrase", "wrong"}, {"file", file}})),
+              static_cast<int>(ErrorCode::kWrongPassphrase));
+    EXPECT_FALSE(std::filesystem::exists(BackupDir(data_) / file)) << i;
+  }
+  auto uploaded = Call("vault.uploadBackup", {{"offset", 0}, {"data", data}, {"done", true}});
+  ASSERT_TRUE(uploaded.contains("result")) << uploaded.dump();
+  auto imported = Call("vault.import", {{"passphrase", "right"}, {"file", uploaded["result"]["file"]}});
+  ASSERT_TRUE(imported.contains("result")) << imported.dump();
+  EXPECT_EQ(imported["result"]["unchanged"], 1);
+}
+
+// The idle timer itself wipes the keys of a quiet port: no request is
+// needed for a passphrase-protected vault to lock again.
+TEST(VaultIdleTimer, WipesTheKeysOfAQuietPort) {
+  TempDir dir;
+  std::mutex mu;
+  std::condition_variable woke;
+  int wipes = 0;
+  // Declared after what the timer touches, so the timer stops first.
+  messaging::Dispatcher dispatcher;
+  VaultMethodOptions options;
+  options.vault = TestOptions(dir.path() / "data");
+  options.vault.idle_timeout = std::chrono::seconds(1);
+  options.on_idle_wipe = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ++wipes;
+    woke.notify_all();
+  };
+  RegisterVaultMethods(dispatcher, options);
+  messaging::RequestContext ctx;
+  ctx.notify = [](std::string_view, json) {};
+  int id = 0;
+  auto call = [&](const std::string& method, json params) {
+    json request = {{"jsonrpc", "2.0"}, {"id", ++id}, {"method", method}, {"params", std::move(params)}};
+    return json::parse(dispatcher.HandleFrame(request.dump(), ctx));
+  };
+  ASSERT_TRUE(call("vault.set", {{"namespace", "notes"}, {"key", "a"}, {"value", "x"}}).contains("result"));
+  ASSERT_EQ(call("vault.setPassphrase", {{"passphrase", "pw"}})["result"]["passphraseSet"], true);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(woke.wait_for(lock, std::chrono::seconds(30), [&] { return wipes > 0; }))
+        << "the idle timer never wiped the keys";
+  }
+  EXPECT_EQ(call("vault.status", json::object())["result"]["state"], "locked");
+  auto get = call("vault.get", {{"namespace", "notes"}, {"key", "a"}});
+  EXPECT_EQ(get["error"]["code"], static_cast<int>(ErrorCode::kVaultLocked)) << get.dump();
+  ASSERT_EQ(call("vault.unlock", {{"passphrase", "pw"}})["result"]["unlocked"], true);
+  EXPECT_EQ(call("vault.get", {{"namespace", "notes"}, {"key", "a"}})["result"]["value"], "x");
 }
 
 // An upload abandoned a day ago is removed when the next one starts.

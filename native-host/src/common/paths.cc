@@ -6,7 +6,8 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
+
+#include "common/file_util.h"
 
 namespace bellwether::paths {
 namespace {
@@ -34,12 +35,16 @@ Status EnsurePrivateDir(const std::filesystem::path& dir) {
   for (const auto& part : dir) {
     partial /= part;
     if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      return Status::Storage("cannot create " + partial.string() + ": " + std::strerror(errno));
+      return ErrnoStatus("cannot create " + partial.string(), errno);
     }
   }
-  if (::chmod(dir.c_str(), 0700) != 0) {
-    return Status::Storage("cannot set mode 0700 on " + dir.string() + ": " + std::strerror(errno));
-  }
+  // Whatever already held the name must be a directory of this user's
+  // (symbolic links are followed: whoever can plant one can read the data).
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoStatus("cannot inspect " + dir.string(), errno);
+  if (!S_ISDIR(st.st_mode)) return Status::Storage(dir.string() + " exists and is not a directory");
+  if (st.st_uid != ::geteuid()) return Status::Storage(dir.string() + " belongs to another user");
+  if (::chmod(dir.c_str(), 0700) != 0) return ErrnoStatus("cannot set mode 0700 on " + dir.string(), errno);
   return Status::Ok();
 }
 

@@ -91,6 +91,17 @@ Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestCon
   if (!request.is_object()) {
     return ErrorReply(null_id, Status::InvalidRequest("request must be a JSON object"));
   }
+  // However this ends, secrets in the params do not outlive the call: in
+  // the request until they are moved out, then in `params`.
+  json params = json::object();
+  struct WipeOnExit {
+    json& request;
+    json& params;
+    ~WipeOnExit() {
+      if (auto p = request.find("params"); p != request.end()) WipeSecretParams(*p);
+      WipeSecretParams(params);
+    }
+  } wipe{request, params};
   auto id_it = request.find("id");
   if (id_it == request.end()) {
     return ErrorReply(null_id, Status::InvalidRequest(
@@ -109,18 +120,12 @@ Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestCon
     return ErrorReply(id, Status::InvalidRequest("\"method\" must be a string"));
   }
   const std::string& method = method_it->get_ref<const std::string&>();
-  json params = json::object();
   if (auto p = request.find("params"); p != request.end()) {
     if (!p->is_object()) {
       return ErrorReply(id, Status::InvalidParams("\"params\" must be an object (named parameters)"));
     }
     params = std::move(*p);  // One copy of the params, which WipeSecretParams() can reach.
   }
-  // However this ends, secrets in the params do not outlive the call.
-  struct WipeOnExit {
-    json& params;
-    ~WipeOnExit() { WipeSecretParams(params); }
-  } wipe{params};
   auto entry = handlers_.find(method);
   if (entry == handlers_.end()) {
     return ErrorReply(id, Status::MethodNotFound("unknown method \"" + method + "\""));

@@ -117,7 +117,7 @@ Result<fs::path> WriteBackupFile(const fs::path& data_dir, const std::string& te
     raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (raw < 0 && errno != EEXIST) break;
   }
-  if (raw < 0) return Status::Storage("cannot create " + path.string() + ": " + std::strerror(errno));
+  if (raw < 0) return ErrnoStatus("cannot create " + path.string(), errno);
   Fd fd(raw);
   Status written = WriteAll(fd.get(), text);
   if (written.ok() && ::fsync(fd.get()) != 0) written = ErrnoStatus("cannot sync backup file", errno);

@@ -38,7 +38,8 @@ constexpr std::size_t kVaultIdBytes = 16;
 constexpr std::size_t kSaltBytes = 16;
 constexpr std::size_t kBlobHeaderBytes = 1 + 4 + crypto::kGcmNonceBytes;
 constexpr std::size_t kMaxPassphraseBytes = 1024;
-constexpr std::size_t kMaxBackupBytes = 256u * 1024 * 1024;
+// Backups nest three levels around a record's value, and their header less.
+constexpr int kMaxBackupDepth = kMaxValueDepth + 8;
 constexpr std::size_t kListScanBatch = 256;
 constexpr std::size_t kListMaxScannedRows = 20000;
 constexpr char kBackupFormat[] = "bellwether-vault-backup";
@@ -166,10 +167,14 @@ Result<std::string> SerializeValue(const nlohmann::json& value) {
   }
 }
 
-Status CheckValueSize(std::size_t n) {
-  if (n > kMaxValueBytes) {
-    return Status::TooLarge("value is " + std::to_string(n) + " bytes of JSON; the limit is " +
-                            std::to_string(kMaxValueBytes));
+Status CheckValue(std::string_view serialized) {
+  if (serialized.size() > kMaxValueBytes) {
+    return Status::TooLarge("value is " + std::to_string(serialized.size()) +
+                            " bytes of JSON; the limit is " + std::to_string(kMaxValueBytes));
+  }
+  if (JsonNestingDepth(serialized, kMaxValueDepth) > kMaxValueDepth) {
+    return Status::InvalidParams("value nests arrays and objects more than " +
+                                 std::to_string(kMaxValueDepth) + " levels deep");
   }
   return Status::Ok();
 }
@@ -1141,7 +1146,7 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
   if (expected_revision && *expected_revision < 0) return Status::InvalidParams("expectedRevision must be >= 0");
   BW_ASSIGN_OR_RETURN(std::string serialized, SerializeValue(value));
-  BW_RETURN_IF_ERROR(CheckValueSize(serialized.size()));
+  BW_RETURN_IF_ERROR(CheckValue(serialized));
   std::int64_t revision = 0;
   bool rotate_due = false;
   auto put = [&]() {
@@ -1326,7 +1331,11 @@ Result<VaultStatus> Vault::GetStatus() {
     st.state = VaultState::kUninitialized;
     return st;
   }
+  // Looking is not using: a status call does not postpone the idle timeout.
+  const bool had_keys = !impl_->root.empty();
+  const TimePoint last_used = impl_->last_used;
   bellwether::Status unlocked = impl_->EnsureUnlocked();
+  if (unlocked.ok() && had_keys && !impl_->root.empty()) impl_->last_used = last_used;
   if (unlocked.ok()) {
     st.state = VaultState::kUnlocked;
   } else if (unlocked.code() == ErrorCode::kVaultLocked) {
@@ -1495,6 +1504,12 @@ Result<ExportResult> Vault::Export(std::string_view passphrase) {
   nlohmann::json payload = {{"records", std::move(records)}};
   SecureBytes plain = SecureBytes::CopyOf(std::string_view(payload.dump()));
   payload = nullptr;
+  const auto too_large = [&v](std::uint64_t bytes) {
+    return Status::TooLarge("the backup would take at least " + std::to_string(bytes) +
+                            " bytes, more than the " + std::to_string(v.options.max_backup_bytes) +
+                            " a backup may hold; clear some namespaces and export again");
+  };
+  if (plain.size() > v.options.max_backup_bytes) return too_large(plain.size());
   PassphraseKdf kdf;
   kdf.params = v.options.passphrase_kdf;
   BW_ASSIGN_OR_RETURN(kdf.salt, crypto::RandomVector(kSaltBytes));
@@ -1511,13 +1526,23 @@ Result<ExportResult> Vault::Export(std::string_view passphrase) {
   BW_ASSIGN_OR_RETURN(Bytes sealed, crypto::AesGcmSeal(key.span(), nonce, plain.span(), aad));
   header["nonce"] = crypto::Base64Encode(nonce);
   header["ciphertext"] = crypto::Base64Encode(sealed);
-  return ExportResult{header.dump(), count};
+  std::string text = header.dump();
+  if (text.size() > v.options.max_backup_bytes) return too_large(text.size());
+  return ExportResult{std::move(text), count};
 }
 
 Result<ImportReport> Vault::Import(std::string_view backup, std::string_view passphrase) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
-  if (backup.size() > kMaxBackupBytes) return Status::TooLarge("backup is larger than 256 MiB");
+  if (backup.size() > impl_->options.max_backup_bytes) {
+    return Status::TooLarge("the backup is larger than the " +
+                            std::to_string(impl_->options.max_backup_bytes) + " bytes a backup may be");
+  }
+  // Copying or printing a parsed document recurses once per level: the
+  // nesting is bounded before the parser sees the text.
+  if (JsonNestingDepth(backup, kMaxBackupDepth) > kMaxBackupDepth) {
+    return Status::InvalidParams("not a Bellwether vault backup (nested too deeply)");
+  }
   nlohmann::json doc = nlohmann::json::parse(backup, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("format") || doc["format"] != kBackupFormat) {
     return Status::InvalidParams("not a Bellwether vault backup");
@@ -1544,6 +1569,9 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
   BW_ASSIGN_OR_RETURN(SecureBytes key, crypto::Scrypt(passphrase, kdf.salt, kdf.params, 32));
   auto plain = crypto::AesGcmOpen(key.span(), nonce, sealed, aad);
   if (!plain.ok()) return Status(ErrorCode::kWrongPassphrase, "wrong passphrase or damaged backup");
+  if (JsonNestingDepth(plain->view(), kMaxBackupDepth) > kMaxBackupDepth) {
+    return Status::InvalidParams("backup content nests too deeply");
+  }
   nlohmann::json payload = nlohmann::json::parse(plain->view(), nullptr, false);
   if (payload.is_discarded() || !payload.is_object() || !payload.contains("records") ||
       !payload["records"].is_array()) {
@@ -1562,7 +1590,7 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
     BW_RETURN_IF_ERROR(ValidateNamespace(item.ns));
     BW_RETURN_IF_ERROR(ValidateRecordKey(item.key));
     BW_ASSIGN_OR_RETURN(item.serialized, SerializeValue(r["value"]));
-    BW_RETURN_IF_ERROR(CheckValueSize(item.serialized.size()));
+    BW_RETURN_IF_ERROR(CheckValue(item.serialized));
     items.push_back(std::move(item));
   }
   Impl& v = *impl_;

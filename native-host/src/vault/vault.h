@@ -43,6 +43,13 @@ namespace bellwether::vault {
 inline constexpr int kFormatVersion = 1;
 inline constexpr std::size_t kMaxNameBytes = 512;
 inline constexpr std::size_t kMaxValueBytes = 256 * 1024;  // Serialized JSON.
+// Arrays and objects nested within a value: at least what a request frame
+// can carry (64 levels in all), and bounded so that whatever the vault
+// holds can be exported and imported again.
+inline constexpr int kMaxValueDepth = 64;
+// An export larger than this is refused (VaultOptions::max_backup_bytes),
+// and so is an import: the host never writes a backup it cannot read back.
+inline constexpr std::uint64_t kMaxBackupBytes = std::uint64_t{256} * 1024 * 1024;
 inline constexpr std::uint64_t kDefaultQuotaBytes = 64ull * 1024 * 1024;
 inline constexpr std::size_t kMaxNamespaceChars = 64;
 inline constexpr std::size_t kDefaultListLimit = 100;
@@ -71,6 +78,8 @@ struct VaultOptions {
   std::shared_ptr<MasterKeyStore> key_store;
   std::shared_ptr<const Clock> clock;  // Defaults to SystemClock.
   std::uint64_t quota_bytes = kDefaultQuotaBytes;
+  // The largest backup Export writes and Import reads.
+  std::uint64_t max_backup_bytes = kMaxBackupBytes;
   // Keys are wiped from memory after this long without a call; 0 = never
   // (they then live for the life of the process).
   std::chrono::seconds idle_timeout{0};

@@ -15,6 +15,10 @@
 namespace bellwether::vault {
 namespace {
 
+static_assert(kMaxBackupFileBytes == kMaxBackupBytes, "a backup file holds any backup the vault writes");
+static_assert(kMaxValueDepth + 2 >= messaging::kMaxJsonDepth,
+              "the vault holds any value a request can carry");
+
 using nlohmann::json;
 using messaging::RequestContext;
 
@@ -24,7 +28,8 @@ using messaging::RequestContext;
 // vault itself only notices idleness at the next call).
 class LazyVault {
  public:
-  explicit LazyVault(VaultOptions options) : options_(std::move(options)) {
+  LazyVault(VaultOptions options, std::function<void()> on_idle_wipe)
+      : options_(std::move(options)), on_idle_wipe_(std::move(on_idle_wipe)) {
     if (options_.data_dir.empty()) options_.data_dir = paths::DataDir();
   }
   ~LazyVault() {
@@ -57,12 +62,15 @@ class LazyVault {
         std::chrono::milliseconds(100));
     std::unique_lock<std::mutex> lock(timer_mu_);
     while (!timer_wake_.wait_for(lock, period, [this] { return stop_; })) {
-      if (vault_->WipeKeysIfIdle()) log::Info("vault: keys wiped from memory after the idle timeout");
+      if (!vault_->WipeKeysIfIdle()) continue;
+      log::Info("vault: keys wiped from memory after the idle timeout");
+      if (on_idle_wipe_) on_idle_wipe_();
     }
   }
 
   std::mutex mu_;
   VaultOptions options_;
+  std::function<void()> on_idle_wipe_;
   std::unique_ptr<Vault> vault_;
   std::mutex timer_mu_;
   std::condition_variable timer_wake_;
@@ -138,7 +146,7 @@ Result<VaultMethodOptions> ApplyVaultConfig(VaultMethodOptions defaults,
 }
 
 void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions options) {
-  auto lazy = std::make_shared<LazyVault>(std::move(options.vault));
+  auto lazy = std::make_shared<LazyVault>(std::move(options.vault), std::move(options.on_idle_wipe));
   auto add = [&dispatcher, lazy](std::string method, Handler handler) {
     dispatcher.Register(std::move(method),
                         [lazy, handler = std::move(handler)](const json& params, RequestContext&) -> Result<json> {
@@ -276,13 +284,15 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
     if (file) {
       BW_ASSIGN_OR_RETURN(std::string text, ReadBackupFile(lazy->data_dir(), *file));
       backup = std::move(text);
+      if (IsUploadName(*file)) {
+        // An upload exists for one import, whatever its outcome (a wrong
+        // passphrase included: the reader keeps the original and sends it
+        // again), so failed attempts never pile up against kMaxOpenUploads.
+        std::error_code ec;
+        std::filesystem::remove(BackupDir(lazy->data_dir()) / *file, ec);
+      }
     }
     BW_ASSIGN_OR_RETURN(ImportReport r, v.Import(*backup, passphrase));
-    if (file && IsUploadName(*file)) {
-      // An upload exists only to be imported; the reader keeps the original.
-      std::error_code ec;
-      std::filesystem::remove(BackupDir(lazy->data_dir()) / *file, ec);
-    }
     return json{{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}};
   });
 

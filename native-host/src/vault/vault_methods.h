@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct VaultMethodOptions {
   VaultMethodOptions() { vault.idle_timeout = kDefaultHostIdleTimeout; }
   // data_dir empty means paths::DataDir() ($XDG_DATA_HOME/bellwether).
   VaultOptions vault;
+  // Called on the idle timer's thread each time it has wiped the keys (the
+  // host logs it; tests watch the timer through it). May be empty.
+  std::function<void()> on_idle_wipe;
 };
 
 // The names RegisterVaultMethods() registers.
