@@ -3,7 +3,8 @@
 // HandleFrame() takes one frame's payload and returns the serialised reply.
 // It validates before dispatch: UTF-8, JSON (with a nesting cap), a request
 // object with "jsonrpc":"2.0", a string "method", an id that is a string,
-// number or null, and "params" that is an object or array when present.
+// number or null, and "params" that is an object when present (named
+// parameters only; docs/protocol.md).
 // Every failure becomes a JSON-RPC error with a stable code (common/status.h);
 // handler exceptions are caught here and never reach the wire as internals.
 // Requests without an "id" (notifications) are not accepted from the browser:

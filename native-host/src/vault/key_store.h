@@ -12,6 +12,11 @@
 //              or is unreadable. Callers must never treat kVaultLocked as
 //              "no key" (that would create a new key over existing data).
 //   Store() -> saves a key only when none is stored (never overwrites).
+//              The key file does so atomically (link() fails on an existing
+//              name); the keyring checks first and libsecret replaces an item
+//              with the same attributes, so callers must hold the vault's
+//              write lock across Load() and Store(), as Vault::Initialize
+//              does (BEGIN IMMEDIATE), for no other host to store between.
 //   Erase() -> removes the key (used by tests and uninstall).
 // Implementations are not required to be thread-safe; Vault serialises.
 #ifndef BELLWETHER_VAULT_KEY_STORE_H_
