@@ -35,6 +35,8 @@ export function normalizeStatus(raw) {
   return {
     lastCheck: pick(s, 'lastCheck.time', 'lastCheck.at', 'lastCheckTime', 'lastCheckAt', 'lastCheck', 'last_check') ?? null,
     lastResult: pick(s, 'lastCheck.result', 'lastResult', 'result', 'last_result') ?? null,
+    lastSuccess: pick(s, 'lastSuccess', 'last_success') ?? null,
+    consecutiveFailures: pick(s, 'consecutiveFailures', 'consecutive_failures') ?? 0,
     lastError: normalizeError(
       pick(s, 'lastCheck.error', 'lastError', 'error', 'last_error'),
       pick(s, 'lastErrorCode', 'lastErrorName', 'errorCode'),

@@ -325,6 +325,14 @@ function describeResult(s) {
   return words[r] ?? String(r);
 }
 
+// While checks fail, how old the reader's content may be.
+function describeLastSuccess(s) {
+  const when = s.lastSuccess ? formatDateTime(s.lastSuccess) : 'Never';
+  const failures = Number(s.consecutiveFailures) || 0;
+  if (failures === 0) return when;
+  return `${when} (${failures === 1 ? 'the check since has' : `${failures} checks since have`} failed)`;
+}
+
 function renderUpdates() {
   const s = updateStatus;
   $('update-content-version').textContent = s.contentVersion !== null
@@ -332,6 +340,7 @@ function renderUpdates() {
     : 'The edition bundled with the extension (no update installed yet)';
   $('update-last-check').textContent = formatDateTime(s.lastCheck);
   $('update-last-result').textContent = describeResult(s);
+  $('update-last-success').textContent = describeLastSuccess(s);
   $('update-next-check').textContent = s.automatic ? formatDateTime(s.nextCheck) : 'Only when you press “Check now”';
   $('update-automatic').checked = s.automatic;
   $('update-interval').value = String(s.intervalHours);

@@ -97,6 +97,10 @@ describe('content updates through the host', { skip }, () => {
     assert.match(await security.locator('#update-content-version').innerText(), /^Version 1/);
     assert.ok(server.requests.includes('/metadata/timestamp.json'), server.requests.join(' '));
     assert.ok(await security.locator('#update-error').isHidden());
+    assert.equal(
+      await security.locator('#update-last-success').innerText(),
+      await security.locator('#update-last-check').innerText(),
+    );
   });
 
   test('the reader shows a newer analysis published while it runs, with progress on the security page', async (t) => {
@@ -169,6 +173,8 @@ describe('content updates through the host', { skip }, () => {
     await error.waitFor({ state: 'visible' });
     assert.match(await error.innerText(), /The last check failed/);
     assert.match(await security.locator('#update-content-version').innerText(), /^Version 2/);
+    // The last success is the earlier check, and the page says checks fail since.
+    assert.match(await security.locator('#update-last-success').innerText(), /\(the check since has failed\)$/);
     const reader = await openExtensionPage(context, 'reader/reader.html');
     await reader.waitForSelector('body[data-host-ready="true"]');
     await reader.waitForFunction(() => document.body.dataset.packVersion === '2');
