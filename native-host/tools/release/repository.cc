@@ -1031,12 +1031,30 @@ Result<VerifyReport> VerifyRepository(const fs::path& repo, const std::optional<
   report.roles_verified = order.size();
 
   // 5.7: every target file copy a client could fetch.
+  // Listed paths and hashes become file names below REPO/targets: an
+  // absolute path or a ".." segment (or a hash that is not hex) would make
+  // `verify` read files outside the repository, so they are refused as the
+  // tool's `add` refuses them.
+  auto is_hex = [](const std::string& text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    });
+  };
   for (const std::string& role_name : order) {
     for (const auto& [path, entry] : set.targets(role_name)->signed_data.targets) {
+      if (Status valid = ValidateTargetName(path); !valid.ok()) {
+        return Status(
+            ErrorCode::kUpdateVerification,
+            role_name + " lists a target path that is not a safe relative path: " + valid.message());
+      }
       std::vector<fs::path> copies;
       if (consistent) {
         for (const auto& [algorithm, hash] : entry.hashes) {
           if (algorithm == "sha256" || algorithm == "sha512") {
+            if (!is_hex(hash)) {
+              return Status(ErrorCode::kUpdateVerification,
+                            role_name + " lists a " + algorithm + " hash of " + path + " that is not hex");
+            }
             copies.push_back(repo / "targets" / tuf::ConsistentTargetPath(path, hash));
           }
         }
@@ -1045,7 +1063,9 @@ Result<VerifyReport> VerifyRepository(const fs::path& repo, const std::optional<
       fs::path plain = repo / "targets" / path;
       if (!consistent || fs::exists(plain, ec)) copies.push_back(plain);
       for (const fs::path& copy : copies) {
-        auto data = ReadFileLimited(copy, entry.length + 1);
+        // One byte past the signed length shows a longer file; never more
+        // than `add` accepts (and no overflow for a length near INT64_MAX).
+        auto data = ReadFileLimited(copy, std::min(entry.length, kMaxTargetBytes) + 1);
         if (!data.ok()) return data.status().WithContext("target " + path);
         Status ok = entry.VerifyData(*data);
         if (!ok.ok()) return ok.WithContext("target file " + copy.string());

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -612,6 +613,75 @@ TEST_F(ReleaseTest, VerifyFailsOnTamperedMetadata) {
   WriteAll(path, json.dump());
   auto report = VerifyRepository(repo_, std::nullopt, Now());
   EXPECT_FALSE(report.ok());
+}
+
+// Re-signs targets.json of a repository without consistent snapshots after
+// `edit`, with the repository's real keys, and the snapshot and timestamp
+// over it: metadata a compromised targets key could publish.
+void ForgeTargets(const Repository& repo, const fs::path& metadata,
+                  const std::function<void(nlohmann::json&)>& edit) {
+  auto sign = [&](const std::string& role, const nlohmann::json& signed_json) {
+    auto envelope = tuf::SignedEnvelope::Create(signed_json);
+    EXPECT_TRUE(envelope.ok());
+    for (const auto& key : repo.SigningKeys(role)) EXPECT_TRUE(envelope->AddSignature(key).ok());
+    return envelope->Serialize();
+  };
+  auto meta_for = [](const nlohmann::json& signed_json, const std::string& bytes) {
+    return nlohmann::json{{"version", signed_json["version"]},
+                          {"length", bytes.size()},
+                          {"hashes", {{"sha256", crypto::HexEncode(crypto::Sha256(bytes))}}}};
+  };
+  nlohmann::json targets = Envelope(metadata / "targets.json").signed_json();
+  edit(targets);
+  const std::string targets_bytes = sign("targets", targets);
+  WriteAll(metadata / "targets.json", targets_bytes);
+  nlohmann::json snapshot = Envelope(metadata / "snapshot.json").signed_json();
+  snapshot["meta"]["targets.json"] = meta_for(targets, targets_bytes);
+  const std::string snapshot_bytes = sign("snapshot", snapshot);
+  WriteAll(metadata / "snapshot.json", snapshot_bytes);
+  nlohmann::json timestamp = Envelope(metadata / "timestamp.json").signed_json();
+  timestamp["meta"]["snapshot.json"] = meta_for(snapshot, snapshot_bytes);
+  WriteAll(metadata / "timestamp.json", sign("timestamp", timestamp));
+}
+
+TEST_F(ReleaseTest, VerifyRefusesTargetPathsOutsideTheRepository) {
+  // A listed target "/abs/path" or "../x" would make `verify` read a file
+  // outside REPO/targets; it is refused like `add` refuses it.
+  InitOptions options;
+  options.consistent_snapshot = false;
+  auto repo = InitRepo(options);
+  ASSERT_NE(repo, nullptr);
+  const fs::path outside = MakeFile("outside.txt", "secret");
+  ExpectVerifies();
+  for (const std::string& path :
+       {outside.string(), std::string("../outside.txt"), std::string("a/../../b")}) {
+    ForgeTargets(*repo, repo_ / "metadata", [&](nlohmann::json& targets) {
+      targets["targets"] = {{path, tuf::TargetFile::FromData(path, "secret").ToJson()}};
+    });
+    auto report = VerifyRepository(repo_, std::nullopt, Now());
+    ASSERT_FALSE(report.ok()) << path;
+    EXPECT_NE(report.status().message().find("not a safe relative path"), std::string::npos)
+        << report.status().message();
+  }
+}
+
+TEST_F(ReleaseTest, VerifyHandlesHugeListedLength) {
+  // A listed length of INT64_MAX neither overflows the read limit nor reads
+  // more than `add` would accept: the file is simply the wrong length.
+  InitOptions options;
+  options.consistent_snapshot = false;
+  auto repo = InitRepo(options);
+  ASSERT_NE(repo, nullptr);
+  ASSERT_TRUE(repo->AddTarget("a.txt", MakeFile("a.txt", "A"), std::nullopt).ok());
+  ASSERT_TRUE(repo->Publish().ok());
+  ExpectVerifies();
+  ForgeTargets(*repo, repo_ / "metadata", [](nlohmann::json& targets) {
+    targets["targets"]["a.txt"]["length"] = std::numeric_limits<std::int64_t>::max();
+  });
+  auto report = VerifyRepository(repo_, std::nullopt, Now());
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("target file"), std::string::npos) << report.status().message();
+  EXPECT_EQ(report.status().message().find("larger than -"), std::string::npos) << report.status().message();
 }
 
 TEST_F(ReleaseTest, VerifyFailsWhenRootJsonIsNotTheNewestRoot) {
