@@ -83,7 +83,9 @@ class TrustedMetadataSet {
   Status FinishRootUpdates();
 
   // True once FinishRootUpdates found that the timestamp or snapshot role's
-  // keyids or threshold differ from the initial root's: the caller MUST
+  // set of keyids differs from the initial root's (a key rotation, 5.3.11;
+  // a threshold change alone is not one, and a cached file that no longer
+  // meets a raised threshold fails its signature check anyway): the caller MUST
   // delete its persisted timestamp.json and snapshot.json (5.3.11), and the
   // LoadCached* calls refuse them.
   bool cached_timestamp_and_snapshot_invalidated() const { return invalidate_cached_; }
