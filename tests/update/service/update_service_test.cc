@@ -187,6 +187,38 @@ TEST_F(UpdateServiceTest, KeepsPreviousPackWhenNewOneIsTampered) {
   EXPECT_NE(status["lastError"].get<std::string>().find("kept"), std::string::npos);
 }
 
+// A correctly signed pack (newer TUF targets version) whose content version
+// is below the installed one is refused as a rollback: the installed pack
+// stays, and the status names the rollback.
+TEST_F(UpdateServiceTest, RefusesSignedPackOlderThanTheInstalledOne) {
+  UpdateService service(Options());
+  repo_.AddTarget(kTarget, Pack(3));
+  repo_.Publish();
+  WriteRepository();
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  ASSERT_EQ((*service.ContentJson())["version"], 3);
+  const std::string installed = (*service.ContentJson())["pack"].dump();
+
+  repo_.AddTarget(kTarget, Pack(2));
+  repo_.Publish();
+  WriteRepository();
+  Status s = service.CheckNow({});
+  EXPECT_EQ(s.code(), ErrorCode::kUpdateRollback) << s.ToString();
+  EXPECT_EQ((*service.ContentJson())["version"], 3);
+  EXPECT_EQ((*service.ContentJson())["pack"].dump(), installed);
+  json status = service.StatusJson();
+  EXPECT_EQ(status["lastResult"], "failed");
+  EXPECT_EQ(status["lastErrorCode"], std::string(ErrorCodeName(ErrorCode::kUpdateRollback)));
+  EXPECT_EQ(status["contentVersion"], 3);
+
+  // A newer content version installs again.
+  repo_.AddTarget(kTarget, Pack(4));
+  repo_.Publish();
+  WriteRepository();
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  EXPECT_EQ((*service.ContentJson())["version"], 4);
+}
+
 // A correctly signed pack with the wrong shape (another packId) is refused.
 TEST_F(UpdateServiceTest, RefusesSignedPackOfAnotherPackId) {
   UpdateService service(Options());

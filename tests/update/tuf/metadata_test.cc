@@ -384,6 +384,21 @@ TEST(Threshold, OneEcdsaKeyInCompressedAndUncompressedFormCountsOnce) {
   EXPECT_FALSE(VerifyThreshold(*env, "root", keys, role).ok());
 }
 
+TEST(Threshold, SigningTwiceWithOneKeyLeavesOneSignature) {
+  // Envelopes never hold two signatures with one keyid (Parse refuses them,
+  // AddSignature replaces), so one key signing twice still counts once.
+  auto a = NewKey(), b = NewKey();
+  auto env = SignedEnvelope::Create(json{{"x", 1}});
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE(env->AddSignature(a).ok());
+  ASSERT_TRUE(env->AddSignature(a).ok());
+  EXPECT_EQ(env->signatures().size(), 1u);
+  std::map<std::string, PublicKey> keys = {{*a.KeyId(), a.public_key()}, {*b.KeyId(), b.public_key()}};
+  RoleKeys role{{*a.KeyId(), *b.KeyId()}, 2};
+  EXPECT_EQ(CountValidSignatures(*env, keys, role), 1);
+  EXPECT_FALSE(VerifyThreshold(*env, "root", keys, role).ok());
+}
+
 TEST(Threshold, EmptyAndGarbageSignaturesAreIgnoredNotFatal) {
   // A bad second signature does not spoil a threshold met by the first
   // (tuf-conformance test_invalid_sig_in_valid_metadata).
