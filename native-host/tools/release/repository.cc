@@ -747,12 +747,17 @@ Status Repository::RemoveTarget(std::string_view target_name) {
   return SaveStaged();
 }
 
-Result<std::string> Repository::WriteTimestamp(const tuf::MetaFile& snapshot_meta, std::int64_t version,
-                                               tuf::TimePoint expires) {
+Result<std::string> Repository::SignTimestamp(const tuf::MetaFile& snapshot_meta, std::int64_t version,
+                                              tuf::TimePoint expires) const {
   tuf::TimestampMetadata timestamp;
   timestamp.header = Header(tuf::kTimestampRole, version, expires);
   timestamp.snapshot_meta = snapshot_meta;
-  BW_ASSIGN_OR_RETURN(std::string bytes, SignRole(timestamp.ToJson(), tuf::kTimestampRole));
+  return SignRole(timestamp.ToJson(), tuf::kTimestampRole);
+}
+
+Result<std::string> Repository::WriteTimestamp(const tuf::MetaFile& snapshot_meta, std::int64_t version,
+                                               tuf::TimePoint expires) {
+  BW_ASSIGN_OR_RETURN(std::string bytes, SignTimestamp(snapshot_meta, version, expires));
   // Unversioned, always (spec 6.2.1), and written last by every caller.
   BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "timestamp.json", bytes, kPublicFileMode));
   timestamp_version_ = version;
@@ -770,6 +775,15 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
   const bool changed = options.force_targets || targets_.header.version == 0 ||
                        stale_roles_.contains(std::string(tuf::kTargetsRole)) ||
                        !SameTargets(staged_, targets_.targets);
+
+  // Everything is signed in memory first, so a missing key or a bad target
+  // copy fails before any file changes. Then the files are written bottom
+  // up: plain-name target copies, targets, snapshot, and timestamp last. A
+  // client that reads the new timestamp finds everything it points at, and
+  // a publish that fails half way never leaves a timestamp pointing at
+  // files that were not written. (Clients without consistent snapshots that
+  // are in the middle of an update while the plain names are replaced can
+  // still see a mix and fail that one check; docs/updates.md.)
 
   // 6.4.1: targets metadata.
   std::string targets_bytes;
@@ -791,10 +805,6 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
       }
     }
     BW_ASSIGN_OR_RETURN(targets_bytes, SignRole(targets.ToJson(), tuf::kTargetsRole));
-    BW_RETURN_IF_ERROR(
-        WriteFileAtomically(MetadataDir() / tuf::MetadataFileName(tuf::kTargetsRole, targets.header.version),
-                            targets_bytes, kPublicFileMode));
-    BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "targets.json", targets_bytes, kPublicFileMode));
   } else {
     // The bytes Open verified, not a re-read of a file anyone may have
     // replaced since.
@@ -808,30 +818,39 @@ Result<PublishResult> Repository::Publish(const PublishOptions& options) {
       Header(tuf::kSnapshotRole, snapshot_version_ + 1, ExpiryFor(tuf::kSnapshotRole, options.expires_days));
   snapshot.meta.insert_or_assign("targets.json", MetaFileFor(targets.header.version, targets_bytes));
   BW_ASSIGN_OR_RETURN(std::string snapshot_bytes, SignRole(snapshot.ToJson(), tuf::kSnapshotRole));
-  BW_RETURN_IF_ERROR(
-      WriteFileAtomically(MetadataDir() / tuf::MetadataFileName(tuf::kSnapshotRole, snapshot.header.version),
-                          snapshot_bytes, kPublicFileMode));
-  BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "snapshot.json", snapshot_bytes, kPublicFileMode));
 
-  // 6.4.3: timestamp, last.
+  // 6.4.3: timestamp.
+  const tuf::MetaFile snapshot_meta = MetaFileFor(snapshot.header.version, snapshot_bytes);
+  const std::int64_t timestamp_version = timestamp_version_ + 1;
   BW_ASSIGN_OR_RETURN(
       std::string timestamp_bytes,
-      WriteTimestamp(MetaFileFor(snapshot.header.version, snapshot_bytes), timestamp_version_ + 1,
-                     ExpiryFor(tuf::kTimestampRole, options.expires_days)));
-  (void)timestamp_bytes;
-  snapshot_version_ = snapshot.header.version;
-  snapshot_ = std::move(snapshot);
-  targets_ = std::move(targets);
-  targets_bytes_ = std::move(targets_bytes);
+      SignTimestamp(snapshot_meta, timestamp_version, ExpiryFor(tuf::kTimestampRole, options.expires_days)));
 
-  // Plain-name copies for clients without consistent snapshots.
+  // Plain-name copies for clients without consistent snapshots, before any
+  // metadata that lists them.
   if (changed) {
-    for (const auto& [path, entry] : targets_.targets) {
+    for (const auto& [path, entry] : targets.targets) {
       const std::string& hash = entry.hashes.begin()->second;
       BW_RETURN_IF_ERROR(
           CopyTargetFile(TargetsDir() / tuf::ConsistentTargetPath(path, hash), TargetsDir() / path));
     }
+    BW_RETURN_IF_ERROR(
+        WriteFileAtomically(MetadataDir() / tuf::MetadataFileName(tuf::kTargetsRole, targets.header.version),
+                            targets_bytes, kPublicFileMode));
+    BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "targets.json", targets_bytes, kPublicFileMode));
   }
+  BW_RETURN_IF_ERROR(
+      WriteFileAtomically(MetadataDir() / tuf::MetadataFileName(tuf::kSnapshotRole, snapshot.header.version),
+                          snapshot_bytes, kPublicFileMode));
+  BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "snapshot.json", snapshot_bytes, kPublicFileMode));
+  // Unversioned, always (spec 6.2.1), and last.
+  BW_RETURN_IF_ERROR(WriteFileAtomically(MetadataDir() / "timestamp.json", timestamp_bytes, kPublicFileMode));
+  timestamp_version_ = timestamp_version;
+  snapshot_meta_ = snapshot_meta;
+  snapshot_version_ = snapshot.header.version;
+  snapshot_ = std::move(snapshot);
+  targets_ = std::move(targets);
+  targets_bytes_ = std::move(targets_bytes);
 
   stale_roles_.clear();  // Targets (if stale, `changed`), snapshot, timestamp re-signed.
   result.targets_changed = changed;

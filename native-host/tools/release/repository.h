@@ -22,10 +22,13 @@
 // files readable by group or others.
 //
 // Every file is written atomically (temporary file, fsync, rename), and a
-// publish writes in dependency order (targets, N.targets.json,
-// N.snapshot.json, then timestamp.json last), so a client that reads the
-// repository while a publish runs sees either the old or the new consistent
-// snapshot, never a mix.
+// publish signs everything first, then writes in dependency order (target
+// copies including the plain names, N.targets.json and targets.json,
+// N.snapshot.json and snapshot.json, then timestamp.json last), so a client
+// with consistent snapshots that reads the repository while a publish runs
+// sees either the old or the new snapshot, never a mix. (Without consistent
+// snapshots the plain names are replaced in place, so a client in the middle
+// of an update can see a mix and fail that one check; see docs/updates.md.)
 //
 // Failure modes: every operation returns a Status whose message says what
 // went wrong and which file was involved; a failed operation may leave new
@@ -204,6 +207,9 @@ class Repository {
   // threshold must be present) plus `extra` keys; returns the file bytes.
   Result<std::string> SignRole(const nlohmann::json& signed_json, std::string_view role,
                                const std::vector<tuf::PrivateKey>& extra = {}) const;
+  Result<std::string> SignTimestamp(const tuf::MetaFile& snapshot_meta, std::int64_t version,
+                                    tuf::TimePoint expires) const;
+  // Signs and writes timestamp.json; on success the new current timestamp.
   Result<std::string> WriteTimestamp(const tuf::MetaFile& snapshot_meta, std::int64_t version,
                                      tuf::TimePoint expires);
 

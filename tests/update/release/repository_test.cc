@@ -591,6 +591,39 @@ TEST_F(ReleaseTest, NonConsistentRepositoryVerifies) {
   EXPECT_FALSE(VerifyRepository(repo_, std::nullopt, Now()).ok());
 }
 
+TEST_F(ReleaseTest, PublishWritesTargetCopiesBeforeMetadataAndTimestampLast) {
+  // Without consistent snapshots the plain names are replaced in place: a
+  // publish that cannot write a plain target copy leaves targets.json,
+  // snapshot.json and timestamp.json as they were (the repository stays
+  // valid), and a publish that cannot sign writes no target copy.
+  InitOptions options;
+  options.consistent_snapshot = false;
+  auto repo = InitRepo(options);
+  ASSERT_NE(repo, nullptr);
+  const fs::path metadata = repo_ / "metadata";
+  ASSERT_TRUE(repo->AddTarget("a.txt", MakeFile("a.txt", "A"), std::nullopt).ok());
+  ASSERT_TRUE(repo->AddTarget("b/c.txt", MakeFile("c.txt", "C"), std::nullopt).ok());
+  fs::create_directories(repo_ / "targets" / "b" / "c.txt");  // The plain copy cannot be written.
+  std::map<std::string, std::string> before;
+  for (const char* name : {"targets.json", "snapshot.json", "timestamp.json"}) {
+    before[name] = ReadFileOrEmpty(metadata / name);
+  }
+  EXPECT_FALSE(repo->Publish().ok());
+  for (const auto& [name, bytes] : before) EXPECT_EQ(ReadFileOrEmpty(metadata / name), bytes) << name;
+  EXPECT_FALSE(fs::exists(metadata / "2.targets.json"));
+  ExpectVerifies();
+
+  repo.reset();  // Releases the lock on KEYS.
+  fs::remove(repo_ / "targets" / "b" / "c.txt");
+  fs::remove(fs::directory_iterator(keys_ / "snapshot")->path());  // Signing will fail.
+  fs::remove(repo_ / "targets" / "a.txt");
+  auto reopened = Repository::Open(repo_, keys_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_FALSE((*reopened)->Publish().ok());
+  EXPECT_FALSE(fs::exists(repo_ / "targets" / "a.txt"));
+  for (const auto& [name, bytes] : before) EXPECT_EQ(ReadFileOrEmpty(metadata / name), bytes) << name;
+}
+
 TEST_F(ReleaseTest, VerifyFailsOnTamperedTarget) {
   // A target file that differs from its entry (same length) is caught.
   auto repo = InitRepo();
