@@ -402,15 +402,13 @@ TEST(VaultPassphrase, IdleTimeoutRelocks) {
 TEST(VaultPassphrase, StatusDoesNotPostponeTheIdleTimeout) {
   auto idle = OpenIdleVault();
   ASSERT_NE(idle, nullptr);
-  auto& v = idle->v;
-  auto& clock = idle->clock;
-  clock->Advance(std::chrono::minutes(9));
-  auto status = v->GetStatus();
-  ASSERT_TRUE(status.ok());
-  EXPECT_EQ(status->state, VaultState::kUnlocked);
-  clock->Advance(std::chrono::minutes(2));
-  EXPECT_EQ(v->GetStatus()->state, VaultState::kLocked);
-  EXPECT_EQ(v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+  for (auto [minutes, state] : {std::pair{9, VaultState::kUnlocked}, std::pair{2, VaultState::kLocked}}) {
+    idle->clock->Advance(std::chrono::minutes(minutes));
+    auto status = idle->v->GetStatus();
+    ASSERT_TRUE(status.ok()) << status.status().ToString();
+    EXPECT_EQ(status->state, state) << "after " << minutes << " more minutes";
+  }
+  EXPECT_EQ(idle->v->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
 }
 
 // The idle timer wipes keys on a quiet port, without waiting for a request.

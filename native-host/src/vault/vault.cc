@@ -159,7 +159,24 @@ Result<PassphraseKdf> KdfFromJson(const nlohmann::json& j) {
   return kdf;
 }
 
+// Whether `value` nests arrays and objects more than `limit` deep. Walks
+// the parsed value (cheap for a large string, unlike a scan of the text)
+// and stops one level past the limit.
+bool NestsDeeperThan(const nlohmann::json& value, int limit) {
+  if (!value.is_structured()) return false;
+  if (limit == 0) return true;
+  for (const nlohmann::json& child : value) {
+    if (NestsDeeperThan(child, limit - 1)) return true;
+  }
+  return false;
+}
+
+// A value as stored. Its nesting is bounded first: printing recurses.
 Result<std::string> SerializeValue(const nlohmann::json& value) {
+  if (NestsDeeperThan(value, kMaxValueDepth)) {
+    return Status::InvalidParams("value nests arrays and objects more than " +
+                                 std::to_string(kMaxValueDepth) + " levels deep");
+  }
   try {
     return value.dump();
   } catch (const nlohmann::json::exception&) {
@@ -167,14 +184,10 @@ Result<std::string> SerializeValue(const nlohmann::json& value) {
   }
 }
 
-Status CheckValue(std::string_view serialized) {
-  if (serialized.size() > kMaxValueBytes) {
-    return Status::TooLarge("value is " + std::to_string(serialized.size()) +
-                            " bytes of JSON; the limit is " + std::to_string(kMaxValueBytes));
-  }
-  if (JsonNestingDepth(serialized, kMaxValueDepth) > kMaxValueDepth) {
-    return Status::InvalidParams("value nests arrays and objects more than " +
-                                 std::to_string(kMaxValueDepth) + " levels deep");
+Status CheckValueSize(std::size_t n) {
+  if (n > kMaxValueBytes) {
+    return Status::TooLarge("value is " + std::to_string(n) + " bytes of JSON; the limit is " +
+                            std::to_string(kMaxValueBytes));
   }
   return Status::Ok();
 }
@@ -1146,7 +1159,7 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
   if (expected_revision && *expected_revision < 0) return Status::InvalidParams("expectedRevision must be >= 0");
   BW_ASSIGN_OR_RETURN(std::string serialized, SerializeValue(value));
-  BW_RETURN_IF_ERROR(CheckValue(serialized));
+  BW_RETURN_IF_ERROR(CheckValueSize(serialized.size()));
   std::int64_t revision = 0;
   bool rotate_due = false;
   auto put = [&]() {
@@ -1590,7 +1603,7 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
     BW_RETURN_IF_ERROR(ValidateNamespace(item.ns));
     BW_RETURN_IF_ERROR(ValidateRecordKey(item.key));
     BW_ASSIGN_OR_RETURN(item.serialized, SerializeValue(r["value"]));
-    BW_RETURN_IF_ERROR(CheckValue(item.serialized));
+    BW_RETURN_IF_ERROR(CheckValueSize(item.serialized.size()));
     items.push_back(std::move(item));
   }
   Impl& v = *impl_;
