@@ -74,6 +74,18 @@ class ReleaseTest : public ::testing::Test {
     return path;
   }
 
+  // A repository without consistent snapshots (clients read the plain
+  // names), with a.txt ("A") published; nullptr (and a failure) otherwise.
+  std::unique_ptr<Repository> PublishedPlainRepo() {
+    InitOptions options;
+    options.consistent_snapshot = false;
+    auto repo = InitRepo(options);
+    if (repo == nullptr) return nullptr;
+    EXPECT_TRUE(repo->AddTarget("a.txt", MakeFile("a.txt", "A"), std::nullopt).ok());
+    EXPECT_TRUE(repo->Publish().ok());
+    return repo;
+  }
+
   void ExpectVerifies(tuf::TimePoint now = Now()) {
     auto report = VerifyRepository(repo_, std::nullopt, now);
     EXPECT_TRUE(report.ok()) << report.status().ToString();
@@ -580,12 +592,8 @@ TEST_F(ReleaseTest, EcdsaRepositoryVerifies) {
 
 TEST_F(ReleaseTest, NonConsistentRepositoryVerifies) {
   // Without consistent snapshots the plain names are what clients read.
-  InitOptions options;
-  options.consistent_snapshot = false;
-  auto repo = InitRepo(options);
+  auto repo = PublishedPlainRepo();
   ASSERT_NE(repo, nullptr);
-  ASSERT_TRUE(repo->AddTarget("a.txt", MakeFile("a.txt", "A"), std::nullopt).ok());
-  ASSERT_TRUE(repo->Publish().ok());
   ExpectVerifies();
   WriteAll(repo_ / "targets" / "a.txt", "B");
   EXPECT_FALSE(VerifyRepository(repo_, std::nullopt, Now()).ok());
@@ -701,12 +709,8 @@ TEST_F(ReleaseTest, VerifyRefusesTargetPathsOutsideTheRepository) {
 TEST_F(ReleaseTest, VerifyHandlesHugeListedLength) {
   // A listed length of INT64_MAX neither overflows the read limit nor reads
   // more than `add` would accept: the file is simply the wrong length.
-  InitOptions options;
-  options.consistent_snapshot = false;
-  auto repo = InitRepo(options);
+  auto repo = PublishedPlainRepo();
   ASSERT_NE(repo, nullptr);
-  ASSERT_TRUE(repo->AddTarget("a.txt", MakeFile("a.txt", "A"), std::nullopt).ok());
-  ASSERT_TRUE(repo->Publish().ok());
   ExpectVerifies();
   ForgeTargets(*repo, repo_ / "metadata", [](nlohmann::json& targets) {
     targets["targets"]["a.txt"]["length"] = std::numeric_limits<std::int64_t>::max();
