@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/file_util.h"
+#include "update/tuf/defaults.h"
 #include "update/tuf/metadata.h"
 
 namespace bellwether::update {
@@ -33,6 +34,24 @@ Status MetadataStore::Remove(std::string_view role) {
   return Status::Ok();
 }
 
+namespace {
+
+// Whether `path` holds a delegated role's metadata (a signed "targets"
+// document), the only kind of file pruning may delete: the directory may be
+// one a person named (bellwether-tuf-client --metadata-dir) and hold other
+// JSON of theirs.
+bool HoldsDelegatedRole(const std::filesystem::path& path) {
+  auto bytes = ReadFileIfExists(path, static_cast<std::uint64_t>(tuf::kDefaultMaxTargetsBytes));
+  if (!bytes.ok() || !bytes->has_value()) return false;
+  auto envelope = tuf::SignedEnvelope::Parse(**bytes);
+  if (!envelope.ok()) return false;
+  const nlohmann::json& signed_json = envelope->signed_json();
+  const auto type = signed_json.find("_type");
+  return type != signed_json.end() && *type == tuf::kTargetsRole;
+}
+
+}  // namespace
+
 Result<int> MetadataStore::RemoveDelegatedRolesExcept(const std::set<std::string>& keep) {
   std::set<std::string> kept_files;
   for (std::string_view role : {tuf::kRootRole, tuf::kTimestampRole, tuf::kSnapshotRole, tuf::kTargetsRole}) {
@@ -44,7 +63,7 @@ Result<int> MetadataStore::RemoveDelegatedRolesExcept(const std::set<std::string
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     const std::string name = entry.path().filename().string();
     if (entry.is_regular_file(ec) && name.size() > 5 && name.ends_with(".json") &&
-        kept_files.count(name) == 0) {
+        kept_files.count(name) == 0 && HoldsDelegatedRole(entry.path())) {
       stale.push_back(entry.path());
     }
   }

@@ -36,7 +36,8 @@ class MetadataStore {
   Status Remove(std::string_view role);
   // Deletes the stored delegated roles that are not in `keep` (role names),
   // e.g. roles a new snapshot no longer lists. The top-level roles' files
-  // are never touched. Returns how many files it deleted.
+  // are never touched, nor any file that is not a signed "targets"
+  // document. Returns how many files it deleted.
   Result<int> RemoveDelegatedRolesExcept(const std::set<std::string>& keep);
 
   // "root.json", "a%2Fb.json".

@@ -52,15 +52,20 @@ TEST(MetadataStore, CleansTemporaryLeftoversOnOpen) {
 }
 
 // Pruning deletes only delegated roles outside the kept set: never a
-// top-level role, never a file that is not a role's.
+// top-level role, never a file that is not a role's (the directory may be
+// one a person chose, with JSON of their own in it).
 TEST(MetadataStore, RemovesOnlyDelegatedRolesNotKept) {
   auto dir = testing::TempDir::Create();
   ASSERT_TRUE(dir.ok());
   MetadataStore store((*dir)->path());
+  const std::string targets_metadata = R"({"signed":{"_type":"targets","spec_version":"1.0.34","version":1,)"
+                                       R"("expires":"2030-01-01T00:00:00Z","targets":{}},"signatures":[]})";
   for (const char* role : {"root", "timestamp", "snapshot", "targets", "a/b", "kept", "gone"}) {
-    ASSERT_TRUE(store.Store(role, "{}").ok()) << role;
+    ASSERT_TRUE(store.Store(role, targets_metadata).ok()) << role;
   }
   { std::ofstream((*dir)->path() / "notes.txt") << "not metadata"; }
+  { std::ofstream((*dir)->path() / "settings.json") << R"({"theme":"dark"})"; }
+  { std::ofstream((*dir)->path() / "other.json") << R"({"signed":{"_type":"snapshot"},"signatures":[]})"; }
   auto removed = store.RemoveDelegatedRolesExcept({"kept"});
   ASSERT_TRUE(removed.ok()) << removed.status().ToString();
   EXPECT_EQ(*removed, 2);
@@ -70,6 +75,8 @@ TEST(MetadataStore, RemovesOnlyDelegatedRolesNotKept) {
   EXPECT_FALSE(fs::exists(store.PathFor("a/b")));
   EXPECT_FALSE(fs::exists(store.PathFor("gone")));
   EXPECT_TRUE(fs::exists((*dir)->path() / "notes.txt"));
+  EXPECT_TRUE(fs::exists((*dir)->path() / "settings.json"));
+  EXPECT_TRUE(fs::exists((*dir)->path() / "other.json"));
 }
 
 }  // namespace
