@@ -43,6 +43,16 @@ TEST(JsonDepth, StopsAtTheLimit) {
   EXPECT_EQ(JsonNestingDepth(ok, 64), 64);
 }
 
+TEST(JsonDepth, ParsedValuesCountLikeTheirText) {
+  // A parsed value is as deep as its text; strings and scalars add nothing.
+  const std::string text = "{\"a\":[1,{\"b\":\"[[[\"}]}";
+  const nlohmann::json value = nlohmann::json::parse(text);
+  EXPECT_FALSE(JsonValueNestsDeeperThan(value, JsonNestingDepth(text, 64)));
+  EXPECT_TRUE(JsonValueNestsDeeperThan(value, JsonNestingDepth(text, 64) - 1));
+  EXPECT_FALSE(JsonValueNestsDeeperThan(nlohmann::json(42), 0));
+  EXPECT_TRUE(JsonValueNestsDeeperThan(nlohmann::json::array(), 0));
+}
+
 // What the dispatcher writes for a string (see messaging/dispatcher.cc).
 std::size_t DumpedSize(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();

@@ -1,6 +1,9 @@
 #include "common/json_guard.h"
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 namespace bellwether {
 
@@ -35,6 +38,18 @@ bool IsValidUtf8(std::string_view bytes) {
     i += extra + 1;
   }
   return true;
+}
+
+bool JsonValueNestsDeeperThan(const nlohmann::json& value, int limit) {
+  std::vector<std::pair<const nlohmann::json*, int>> stack = {{&value, 0}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth + 1 > limit) return true;
+    for (const nlohmann::json& child : *node) stack.emplace_back(&child, depth + 1);
+  }
+  return false;
 }
 
 int JsonNestingDepth(std::string_view text, int limit) {

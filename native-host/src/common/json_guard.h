@@ -5,6 +5,7 @@
 #define BELLWETHER_COMMON_JSON_GUARD_H_
 
 #include <cstddef>
+#include <nlohmann/json_fwd.hpp>
 #include <string_view>
 
 namespace bellwether {
@@ -17,6 +18,11 @@ bool IsValidUtf8(std::string_view bytes);
 // strings. Stops counting (returns limit + 1) once `limit` is exceeded, so a
 // hostile frame of a million '[' costs one linear scan and no recursion.
 int JsonNestingDepth(std::string_view text, int limit);
+
+// The same for an already parsed value: whether it nests arrays/objects more
+// than `limit` deep (a scalar is 0 deep, [1] one). Iterative, so a value of
+// any depth is walked without recursion.
+bool JsonValueNestsDeeperThan(const nlohmann::json& value, int limit);
 
 // An upper bound on the bytes `s` takes as a JSON string in a reply (as the
 // dispatcher writes it: quotes, two-byte and \u00XX escapes, UTF-8 kept,

@@ -159,21 +159,9 @@ Result<PassphraseKdf> KdfFromJson(const nlohmann::json& j) {
   return kdf;
 }
 
-// Whether `value` nests arrays and objects more than `limit` deep. Walks
-// the parsed value (cheap for a large string, unlike a scan of the text)
-// and stops one level past the limit.
-bool NestsDeeperThan(const nlohmann::json& value, int limit) {
-  if (!value.is_structured()) return false;
-  if (limit == 0) return true;
-  for (const nlohmann::json& child : value) {
-    if (NestsDeeperThan(child, limit - 1)) return true;
-  }
-  return false;
-}
-
 // A value as stored. Its nesting is bounded first: printing recurses.
 Result<std::string> SerializeValue(const nlohmann::json& value) {
-  if (NestsDeeperThan(value, kMaxValueDepth)) {
+  if (JsonValueNestsDeeperThan(value, kMaxValueDepth)) {
     return Status::InvalidParams("value nests arrays and objects more than " +
                                  std::to_string(kMaxValueDepth) + " levels deep");
   }

@@ -138,11 +138,9 @@ Status CheckSpecVersion(const std::string& version) {
   return Status::Ok();
 }
 
-bool ValueNestsDeeperThan(const json& value, int max_depth);
-
 Result<SignedHeader> ParseHeader(const json& signed_json, std::string_view expected_type) {
   if (!signed_json.is_object()) return Malformed("\"signed\" must be an object");
-  if (ValueNestsDeeperThan(signed_json, kMaxCanonicalJsonDepth)) return Malformed("JSON nested too deep");
+  if (JsonValueNestsDeeperThan(signed_json, kMaxCanonicalJsonDepth)) return Malformed("JSON nested too deep");
   SignedHeader header;
   BW_ASSIGN_OR_RETURN(header.type, GetString(signed_json, "_type"));
   if (header.type != expected_type) {
@@ -207,19 +205,6 @@ bool IsTopLevelRole(std::string_view name) {
 // recursion).
 bool TextNestsDeeperThan(std::string_view text, int max_depth) {
   return JsonNestingDepth(text, max_depth) > max_depth;
-}
-
-// Same for an already parsed value, iteratively (no recursion).
-bool ValueNestsDeeperThan(const json& value, int max_depth) {
-  std::vector<std::pair<const json*, int>> stack = {{&value, 0}};
-  while (!stack.empty()) {
-    auto [node, depth] = stack.back();
-    stack.pop_back();
-    if (!node->is_structured()) continue;
-    if (depth + 1 > max_depth) return true;
-    for (const json& child : *node) stack.emplace_back(&child, depth + 1);
-  }
-  return false;
 }
 
 // Envelope {signed: ...} adds one level to what canonical JSON allows.
@@ -751,7 +736,7 @@ Result<SignedEnvelope> SignedEnvelope::Parse(std::string_view bytes) {
 Result<SignedEnvelope> SignedEnvelope::FromJson(const json& value) {
   if (!value.is_object()) return Malformed("metadata must be a JSON object");
   // Before anything copies (recursively) the value.
-  if (ValueNestsDeeperThan(value, kMaxEnvelopeDepth)) return Malformed("JSON nested too deep");
+  if (JsonValueNestsDeeperThan(value, kMaxEnvelopeDepth)) return Malformed("JSON nested too deep");
   const json* signed_json = Find(value, "signed");
   const json* signatures = Find(value, "signatures");
   if (signed_json == nullptr || !signed_json->is_object()) return Malformed("\"signed\" must be an object");
@@ -774,7 +759,7 @@ Result<SignedEnvelope> SignedEnvelope::FromJson(const json& value) {
 
 Result<SignedEnvelope> SignedEnvelope::Create(json signed_json) {
   if (!signed_json.is_object()) return Malformed("\"signed\" must be an object");
-  if (ValueNestsDeeperThan(signed_json, kMaxCanonicalJsonDepth)) return Malformed("JSON nested too deep");
+  if (JsonValueNestsDeeperThan(signed_json, kMaxCanonicalJsonDepth)) return Malformed("JSON nested too deep");
   SignedEnvelope out;
   out.signed_json_ = std::move(signed_json);
   BW_ASSIGN_OR_RETURN(out.canonical_signed_, CanonicalJson(out.signed_json_));
