@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "vault/name_memo.h"
+
 namespace bellwether::vault {
 namespace {
 
@@ -26,7 +28,15 @@ constexpr std::size_t kMinSlots = 64;
 
 const NameCache::Mac* NameCache::FindMac(std::span<const std::uint8_t> mac_input) const {
   auto it = macs_.find(AsText(mac_input));
-  return it == macs_.end() ? nullptr : &it->second;
+  if (it != macs_.end()) return &it->second;
+  // The input is len(ns) || ns || name (Vault): a memo of that namespace
+  // may know the name.
+  if (memos_.empty() || mac_input.empty() || mac_input[0] >= mac_input.size()) return nullptr;
+  const std::string_view ns = AsText(mac_input.subspan(1, mac_input[0]));
+  const Memo* memo = MemoOf(ns);
+  if (memo == nullptr) return nullptr;
+  const Memo::Entry* e = memo->FindByName(AsText(mac_input.subspan(1 + ns.size())));
+  return e == nullptr ? nullptr : &e->mac;
 }
 
 void NameCache::PutMac(std::span<const std::uint8_t> mac_input, const Mac& mac) {
@@ -69,14 +79,106 @@ std::size_t NameCache::Probe(const Mac& mac) const {
 
 std::optional<std::string_view> NameCache::FindName(const NameRow& row) const {
   Mac mac;
-  if (names_ == 0 || !AsMac(row.mac, mac)) return std::nullopt;
-  const Opened& o = slots_[Probe(mac)];
-  if (!o.used || o.key_id != row.key_id || o.revision != row.revision) return std::nullopt;
-  const std::string_view data(o.data);
-  if (data.substr(0, o.ns_size) != row.ns || data.substr(o.ns_size, o.blob_size) != AsText(row.blob)) {
+  if ((names_ == 0 && memos_.empty()) || !AsMac(row.mac, mac)) return std::nullopt;
+  if (names_ != 0) {
+    const Opened& o = slots_[Probe(mac)];
+    if (o.used && o.key_id == row.key_id && o.revision == row.revision) {
+      const std::string_view data(o.data);
+      if (data.substr(0, o.ns_size) == row.ns && data.substr(o.ns_size, o.blob_size) == AsText(row.blob)) {
+        return data.substr(o.ns_size + o.blob_size);
+      }
+    }
+  }
+  const Memo* memo = MemoOf(row.ns);
+  const Memo::Entry* e = memo == nullptr ? nullptr : memo->FindByMac(mac);
+  if (e == nullptr || e->key_id != row.key_id || e->revision != row.revision ||
+      AsText(e->sealed_name) != AsText(row.blob)) {
     return std::nullopt;
   }
-  return data.substr(o.ns_size + o.blob_size);
+  return e->name;
+}
+
+// ---- memos
+
+const NameCache::Memo* NameCache::MemoOf(std::string_view ns) const {
+  for (const Memo& m : memos_) {
+    if (m.ns == ns) return &m;
+  }
+  return nullptr;
+}
+
+const NameCache::Memo::Entry* NameCache::Memo::FindByMac(const Mac& mac) const {
+  auto it = std::lower_bound(by_mac.begin(), by_mac.end(), mac,
+                             [](const Entry& e, const Mac& m) { return e.mac < m; });
+  return it != by_mac.end() && it->mac == mac ? &*it : nullptr;
+}
+
+const NameCache::Memo::Entry* NameCache::Memo::FindByName(std::string_view name) const {
+  if (by_name.empty()) return nullptr;
+  const std::size_t mask = by_name.size() - 1;
+  for (std::size_t i = std::hash<std::string_view>{}(name) & mask; by_name[i] != 0; i = (i + 1) & mask) {
+    const Entry& e = by_mac[by_name[i] - 1];
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+std::size_t NameCache::Memo::Cost() const {
+  return ns.size() + plain.size() + by_mac.size() * sizeof(Entry) + by_name.size() * sizeof(std::uint32_t) +
+         kEntryOverhead;
+}
+
+Status NameCache::AddMemo(std::string_view ns, crypto::SecureBytes plaintext) {
+  Memo memo;
+  memo.ns = std::string(ns);
+  memo.by_mac.reserve(plaintext.size() / 64);
+  memo.plain = std::move(plaintext);
+  BW_RETURN_IF_ERROR(ForEachNameMemoEntry(memo.plain.span(), [&](const NameMemoEntry& e) {
+    Memo::Entry entry;
+    std::copy(e.mac.begin(), e.mac.end(), entry.mac.begin());
+    entry.key_id = e.key_id;
+    entry.revision = e.revision;
+    entry.sealed_name = e.sealed_name;
+    entry.name = e.name;
+    memo.max_revision = std::max(memo.max_revision, e.revision);
+    memo.by_mac.push_back(entry);
+  }));
+  // Written in MAC order; sorted here all the same. A MAC listed twice
+  // makes the memo malformed (one MAC, one name).
+  auto mac_order = [](const Memo::Entry& a, const Memo::Entry& b) { return a.mac < b.mac; };
+  if (!std::is_sorted(memo.by_mac.begin(), memo.by_mac.end(), mac_order)) {
+    std::sort(memo.by_mac.begin(), memo.by_mac.end(), mac_order);
+  }
+  for (std::size_t i = 1; i < memo.by_mac.size(); ++i) {
+    if (memo.by_mac[i - 1].mac == memo.by_mac[i].mac) return Status::Integrity("name memo lists a MAC twice");
+  }
+  std::size_t slots = kMinSlots;
+  while (slots < 2 * memo.by_mac.size()) slots *= 2;
+  memo.by_name.assign(slots, 0);
+  for (std::size_t n = 0; n < memo.by_mac.size(); ++n) {
+    std::size_t i = std::hash<std::string_view>{}(memo.by_mac[n].name) & (slots - 1);
+    while (memo.by_name[i] != 0) i = (i + 1) & (slots - 1);
+    memo.by_name[i] = static_cast<std::uint32_t>(n + 1);
+  }
+  const std::size_t cost = memo.Cost();
+  if (cost > max_bytes_ / 2) return Status::TooLarge("name memo is larger than the cache may hold");
+  for (auto it = memos_.begin(); it != memos_.end(); ++it) {
+    if (it->ns == ns) {
+      bytes_ -= std::min(bytes_, it->Cost());
+      memos_.erase(it);
+      break;
+    }
+  }
+  Reserve(cost);
+  bytes_ += cost;
+  memos_.push_back(std::move(memo));
+  return Status::Ok();
+}
+
+std::size_t NameCache::entries() const {
+  std::size_t n = macs_.size() + names_;
+  for (const Memo& m : memos_) n += m.by_mac.size();
+  return n;
 }
 
 void NameCache::PutName(const NameRow& row, std::string_view name) {
@@ -140,6 +242,7 @@ void NameCache::Clear() {
   }
   for (Opened& o : slots_) Cleanse(o.data);
   slots_.clear();
+  memos_.clear();  // SecureBytes wipes each memo's plaintext.
   names_ = 0;
   bytes_ = 0;
 }

@@ -15,6 +15,11 @@
 //    blob in another row, is a miss and goes through AES-GCM and its
 //    tamper checks as before.
 //
+// A namespace's name memo (vault/name_memo.h), loaded from the vault file,
+// answers both look-ups the same way: its entries are rows and MACs this
+// vault authenticated before, held as the memo's own wiped plaintext with
+// two small indexes (by MAC, by name), so loading costs one pass over it.
+//
 // Bounded by the bytes it holds (cleared whole when full, which a reader's
 // vault never reaches), and wiped with OPENSSL_cleanse when cleared.
 // Not thread-safe: the vault calls it under its own mutex.
@@ -31,6 +36,9 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "common/status.h"
+#include "crypto/secure_bytes.h"
 
 namespace bellwether::vault {
 
@@ -63,11 +71,40 @@ class NameCache {
   std::optional<std::string_view> FindName(const NameRow& row) const;
   void PutName(const NameRow& row, std::string_view name);
 
+  // A loaded memo: entries sorted by MAC (FindName), and an open-addressing
+  // table of entry numbers + 1 by name (FindMac). Views point into `plain`.
+  struct Memo {
+    struct Entry {
+      Mac mac{};
+      std::uint32_t key_id = 0;
+      std::int64_t revision = 0;
+      std::span<const std::uint8_t> sealed_name;
+      std::string_view name;
+    };
+    std::string ns;
+    crypto::SecureBytes plain;
+    std::vector<Entry> by_mac;
+    std::vector<std::uint32_t> by_name;
+    std::int64_t max_revision = -1;  // Of its entries; -1 when it has none.
+    const Entry* FindByMac(const Mac& mac) const;
+    const Entry* FindByName(std::string_view name) const;
+    std::size_t Cost() const;
+  };
+  // The memo of `ns` taken in, or nullptr. Valid until the next AddMemo
+  // or Clear.
+  const Memo* MemoOf(std::string_view ns) const;
+
+  // Takes in the memo of namespace `ns` (its plaintext; see
+  // vault/name_memo.h), replacing any memo of `ns` held before. kIntegrity
+  // for a malformed memo, kTooLarge for one the bound cannot hold; either
+  // way the cache is as it was.
+  Status AddMemo(std::string_view ns, crypto::SecureBytes plaintext);
+
   // Wipes and forgets every entry.
   void Clear();
 
   std::size_t bytes() const { return bytes_; }
-  std::size_t entries() const { return macs_.size() + names_; }
+  std::size_t entries() const;
 
  private:
   struct Hash {
@@ -85,6 +122,7 @@ class NameCache {
     std::size_t ns_size = 0, blob_size = 0;
     std::string data;  // ns || blob || name.
   };
+
   template <typename V>
   using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
 
@@ -100,6 +138,7 @@ class NameCache {
   Map<Mac> macs_;
   std::vector<Opened> slots_;  // Size zero or a power of two.
   std::size_t names_ = 0;      // Slots in use.
+  std::vector<Memo> memos_;    // One per namespace, few.
   std::size_t bytes_ = 0;
   std::size_t max_bytes_;
 };

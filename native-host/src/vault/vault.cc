@@ -25,6 +25,7 @@
 #include "crypto/random.h"
 #include "crypto/secure_bytes.h"
 #include "vault/name_cache.h"
+#include "vault/name_memo.h"
 #include "vault/sqlite_db.h"
 
 namespace bellwether::vault {
@@ -42,6 +43,13 @@ constexpr std::size_t kMaxPassphraseBytes = 1024;
 constexpr int kMaxBackupDepth = kMaxValueDepth + 8;
 constexpr std::size_t kListScanBatch = 256;
 constexpr std::size_t kListMaxScannedRows = 20000;
+// Name memos (vault/name_memo.h): a get or set loads its namespace's memo
+// once it has had to MAC this many names in a process (so a one-shot host
+// that reads one record never pays for a memo); a listing loads it first
+// thing, and one that reaches the end of a namespace of at least
+// kMemoMinRows rows without a current memo writes one.
+constexpr std::uint32_t kMemoLoadAfterMacs = 4;
+constexpr std::size_t kMemoMinRows = 16;
 constexpr char kBackupFormat[] = "bellwether-vault-backup";
 
 // Domain-separation labels (part of the format; see docs/security.md, "Vault format").
@@ -76,6 +84,22 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_by_key ON records (key_id);
 -- Covers vault.list, which then reads the index alone, in MAC order.
 CREATE INDEX IF NOT EXISTS records_list ON records (ns, name_mac, key_id, revision, name_blob);
+-- One sealed name memo per namespace (vault/name_memo.h). Only ever saves
+-- work: deleting a row here loses nothing. `current` is 1 while the memo
+-- lists the namespace's rows exactly: these triggers see every change to
+-- them, made by any version of the host, and a deleted name must not live
+-- on in a memo.
+CREATE TABLE IF NOT EXISTS name_memos (
+  ns TEXT PRIMARY KEY,
+  key_id INTEGER NOT NULL,
+  current INTEGER NOT NULL,
+  memo BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS records_insert_memo AFTER INSERT ON records BEGIN
+  UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; END;
+CREATE TRIGGER IF NOT EXISTS records_update_memo AFTER UPDATE ON records BEGIN
+  UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; END;
+CREATE TRIGGER IF NOT EXISTS records_delete_memo AFTER DELETE ON records BEGIN
+  DELETE FROM name_memos WHERE ns = OLD.ns; END;
 )sql";
 
 void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
@@ -241,6 +265,16 @@ struct Vault::Impl {
   std::optional<crypto::HmacSha256Key> name_key;
   // Name MACs and opened names already computed under these keys.
   NameCache names;
+  // Per namespace: has this process looked for its name memo (and which
+  // one it loaded, by nonce), how many of its names it had to MAC before,
+  // and whether its memo would be too large to write.
+  struct MemoState {
+    bool loaded = false;
+    std::uint32_t macs = 0;
+    std::optional<std::array<std::uint8_t, crypto::kGcmNonceBytes>> nonce;
+    bool too_large = false;
+  };
+  std::map<std::string, MemoState, std::less<>> memos;
   crypto::NonceSource nonces;  // Record nonces, drawn from the DRBG in batches.
   // NameMac's buffer: len(ns) || ns || name, at most this long (validated).
   std::array<std::uint8_t, 1 + kMaxNamespaceChars + kMaxNameBytes> mac_input{};
@@ -257,6 +291,7 @@ struct Vault::Impl {
     root.Wipe();
     name_key.reset();
     names.Clear();
+    memos.clear();
     OPENSSL_cleanse(mac_input.data(), mac_input.size());  // The last name MACed.
     data_keys.clear();  // OpenSSL cleanses the key schedules.
     wrap_generation = 0;
@@ -489,6 +524,7 @@ struct Vault::Impl {
     root = std::move(unwrapped).value();
     name_key = std::move(nk);
     names.Clear();
+    memos.clear();
     data_keys.clear();
     wrap_generation = generation;
     return Status::Ok();
@@ -637,6 +673,10 @@ struct Vault::Impl {
     std::copy(key.begin(), key.end(), mac_input.begin() + 1 + static_cast<std::ptrdiff_t>(ns.size()));
     const std::span<const std::uint8_t> input(mac_input.data(), 1 + ns.size() + key.size());
     if (const NameCache::Mac* known = names.FindMac(input)) return *known;
+    if (MemoState& memo = Memo(ns); !memo.loaded && ++memo.macs >= kMemoLoadAfterMacs) {
+      LoadMemo(ns, memo);
+      if (const NameCache::Mac* known = names.FindMac(input)) return *known;
+    }
     BW_ASSIGN_OR_RETURN(Bytes computed, name_key->Mac(input));
     if (computed.size() != crypto::kSha256Bytes) return Status::Internal("HMAC-SHA256 returned a short tag");
     NameCache::Mac mac;
@@ -728,7 +768,7 @@ struct Vault::Impl {
   Result<SecureBytes> OpenField(char kind, std::uint32_t column_key_id, std::int64_t revision,
                                 std::string_view ns, std::span<const std::uint8_t> mac,
                                 std::span<const std::uint8_t> blob) {
-    const char* what = kind == 'n' ? "record name" : "record value";
+    const char* what = kind == 'n' ? "record name" : kind == 'm' ? "name memo" : "record value";
     if (blob.size() < kBlobHeaderBytes + crypto::kGcmTagBytes) {
       return Status::Integrity(std::string(what) + " in namespace '" + std::string(ns) + "' is truncated");
     }
@@ -762,6 +802,101 @@ struct Vault::Impl {
                         OpenField('n', row.key_id, row.revision, row.ns, row.mac, row.blob));
     names.PutName(row, name.view());
     return std::string(name.view());
+  }
+
+  // ---- name memos (vault/name_memo.h)
+
+  MemoState& Memo(std::string_view ns) {
+    auto it = memos.find(ns);
+    if (it == memos.end()) it = memos.emplace(std::string(ns), MemoState{}).first;
+    return it->second;
+  }
+
+  // Loads the namespace's memo into the NameCache, inside the caller's
+  // transaction. A memo that is missing, under a key this vault no longer
+  // holds, damaged or moved is skipped with a warning: it only ever saves
+  // work, and the next full listing replaces it.
+  void LoadMemo(std::string_view ns, MemoState& state) {
+    state.loaded = true;
+    state.nonce.reset();
+    auto st = db->Prepare("SELECT key_id, memo FROM name_memos WHERE ns = ?");
+    if (!st.ok()) return;
+    st->Bind(1, ns);
+    auto row = st->Step();
+    if (!row.ok() || !*row) return;
+    const auto key_id = static_cast<std::uint32_t>(st->Int(0));
+    const auto blob = st->Blob(1);
+    auto plain = blob.size() <= kBlobHeaderBytes + kMaxNameMemoBytes + crypto::kGcmTagBytes
+                     ? OpenField('m', key_id, 0, ns, {}, blob)
+                     : Result<SecureBytes>(Status::Integrity("name memo is larger than a memo can be"));
+    Status s = plain.ok() ? names.AddMemo(ns, std::move(plain).value()) : plain.status();
+    if (!s.ok()) {
+      log::Warning("vault: skipping a name memo: " + s.message());
+      return;
+    }
+    state.nonce.emplace();
+    std::copy_n(blob.begin() + 5, crypto::kGcmNonceBytes, state.nonce->begin());
+  }
+
+  // Inside a transaction: the memo of `ns` if it lists exactly the
+  // namespace's rows (the triggers in kSchemaSql clear `current` on any
+  // change), loading it if this process holds another or none; else
+  // nullptr.
+  Result<const NameCache::Memo*> CurrentMemo(std::string_view ns, MemoState& state) {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+        "SELECT current, substr(memo, 6, 12) FROM name_memos WHERE ns = ?"));
+    st.Bind(1, ns);
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return nullptr;
+    const bool current = st.Int(0) != 0;
+    const auto nonce = st.Blob(1);
+    if (!state.nonce || !std::equal(nonce.begin(), nonce.end(), state.nonce->begin(), state.nonce->end())) {
+      LoadMemo(ns, state);  // First look, or another process wrote a newer one.
+    }
+    return current && state.nonce ? names.MemoOf(ns) : nullptr;
+  }
+
+  // Seals the namespace's names (every row, as of this transaction) into
+  // its memo, in a write transaction of its own, and keeps it as this
+  // process's memo. Best effort: the listing that asked for it has
+  // succeeded whatever happens here. Small namespaces list fast enough
+  // without; one whose memo would be too large is not tried again.
+  void WriteMemo(std::string_view ns) {
+    MemoState& state = Memo(ns);
+    Status s = RunUnlocked(true, [&]() -> Status {
+      NameMemoWriter writer;
+      BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT name_mac, key_id, revision, name_blob FROM records "
+                                                    "WHERE ns = ? ORDER BY name_mac"));
+      st.Bind(1, ns);
+      for (;;) {
+        BW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2), st.Blob(3)};
+        BW_ASSIGN_OR_RETURN(std::string name, OpenName(at));
+        const bool added = writer.Add(NameMemoEntry{at.mac, at.key_id, at.revision, at.blob, name});
+        OPENSSL_cleanse(name.data(), name.size());
+        if (!added) {
+          state.too_large = true;
+          return Status::Ok();
+        }
+      }
+      if (writer.count() < kMemoMinRows) return Status::Ok();
+      BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
+      if (static_cast<std::uint64_t>(active.encryptions) + 1 > options.max_encryptions_per_key) return Status::Ok();
+      BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(active.id));
+      Nonce nonce{};
+      BW_RETURN_IF_ERROR(nonces.Fill(nonce));
+      const std::span<const std::uint8_t> plain = writer.Finish();
+      BW_ASSIGN_OR_RETURN(Bytes blob, SealField('m', active.id, *key, 0, ns, {}, plain, nonce));
+      BW_ASSIGN_OR_RETURN(Statement put, db->Prepare(
+          "INSERT OR REPLACE INTO name_memos (ns, key_id, current, memo) VALUES (?, ?, 1, ?)"));
+      BW_RETURN_IF_ERROR(put.Bind(1, ns).Bind(2, static_cast<std::int64_t>(active.id))
+                             .Bind(3, std::span<const std::uint8_t>(blob)).Run());
+      BW_RETURN_IF_ERROR(CountEncryptions(active.id, 1));
+      if (names.AddMemo(ns, SecureBytes::CopyOf(plain)).ok()) state.nonce = nonce;
+      return Status::Ok();
+    });
+    if (!s.ok()) log::Warning("vault: could not save a name memo: " + s.ToString());
   }
 
   Result<std::optional<RowRef>> FindRow(std::string_view ns, std::span<const std::uint8_t> mac) {
@@ -819,6 +954,8 @@ struct Vault::Impl {
                              .Bind(7, std::span<const std::uint8_t>(value_blob)).Run());
     }
     BW_RETURN_IF_ERROR(CountEncryptions(active.id, 2));
+    // This process sealed the name: no need to open it again to list it.
+    names.PutName(NameCache::NameRow{ns, mac, active.id, revision, name_blob}, key);
     BW_RETURN_IF_ERROR(SetMetaInt("usage_bytes", new_usage));
     BW_RETURN_IF_ERROR(SetMetaInt("revision_clock", revision));
     if (rotate_due != nullptr && static_cast<std::uint64_t>(active.encryptions + 2) >= options.rotate_after_encryptions) {
@@ -854,6 +991,10 @@ struct Vault::Impl {
       BW_ASSIGN_OR_RETURN(Statement retire, db->Prepare(
           "UPDATE keys SET state = 'retiring' WHERE state = 'active'"));
       BW_RETURN_IF_ERROR(retire.Run());
+      // Re-sealing changes every sealed name, so no memo entry would match
+      // again, and none may keep a retiring key in use.
+      BW_ASSIGN_OR_RETURN(Statement memos_gone, db->Prepare("DELETE FROM name_memos"));
+      BW_RETURN_IF_ERROR(memos_gone.Run());
       BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
           "INSERT INTO keys (key_id, state, wrapped, created, encryptions) VALUES (?, 'active', ?, ?, 0)"));
       return ins.Bind(1, static_cast<std::int64_t>(new_id)).Bind(2, std::span<const std::uint8_t>(wrapped))
@@ -966,7 +1107,10 @@ struct Vault::Impl {
     for (std::uint32_t id : retired) data_keys.erase(id);
     // A name remembered under a retired key must not outlive it: without the
     // key, those bytes no longer open.
-    if (!retired.empty()) names.Clear();
+    if (!retired.empty()) {
+      names.Clear();
+      memos.clear();
+    }
     if (failed_out != nullptr) {
       *failed_out = failed;
     } else if (failed > 0) {
@@ -1202,6 +1346,40 @@ bellwether::Status Vault::Delete(std::string_view ns, std::string_view key,
   });
 }
 
+namespace {
+
+// Builds one vault.list page from rows in MAC order, wherever they come
+// from: the name filter, the item limit, the reply-size budget and the cap
+// on rows scanned per call.
+class PageBuilder {
+ public:
+  PageBuilder(std::string_view prefix, std::size_t limit) : prefix_(prefix), limit_(limit) {}
+
+  // True when the page is full: the cursor then points after `mac`.
+  bool Add(std::span<const std::uint8_t> mac, std::string_view name, std::int64_t revision) {
+    ++scanned_;
+    if (name.substr(0, prefix_.size()) == prefix_) {
+      budget_ += JsonStringSizeBound(name) + 32;
+      page_.items.push_back(ListItem{std::string(name), revision});
+    }
+    if (page_.items.size() >= limit_ || budget_ >= kListPageBudgetBytes || scanned_ >= kListMaxScannedRows) {
+      page_.cursor = crypto::HexEncode(mac);
+      return true;
+    }
+    return false;
+  }
+  ListPage Take() { return std::move(page_); }
+  std::size_t scanned() const { return scanned_; }
+
+ private:
+  std::string_view prefix_;
+  std::size_t limit_;
+  ListPage page_;
+  std::size_t scanned_ = 0, budget_ = 0;
+};
+
+}  // namespace
+
 Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::optional<std::string_view> cursor,
                              std::size_t limit) {
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -1218,10 +1396,30 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     after = std::move(decoded).value();
   }
   ListPage page;
+  bool from_memo = false;
+  std::size_t scanned = 0;
   if (bellwether::Status op_status = impl_->RunUnlocked(false, [&]() -> bellwether::Status {
-    page = ListPage{};
+    PageBuilder builder(prefix, limit);
+    Impl::MemoState& memo_state = impl_->Memo(ns);
+    from_memo = false;
+    if (!memo_state.too_large) {
+      BW_ASSIGN_OR_RETURN(const NameCache::Memo* memo, impl_->CurrentMemo(ns, memo_state));
+      if (memo != nullptr) {
+        // The memo lists exactly these rows: the page comes from it alone.
+        from_memo = true;
+        auto it = std::upper_bound(memo->by_mac.begin(), memo->by_mac.end(), after,
+                                   [](const Bytes& a, const NameCache::Memo::Entry& e) {
+                                     return std::lexicographical_compare(a.begin(), a.end(), e.mac.begin(),
+                                                                         e.mac.end());
+                                   });
+        for (; it != memo->by_mac.end(); ++it) {
+          if (builder.Add(it->mac, it->name, it->revision)) break;
+        }
+        page = builder.Take();
+        return Status::Ok();
+      }
+    }
     Bytes position = after;
-    std::size_t scanned = 0, budget = 0;
     for (;;) {
       BW_ASSIGN_OR_RETURN(Statement st,
                           impl_->db->Prepare("SELECT name_mac, key_id, revision, name_blob FROM records "
@@ -1238,27 +1436,31 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
                                     st.Blob(3)};
         position.assign(at.mac.begin(), at.mac.end());
-        ++scanned;
-        std::string name;
+        bool full = false;
         if (const auto known = impl_->names.FindName(at)) {
-          name = *known;
+          full = builder.Add(at.mac, *known, at.revision);
         } else {
-          BW_ASSIGN_OR_RETURN(name, impl_->OpenNameUncached(at));
+          BW_ASSIGN_OR_RETURN(std::string name, impl_->OpenNameUncached(at));
+          full = builder.Add(at.mac, name, at.revision);
         }
-        if (std::string_view(name).substr(0, prefix.size()) == prefix) {
-          budget += JsonStringSizeBound(name) + 32;
-          page.items.push_back(ListItem{std::move(name), at.revision});
-        }
-        if (page.items.size() >= limit || budget >= kListPageBudgetBytes || scanned >= kListMaxScannedRows) {
-          page.cursor = crypto::HexEncode(position);
+        if (full) {
+          page = builder.Take();
           return Status::Ok();
         }
       }
-      if (rows < kListScanBatch) return Status::Ok();  // End of namespace.
+      if (rows < kListScanBatch) break;  // End of namespace.
     }
+    scanned = builder.scanned();
+    page = builder.Take();
+    return Status::Ok();
   }); !op_status.ok()) {
     return op_status;
   }
+  // A listing that reached the end without a current memo leaves one for
+  // the next listing (and the next process).
+  // (A whole namespace too small for a memo is not tried.)
+  const bool small = !cursor && scanned < kMemoMinRows;
+  if (!page.cursor && !from_memo && !small && !impl_->Memo(ns).too_large) impl_->WriteMemo(ns);
   return page;
 }
 

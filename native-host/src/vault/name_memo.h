@@ -1,0 +1,80 @@
+// The name memo: a namespace's opened names, kept sealed in the vault file
+// so that a new process need not open every name again.
+//
+// Listing a namespace returns record names, and each row's name is sealed on
+// its own (AES-GCM, bound to its row). A long-lived host remembers what it
+// opened (NameCache); a fresh host would pay one AES-GCM open per row. The
+// memo carries that memory across processes: after a listing that had to
+// open many names, the vault seals what its NameCache knows about the
+// namespace into one blob (one AES-GCM open to load), and a later process
+// loads it into its own NameCache.
+//
+// An entry says "these exact sealed bytes, in this row context (namespace,
+// MAC, key id, revision), open to this name". That is a fact about bytes the
+// vault authenticated itself, so it never goes stale in a harmful way: a
+// row that changed no longer matches its entry and is opened as before,
+// with every tamper check. A memo that is old, missing, damaged or moved
+// costs speed only; it cannot change what a listing returns. The memo
+// itself is sealed like a record field (vault.cc: kind 'm', bound to its
+// namespace and key), and its plaintext lives in wiped buffers.
+//
+// This file is the plaintext codec; vault.cc seals, stores and loads.
+//
+// Plaintext layout (all integers big-endian):
+//   version (1 byte, = 1) || count (u32) || count × entry
+//   entry: MAC (32) || key id (u32) || revision (u64) ||
+//          sealed-name length (u16) || sealed name || name length (u16) || name
+#ifndef BELLWETHER_VAULT_NAME_MEMO_H_
+#define BELLWETHER_VAULT_NAME_MEMO_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string_view>
+
+#include "common/status.h"
+#include "crypto/secure_bytes.h"
+
+namespace bellwether::vault {
+
+inline constexpr std::uint8_t kNameMemoVersion = 1;
+// A memo holds at most this much plaintext (some 6,000 typical names), so
+// loading one stays well inside the NameCache's bound.
+inline constexpr std::size_t kMaxNameMemoBytes = 512 * 1024;
+
+struct NameMemoEntry {
+  std::span<const std::uint8_t> mac;  // 32 bytes.
+  std::uint32_t key_id = 0;
+  std::int64_t revision = 0;
+  std::span<const std::uint8_t> sealed_name;
+  std::string_view name;
+};
+
+// Builds a memo's plaintext in one wiped buffer of kMaxNameMemoBytes that
+// never reallocates.
+class NameMemoWriter {
+ public:
+  NameMemoWriter();
+  // False (and nothing added) when the entry is malformed or would not fit.
+  bool Add(const NameMemoEntry& entry);
+  std::size_t count() const { return count_; }
+  // The plaintext so far: valid until the writer is destroyed.
+  std::span<const std::uint8_t> Finish();
+
+ private:
+  crypto::SecureBytes buffer_;
+  std::size_t used_ = 0;
+  std::uint32_t count_ = 0;
+};
+
+// Calls `visit` for each entry of `plaintext`; the views point into it.
+// kIntegrity for anything but a well-formed memo of this version (wrong
+// version, counts or lengths that do not add up, trailing bytes), checked
+// in full before the first entry is visited.
+Status ForEachNameMemoEntry(std::span<const std::uint8_t> plaintext,
+                            const std::function<void(const NameMemoEntry&)>& visit);
+
+}  // namespace bellwether::vault
+
+#endif  // BELLWETHER_VAULT_NAME_MEMO_H_
