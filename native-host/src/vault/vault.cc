@@ -272,9 +272,11 @@ struct Vault::Impl {
     bool loaded = false;
     std::uint32_t macs = 0;
     std::optional<std::array<std::uint8_t, crypto::kGcmNonceBytes>> nonce;
-    bool too_large = false;
+    bool too_large = false;     // Not written or loaded in this process again.
+    bool write_failed = false;  // Not written in this process again.
   };
   std::map<std::string, MemoState, std::less<>> memos;
+  KeyedWork keyed_work;        // For tests: what the caches saved.
   crypto::NonceSource nonces;  // Record nonces, drawn from the DRBG in batches.
   // NameMac's buffer: len(ns) || ns || name, at most this long (validated).
   std::array<std::uint8_t, 1 + kMaxNamespaceChars + kMaxNameBytes> mac_input{};
@@ -678,6 +680,7 @@ struct Vault::Impl {
       if (const NameCache::Mac* known = names.FindMac(input)) return *known;
     }
     BW_ASSIGN_OR_RETURN(Bytes computed, name_key->Mac(input));
+    ++keyed_work.macs_computed;
     if (computed.size() != crypto::kSha256Bytes) return Status::Internal("HMAC-SHA256 returned a short tag");
     NameCache::Mac mac;
     std::copy(computed.begin(), computed.end(), mac.begin());
@@ -800,6 +803,7 @@ struct Vault::Impl {
   Result<std::string> OpenNameUncached(const NameCache::NameRow& row) {
     BW_ASSIGN_OR_RETURN(SecureBytes name,
                         OpenField('n', row.key_id, row.revision, row.ns, row.mac, row.blob));
+    ++keyed_work.names_opened;
     names.PutName(row, name.view());
     return std::string(name.view());
   }
@@ -831,6 +835,7 @@ struct Vault::Impl {
                      : Result<SecureBytes>(Status::Integrity("name memo is larger than a memo can be"));
     Status s = plain.ok() ? names.AddMemo(ns, std::move(plain).value()) : plain.status();
     if (!s.ok()) {
+      if (s.code() == ErrorCode::kTooLarge) state.too_large = true;
       log::Warning("vault: skipping a name memo: " + s.message());
       return;
     }
@@ -850,8 +855,11 @@ struct Vault::Impl {
     if (!row) return nullptr;
     const bool current = st.Int(0) != 0;
     const auto nonce = st.Blob(1);
-    if (!state.nonce || !std::equal(nonce.begin(), nonce.end(), state.nonce->begin(), state.nonce->end())) {
-      LoadMemo(ns, state);  // First look, or another process wrote a newer one.
+    // First look, another process wrote a newer one, or the cache dropped
+    // it for room.
+    if (!state.nonce || !std::equal(nonce.begin(), nonce.end(), state.nonce->begin(), state.nonce->end()) ||
+        names.MemoOf(ns) == nullptr) {
+      LoadMemo(ns, state);
     }
     return current && state.nonce ? names.MemoOf(ns) : nullptr;
   }
@@ -862,8 +870,9 @@ struct Vault::Impl {
   // succeeded whatever happens here. Small namespaces list fast enough
   // without; one whose memo would be too large is not tried again.
   void WriteMemo(std::string_view ns) {
-    MemoState& state = Memo(ns);
+    // (No MemoState& across RunUnlocked: a retry forgets every MemoState.)
     Status s = RunUnlocked(true, [&]() -> Status {
+      MemoState& state = Memo(ns);
       NameMemoWriter writer;
       BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT name_mac, key_id, revision, name_blob FROM records "
                                                     "WHERE ns = ? ORDER BY name_mac"));
@@ -882,7 +891,8 @@ struct Vault::Impl {
       }
       if (writer.count() < kMemoMinRows) return Status::Ok();
       BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
-      if (static_cast<std::uint64_t>(active.encryptions) + 1 > options.max_encryptions_per_key) return Status::Ok();
+      if (static_cast<std::uint64_t>(active.encryptions) + 1 > options.max_encryptions_per_key)
+        return Status::Ok();
       BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(active.id));
       Nonce nonce{};
       BW_RETURN_IF_ERROR(nonces.Fill(nonce));
@@ -896,7 +906,10 @@ struct Vault::Impl {
       if (names.AddMemo(ns, SecureBytes::CopyOf(plain)).ok()) state.nonce = nonce;
       return Status::Ok();
     });
-    if (!s.ok()) log::Warning("vault: could not save a name memo: " + s.ToString());
+    if (!s.ok()) {
+      Memo(ns).write_failed = true;
+      log::Warning("vault: could not save a name memo: " + s.ToString());
+    }
   }
 
   Result<std::optional<RowRef>> FindRow(std::string_view ns, std::span<const std::uint8_t> mac) {
@@ -1153,6 +1166,11 @@ const std::filesystem::path& Vault::path() const { return impl_->db_path; }
 std::size_t Vault::NameCacheEntriesForTesting() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->names.entries();
+}
+
+Vault::KeyedWork Vault::KeyedWorkForTesting() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->keyed_work;
 }
 
 Result<std::int64_t> Vault::PragmaForTesting(std::string_view pragma) {
@@ -1460,7 +1478,10 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
   // the next listing (and the next process).
   // (A whole namespace too small for a memo is not tried.)
   const bool small = !cursor && scanned < kMemoMinRows;
-  if (!page.cursor && !from_memo && !small && !impl_->Memo(ns).too_large) impl_->WriteMemo(ns);
+  const Impl::MemoState& memo_state = impl_->Memo(ns);
+  if (!page.cursor && !from_memo && !small && !memo_state.too_large && !memo_state.write_failed) {
+    impl_->WriteMemo(ns);
+  }
   return page;
 }
 

@@ -203,6 +203,14 @@ class Vault {
   // How many name MACs and opened names the process remembers
   // (vault/name_cache.h); for tests that check what is kept and wiped.
   std::size_t NameCacheEntriesForTesting();
+  // How many record names and name MACs this process has computed with a
+  // key (AES-GCM opens of sealed names, HMACs): what the caches and name
+  // memos save.
+  struct KeyedWork {
+    std::uint64_t names_opened = 0;
+    std::uint64_t macs_computed = 0;
+  };
+  KeyedWork KeyedWorkForTesting();
   // The value of an integer PRAGMA on the vault's own connection (e.g.
   // "synchronous", "busy_timeout"), which another connection cannot see.
   Result<std::int64_t> PragmaForTesting(std::string_view pragma);

@@ -1,0 +1,411 @@
+// Name memos (vault/name_memo.h): the codec refuses anything malformed, a
+// memo answers look-ups only for the exact rows it lists, the vault keeps
+// it current through every kind of change, and a memo that is damaged,
+// moved or stale costs speed only, never a wrong listing.
+#include "vault/name_memo.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+#include "vault/name_cache.h"
+#include "vault/vault.h"
+
+namespace bellwether::vault {
+namespace {
+
+using testing::OpenVault;
+using testing::RawDb;
+using testing::TempDir;
+using testing::TestOptions;
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes B(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
+
+struct OwnedEntry {
+  Bytes mac;
+  std::uint32_t key_id;
+  std::int64_t revision;
+  Bytes sealed;
+  std::string name;
+};
+
+std::vector<OwnedEntry> SampleEntries() {
+  return {{Bytes(32, 1), 1, 10, B("sealed-a"), "section-1/note"},
+          {Bytes(32, 2), 1, 11, B("sealed-bb"), "section-2/note"},
+          {Bytes(32, 3), 2, 0, B(""), ""}};
+}
+
+crypto::SecureBytes Encode(const std::vector<OwnedEntry>& entries) {
+  NameMemoWriter writer;
+  for (const auto& e : entries) {
+    EXPECT_TRUE(writer.Add({e.mac, e.key_id, e.revision, e.sealed, e.name}));
+  }
+  return crypto::SecureBytes::CopyOf(writer.Finish());
+}
+
+std::vector<OwnedEntry> Decode(std::span<const std::uint8_t> plain, Status* status) {
+  std::vector<OwnedEntry> out;
+  *status = ForEachNameMemoEntry(plain, [&](const NameMemoEntry& e) {
+    out.push_back({Bytes(e.mac.begin(), e.mac.end()), e.key_id, e.revision,
+                   Bytes(e.sealed_name.begin(), e.sealed_name.end()), std::string(e.name)});
+  });
+  return out;
+}
+
+TEST(NameMemo, RoundTripsEveryField) {
+  const auto entries = SampleEntries();
+  const auto plain = Encode(entries);
+  Status status;
+  const auto back = Decode(plain.span(), &status);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(back.size(), entries.size());
+  for (std::size_t i = 0; i < back.size(); ++i) {
+    EXPECT_EQ(back[i].mac, entries[i].mac);
+    EXPECT_EQ(back[i].key_id, entries[i].key_id);
+    EXPECT_EQ(back[i].revision, entries[i].revision);
+    EXPECT_EQ(back[i].sealed, entries[i].sealed);
+    EXPECT_EQ(back[i].name, entries[i].name);
+  }
+}
+
+// Every prefix of a memo is malformed, and nothing of it is visited.
+TEST(NameMemo, EveryTruncationIsRefusedWhole) {
+  const auto plain = Encode(SampleEntries());
+  for (std::size_t n = 0; n < plain.size(); ++n) {
+    Status status;
+    const auto back = Decode(plain.span().first(n), &status);
+    EXPECT_EQ(status.code(), ErrorCode::kIntegrity) << "prefix of " << n << " bytes";
+    EXPECT_TRUE(back.empty()) << "prefix of " << n << " bytes";
+  }
+}
+
+TEST(NameMemo, RefusesTrailingBytesUnknownVersionAndImpossibleCounts) {
+  const auto plain = Encode(SampleEntries());
+  Bytes longer(plain.span().begin(), plain.span().end());
+  longer.push_back(0);
+  Status status;
+  EXPECT_TRUE(Decode(longer, &status).empty());
+  EXPECT_EQ(status.code(), ErrorCode::kIntegrity);
+
+  Bytes version(plain.span().begin(), plain.span().end());
+  version[0] = kNameMemoVersion + 1;
+  EXPECT_TRUE(Decode(version, &status).empty());
+  EXPECT_EQ(status.code(), ErrorCode::kIntegrity);
+
+  Bytes count(plain.span().begin(), plain.span().end());
+  std::fill(count.begin() + 1, count.begin() + 5, 0xff);  // 2^32 - 1 entries.
+  EXPECT_TRUE(Decode(count, &status).empty());
+  EXPECT_EQ(status.code(), ErrorCode::kIntegrity);
+
+  Bytes revision(plain.span().begin(), plain.span().end());
+  revision[5 + 32 + 4] = 0x80;  // First entry's revision above 2^63 - 1.
+  EXPECT_TRUE(Decode(revision, &status).empty());
+  EXPECT_EQ(status.code(), ErrorCode::kIntegrity);
+}
+
+TEST(NameMemo, WriterStopsAtItsBoundAndRefusesMalformedEntries) {
+  NameMemoWriter writer;
+  const Bytes mac(32, 9), sealed(600, 's');
+  const std::string name(512, 'n');
+  std::size_t added = 0;
+  while (writer.Add({mac, 1, 1, sealed, name})) ++added;
+  EXPECT_GT(added, 300u);
+  EXPECT_EQ(writer.count(), added);
+  EXPECT_LE(writer.Finish().size(), kMaxNameMemoBytes);
+  Status status;
+  EXPECT_EQ(Decode(writer.Finish(), &status).size(), added);
+  EXPECT_TRUE(status.ok());
+
+  NameMemoWriter other;
+  EXPECT_FALSE(other.Add({Bytes(31, 1), 1, 1, sealed, "x"})) << "a MAC is 32 bytes";
+  EXPECT_FALSE(other.Add({mac, 1, -1, sealed, "x"})) << "revisions are not negative";
+  EXPECT_EQ(other.count(), 0u);
+}
+
+TEST(NameCache, MemoAnswersOnlyForItsExactRows) {
+  NameCache cache;
+  ASSERT_TRUE(cache.AddMemo("notes", Encode(SampleEntries())).ok());
+  const Bytes mac(32, 2), sealed = B("sealed-bb");
+  const NameCache::NameRow row{"notes", mac, 1, 11, sealed};
+  ASSERT_TRUE(cache.FindName(row).has_value());
+  EXPECT_EQ(*cache.FindName(row), "section-2/note");
+
+  auto changed = row;
+  changed.ns = "bookmarks";
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other namespace";
+  changed = row;
+  changed.key_id = 2;
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other key";
+  changed = row;
+  changed.revision = 12;
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other revision";
+  const Bytes other_sealed = B("sealed-bc");
+  changed = row;
+  changed.blob = other_sealed;
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "other bytes";
+  const Bytes other_mac(32, 4);
+  changed = row;
+  changed.mac = other_mac;
+  EXPECT_FALSE(cache.FindName(changed).has_value()) << "a MAC the memo does not list";
+
+  // MAC look-ups by namespace and name.
+  const Bytes input = B("\x05notessection-1/note");
+  ASSERT_NE(cache.FindMac(input), nullptr);
+  EXPECT_EQ(Bytes(cache.FindMac(input)->begin(), cache.FindMac(input)->end()), Bytes(32, 1));
+  EXPECT_EQ(cache.FindMac(B("\x05notessection-9/note")), nullptr);
+  EXPECT_EQ(cache.FindMac(B("\x09bookmarkssection-1/note")), nullptr);
+  EXPECT_EQ(cache.FindMac(B("\x40notes")), nullptr) << "a length past the input";
+
+  cache.Clear();
+  EXPECT_FALSE(cache.FindName(row).has_value());
+  EXPECT_EQ(cache.FindMac(input), nullptr);
+}
+
+TEST(NameCache, RefusesMemosListingAMacTwiceOrTooLargeToHold) {
+  NameCache cache;
+  auto twice = SampleEntries();
+  twice[1].mac = twice[0].mac;
+  EXPECT_EQ(cache.AddMemo("notes", Encode(twice)).code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(cache.entries(), 0u);
+
+  NameCache small(16 * 1024);
+  std::vector<OwnedEntry> many;
+  for (int i = 0; i < 200; ++i) {
+    many.push_back({Bytes(32, static_cast<std::uint8_t>(i)), 1, i, Bytes(40, 's'), "n" + std::to_string(i)});
+  }
+  EXPECT_EQ(small.AddMemo("notes", Encode(many)).code(), ErrorCode::kTooLarge);
+  EXPECT_EQ(small.entries(), 0u);
+}
+
+// ---- the vault's memos
+
+constexpr int kRecords = 40;  // Above the vault's smallest memo.
+
+std::string Key(int i) {
+  return "section-" + std::to_string(i) + "/note";
+}
+
+std::vector<std::pair<std::string, std::int64_t>> ListAll(Vault& v, std::string_view ns) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  std::optional<std::string> cursor;
+  do {
+    std::optional<std::string_view> c;
+    if (cursor) c = *cursor;
+    auto page = v.List(ns, "", c, 7);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok()) return out;
+    for (const auto& item : page->items) out.emplace_back(item.key, item.revision);
+    cursor = page->cursor;
+  } while (cursor);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void Fill(Vault& v, std::string_view ns) {
+  for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(v.Set(ns, Key(i), i).ok());
+}
+
+std::int64_t CurrentMemos(RawDb& raw) {
+  return raw.Int("SELECT COUNT(*) FROM name_memos WHERE current = 1");
+}
+
+// A listing leaves a sealed memo; a new process lists from it with no
+// per-name work at all, page by page, and finds the same names.
+TEST(VaultMemo, NewProcessListsFromTheMemoAlone) {
+  TempDir dir;
+  std::vector<std::pair<std::string, std::int64_t>> first;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    Fill(*v, "notes");
+    first = ListAll(*v, "notes");
+    ASSERT_EQ(first.size(), static_cast<std::size_t>(kRecords));
+  }
+  RawDb raw(dir.path() / "vault.db");
+  EXPECT_EQ(CurrentMemos(raw), 1);
+  const std::string stored = testing::ReadFile(dir.path() / "vault.db") + testing::ReadFile(dir.path() / "vault.db-wal");
+  EXPECT_EQ(stored.find("section-"), std::string::npos) << "names are sealed in the memo too";
+
+  auto fresh = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(ListAll(*fresh, "notes"), first);
+  EXPECT_EQ(fresh->KeyedWorkForTesting().names_opened, 0u);
+  // Gets find their MACs in it too (after the first few).
+  for (int i = 0; i < kRecords; ++i) ASSERT_EQ(fresh->Get("notes", Key(i))->value, i);
+  EXPECT_LE(fresh->KeyedWorkForTesting().macs_computed, 4u);
+}
+
+// Every kind of change, including one made by a program that knows
+// nothing of memos, makes a memo stale; the next listing is right and
+// leaves a current memo again.
+TEST(VaultMemo, AnyChangeToTheNamespaceMakesItsMemoStale) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  Fill(*v, "highlights");
+  ListAll(*v, "notes");
+  ListAll(*v, "highlights");
+  RawDb raw(dir.path() / "vault.db");
+  ASSERT_EQ(CurrentMemos(raw), 2);
+
+  // Another process adds a record: this one's next listing shows it.
+  {
+    auto other = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(other->Set("notes", "added", true).ok());
+  }
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'highlights'"), 1) << "other namespaces stay";
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 0);
+  auto listed = ListAll(*v, "notes");
+  EXPECT_EQ(listed.size(), static_cast<std::size_t>(kRecords + 1));
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 1);
+
+  // An update of a row by a program that knows nothing of memos.
+  raw.Exec("UPDATE records SET size = size WHERE id = (SELECT MIN(id) FROM records WHERE ns = 'notes')");
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 0);
+  ListAll(*v, "notes");
+
+  // Overwrite, delete and clear, from a fresh process each.
+  {
+    auto other = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(other->Set("notes", Key(3), "changed").ok());
+  }
+  auto after_set = ListAll(*OpenVault(TestOptions(dir.path())), "notes");
+  auto it = std::find_if(after_set.begin(), after_set.end(), [](const auto& p) { return p.first == Key(3); });
+  ASSERT_NE(it, after_set.end());
+  EXPECT_EQ(it->second, v->Get("notes", Key(3))->revision) << "the listing shows the new revision";
+
+  ASSERT_TRUE(v->Delete("notes", Key(5)).ok());
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos WHERE ns = 'notes'"), 0) << "a deleted name leaves no memo";
+  auto after_delete = ListAll(*OpenVault(TestOptions(dir.path())), "notes");
+  EXPECT_EQ(after_delete.size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(std::count_if(after_delete.begin(), after_delete.end(), [](const auto& p) { return p.first == Key(5); }),
+            0);
+
+  ASSERT_TRUE(v->Clear("highlights").ok());
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos WHERE ns = 'highlights'"), 0);
+  EXPECT_TRUE(ListAll(*OpenVault(TestOptions(dir.path())), "highlights").empty());
+}
+
+// A damaged memo, or one moved to another namespace or from another vault,
+// fails to open: the listing opens each name instead, is right, and writes
+// a good memo in its place.
+TEST(VaultMemo, DamagedOrMovedMemosAreSkippedAndReplaced) {
+  TempDir dir, elsewhere;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    Fill(*v, "notes");
+    Fill(*v, "highlights");
+    ListAll(*v, "notes");
+    ListAll(*v, "highlights");
+    auto w = OpenVault(TestOptions(elsewhere.path()));
+    Fill(*w, "notes");
+    ListAll(*w, "notes");
+  }
+  RawDb raw(dir.path() / "vault.db");
+  const auto expected_notes = ListAll(*OpenVault(TestOptions(dir.path())), "notes");
+  const auto notes_memo = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
+  const auto highlights_memo = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'highlights'");
+  const auto foreign_memo =
+      RawDb(elsewhere.path() / "vault.db").Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
+
+  std::vector<Bytes> bad;
+  Bytes flipped = notes_memo;
+  flipped[flipped.size() / 2] ^= 0x01;
+  bad.push_back(flipped);
+  bad.push_back(highlights_memo);  // Another namespace's.
+  bad.push_back(foreign_memo);     // Another vault's, same namespace.
+  bad.push_back(Bytes(notes_memo.begin(), notes_memo.begin() + 20));
+  for (const Bytes& memo : bad) {
+    raw.SetBlob("UPDATE name_memos SET memo = ?, current = 1 WHERE ns = 'notes'", memo);
+    auto v = OpenVault(TestOptions(dir.path()));
+    EXPECT_EQ(ListAll(*v, "notes"), expected_notes);
+    EXPECT_EQ(v->KeyedWorkForTesting().names_opened, static_cast<std::uint64_t>(kRecords));
+    auto again = OpenVault(TestOptions(dir.path()));
+    EXPECT_EQ(ListAll(*again, "notes"), expected_notes);
+    EXPECT_EQ(again->KeyedWorkForTesting().names_opened, 0u) << "replaced by a good memo";
+  }
+}
+
+// A memo's entries count only for the exact sealed bytes they name: with
+// the memo stale, a flipped byte in a row's sealed name is caught as
+// before.
+TEST(VaultMemo, StaleMemoHidesNoTamperedRow) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    Fill(*v, "notes");
+    ListAll(*v, "notes");
+  }
+  RawDb raw(dir.path() / "vault.db");
+  auto name = raw.Blob("SELECT name_blob FROM records WHERE id = (SELECT MIN(id) FROM records)");
+  name[name.size() - 1] ^= 0x01;
+  raw.SetBlob("UPDATE records SET name_blob = ? WHERE id = (SELECT MIN(id) FROM records)", name);
+  ASSERT_EQ(CurrentMemos(raw), 0);
+  auto v = OpenVault(TestOptions(dir.path()));
+  std::optional<std::string> cursor;
+  Status last;
+  for (int pages = 0; pages < 20; ++pages) {
+    std::optional<std::string_view> c;
+    if (cursor) c = *cursor;
+    auto page = v->List("notes", "", c, 7);
+    if (!page.ok()) {
+      last = page.status();
+      break;
+    }
+    cursor = page->cursor;
+    if (!cursor) break;
+  }
+  EXPECT_EQ(last.code(), ErrorCode::kIntegrity);
+}
+
+// Rotation re-seals every name, so it drops every memo; the next listing
+// writes one under the new key.
+TEST(VaultMemo, RotationDropsMemosAndTheNextListingWritesOneUnderTheNewKey) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  const auto before = ListAll(*v, "notes");
+  RawDb raw(dir.path() / "vault.db");
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  auto rotated = v->RotateKey();
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+  EXPECT_EQ(ListAll(*v, "notes"), before);
+  EXPECT_EQ(raw.Int("SELECT key_id FROM name_memos WHERE ns = 'notes' AND current = 1"),
+            static_cast<std::int64_t>(rotated->key_id));
+  auto fresh = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(ListAll(*fresh, "notes"), before);
+  EXPECT_EQ(fresh->KeyedWorkForTesting().names_opened, 0u);
+}
+
+// Saving a memo is best effort: a listing whose memo cannot be written
+// (here a trigger refuses it, as a full disk would) still succeeds.
+TEST(VaultMemo, ListingSucceedsWhenItsMemoCannotBeSaved) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  RawDb raw(dir.path() / "vault.db");
+  raw.Exec("CREATE TRIGGER refuse_memos BEFORE INSERT ON name_memos BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+  EXPECT_EQ(raw.IntegrityCheck(), "ok");
+}
+
+// Small namespaces list fast enough without: no memo is written for them.
+TEST(VaultMemo, SmallNamespacesGetNoMemo) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(v->Set("settings", Key(i), i).ok());
+  EXPECT_EQ(ListAll(*v, "settings").size(), 5u);
+  RawDb raw(dir.path() / "vault.db");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+}
+
+}  // namespace
+}  // namespace bellwether::vault
