@@ -42,20 +42,27 @@ std::vector<OwnedEntry> SampleEntries() {
           {Bytes(32, 3), 2, 0, B(""), ""}};
 }
 
+NameMemoEntry View(const OwnedEntry& e) {
+  NameMemoEntry v{{}, e.key_id, e.revision, e.sealed, e.name};
+  std::copy(e.mac.begin(), e.mac.end(), v.mac.begin());
+  return v;
+}
+
 crypto::SecureBytes Encode(const std::vector<OwnedEntry>& entries) {
   NameMemoWriter writer;
-  for (const auto& e : entries) {
-    EXPECT_TRUE(writer.Add({e.mac, e.key_id, e.revision, e.sealed, e.name}));
-  }
+  for (const auto& e : entries) EXPECT_TRUE(writer.Add(View(e)));
   return crypto::SecureBytes::CopyOf(writer.Finish());
 }
 
 std::vector<OwnedEntry> Decode(std::span<const std::uint8_t> plain, Status* status) {
   std::vector<OwnedEntry> out;
-  *status = ForEachNameMemoEntry(plain, [&](const NameMemoEntry& e) {
+  auto parsed = ParseNameMemo(plain);
+  *status = parsed.status();
+  if (!parsed.ok()) return out;
+  for (const NameMemoEntry& e : *parsed) {
     out.push_back({Bytes(e.mac.begin(), e.mac.end()), e.key_id, e.revision,
                    Bytes(e.sealed_name.begin(), e.sealed_name.end()), std::string(e.name)});
-  });
+  }
   return out;
 }
 
@@ -75,7 +82,7 @@ TEST(NameMemo, RoundTripsEveryField) {
   }
 }
 
-// Every prefix of a memo is malformed, and nothing of it is visited.
+// Every prefix of a memo is malformed.
 TEST(NameMemo, EveryTruncationIsRefusedWhole) {
   const auto plain = Encode(SampleEntries());
   for (std::size_t n = 0; n < plain.size(); ++n) {
@@ -112,10 +119,11 @@ TEST(NameMemo, RefusesTrailingBytesUnknownVersionAndImpossibleCounts) {
 
 TEST(NameMemo, WriterStopsAtItsBoundAndRefusesMalformedEntries) {
   NameMemoWriter writer;
-  const Bytes mac(32, 9), sealed(600, 's');
+  const Bytes sealed(600, 's');
   const std::string name(512, 'n');
+  const OwnedEntry big{Bytes(32, 9), 1, 1, sealed, name};
   std::size_t added = 0;
-  while (writer.Add({mac, 1, 1, sealed, name})) ++added;
+  while (writer.Add(View(big))) ++added;
   EXPECT_GT(added, 300u);
   EXPECT_EQ(writer.count(), added);
   EXPECT_LE(writer.Finish().size(), kMaxNameMemoBytes);
@@ -124,8 +132,8 @@ TEST(NameMemo, WriterStopsAtItsBoundAndRefusesMalformedEntries) {
   EXPECT_TRUE(status.ok());
 
   NameMemoWriter other;
-  EXPECT_FALSE(other.Add({Bytes(31, 1), 1, 1, sealed, "x"})) << "a MAC is 32 bytes";
-  EXPECT_FALSE(other.Add({mac, 1, -1, sealed, "x"})) << "revisions are not negative";
+  EXPECT_FALSE(other.Add(View({Bytes(32, 1), 1, -1, sealed, "x"}))) << "revisions are not negative";
+  EXPECT_FALSE(other.Add(View({Bytes(32, 1), 1, 1, Bytes(70000, 's'), "x"}))) << "lengths fit 16 bits";
   EXPECT_EQ(other.count(), 0u);
 }
 

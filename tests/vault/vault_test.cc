@@ -331,26 +331,41 @@ TEST(Vault, UsesWriteAheadLog) {
   EXPECT_EQ(v->PragmaForTesting("x; DROP TABLE records").status().code(), ErrorCode::kInvalidParams);
 }
 
-// A vault from before the list index existed gets it on open, keeps its
-// records, and lists from the index (SQLite's plan names it).
-TEST(Vault, OlderVaultGainsTheListIndexOnOpen) {
+// A vault from before the list index and the name memos existed gets them
+// on open (a dropped memo trigger too), keeps its records, and lists from
+// the index (SQLite's plan names it).
+TEST(Vault, OlderVaultGainsTheListIndexAndMemosOnOpen) {
   TempDir dir;
   {
     auto v = OpenVault(TestOptions(dir.path()));
     ASSERT_TRUE(v->Set("notes", "a", 1).ok());
     ASSERT_TRUE(v->Set("notes", "b", 2).ok());
   }
+  const std::string added =
+      "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('records_list', 'name_memos', "
+      "'records_insert_memo', "
+      "'records_update_memo', 'records_delete_memo')";
   {
     RawDb raw(dir.path() / "vault.db");
     raw.Exec("DROP INDEX records_list");
-    EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'records_list'"), 0);
+    raw.Exec("DROP TABLE name_memos");
+    raw.Exec("DROP TRIGGER records_insert_memo");
+    raw.Exec("DROP TRIGGER records_update_memo");
+    raw.Exec("DROP TRIGGER records_delete_memo");
+    EXPECT_EQ(raw.Int(added), 0);
   }
   auto v = OpenVault(TestOptions(dir.path()));
   auto page = v->List("notes", "", std::nullopt, 10);
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   EXPECT_EQ(page->items.size(), 2u);
   RawDb raw(dir.path() / "vault.db");
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'records_list'"), 1);
+  EXPECT_EQ(raw.Int(added), 5);
+  {
+    RawDb again(dir.path() / "vault.db");
+    again.Exec("DROP TRIGGER records_update_memo");
+  }
+  EXPECT_TRUE(OpenVault(TestOptions(dir.path()))->Set("notes", "c", 3).ok());
+  EXPECT_EQ(raw.Int(added), 5) << "a dropped trigger comes back";
   EXPECT_EQ(raw.IntegrityCheck(), "ok");
   const std::string plan = raw.Text(
       "EXPLAIN QUERY PLAN SELECT name_mac, key_id, revision, name_blob FROM records "

@@ -6,8 +6,6 @@
 #include <cstring>
 #include <utility>
 
-#include "vault/name_memo.h"
-
 namespace bellwether::vault {
 namespace {
 
@@ -16,7 +14,7 @@ std::string_view AsText(std::span<const std::uint8_t> b) {
 }
 
 void Cleanse(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  if (!s.empty()) explicit_bzero(s.data(), s.size());
 }
 
 // Bookkeeping per entry beyond the bytes it holds (node, hash, string).
@@ -131,18 +129,8 @@ std::size_t NameCache::Memo::Cost() const {
 Status NameCache::AddMemo(std::string_view ns, crypto::SecureBytes plaintext) {
   Memo memo;
   memo.ns = std::string(ns);
-  memo.by_mac.reserve(plaintext.size() / 64);
   memo.plain = std::move(plaintext);
-  BW_RETURN_IF_ERROR(ForEachNameMemoEntry(memo.plain.span(), [&](const NameMemoEntry& e) {
-    Memo::Entry entry;
-    std::copy(e.mac.begin(), e.mac.end(), entry.mac.begin());
-    entry.key_id = e.key_id;
-    entry.revision = e.revision;
-    entry.sealed_name = e.sealed_name;
-    entry.name = e.name;
-    memo.max_revision = std::max(memo.max_revision, e.revision);
-    memo.by_mac.push_back(entry);
-  }));
+  BW_ASSIGN_OR_RETURN(memo.by_mac, ParseNameMemo(memo.plain.span()));
   // Written in MAC order; sorted here all the same. A MAC listed twice
   // makes the memo malformed (one MAC, one name).
   auto mac_order = [](const Memo::Entry& a, const Memo::Entry& b) { return a.mac < b.mac; };

@@ -39,6 +39,7 @@
 
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
+#include "vault/name_memo.h"
 
 namespace bellwether::vault {
 
@@ -74,18 +75,11 @@ class NameCache {
   // A loaded memo: entries sorted by MAC (FindName), and an open-addressing
   // table of entry numbers + 1 by name (FindMac). Views point into `plain`.
   struct Memo {
-    struct Entry {
-      Mac mac{};
-      std::uint32_t key_id = 0;
-      std::int64_t revision = 0;
-      std::span<const std::uint8_t> sealed_name;
-      std::string_view name;
-    };
+    using Entry = NameMemoEntry;
     std::string ns;
     crypto::SecureBytes plain;
     std::vector<Entry> by_mac;
     std::vector<std::uint32_t> by_name;
-    std::int64_t max_revision = -1;  // Of its entries; -1 when it has none.
     const Entry* FindByMac(const Mac& mac) const;
     const Entry* FindByName(std::string_view name) const;
     std::size_t Cost() const;

@@ -1,5 +1,6 @@
 #include "vault/name_memo.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -48,7 +49,8 @@ std::optional<NameMemoEntry> ReadEntry(Reader& r) {
   auto mac = r.Bytes(kMacBytes);
   auto key_id = r.Big(4);
   auto revision = r.Big(8);
-  if (!mac || !key_id || !revision || *revision > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+  if (!mac || !key_id || !revision ||
+      *revision > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return std::nullopt;
   }
   auto sealed_size = r.Big(2);
@@ -58,7 +60,7 @@ std::optional<NameMemoEntry> ReadEntry(Reader& r) {
   if (!name_size) return std::nullopt;
   auto name = r.Bytes(static_cast<std::size_t>(*name_size));
   if (!name) return std::nullopt;
-  e.mac = *mac;
+  std::copy(mac->begin(), mac->end(), e.mac.begin());
   e.key_id = static_cast<std::uint32_t>(*key_id);
   e.revision = static_cast<std::int64_t>(*revision);
   e.sealed_name = *sealed;
@@ -75,7 +77,7 @@ NameMemoWriter::NameMemoWriter() : buffer_(kMaxNameMemoBytes) {
 
 bool NameMemoWriter::Add(const NameMemoEntry& e) {
   constexpr std::size_t kMaxRun = std::numeric_limits<std::uint16_t>::max();
-  if (e.mac.size() != kMacBytes || e.revision < 0 || e.sealed_name.size() > kMaxRun || e.name.size() > kMaxRun ||
+  if (e.revision < 0 || e.sealed_name.size() > kMaxRun || e.name.size() > kMaxRun ||
       count_ == std::numeric_limits<std::uint32_t>::max()) {
     return false;
   }
@@ -102,8 +104,7 @@ std::span<const std::uint8_t> NameMemoWriter::Finish() {
   return buffer_.span().first(used_);
 }
 
-Status ForEachNameMemoEntry(std::span<const std::uint8_t> plaintext,
-                            const std::function<void(const NameMemoEntry&)>& visit) {
+Result<std::vector<NameMemoEntry>> ParseNameMemo(std::span<const std::uint8_t> plaintext) {
   Reader r(plaintext);
   auto version = r.Big(1);
   auto count = r.Big(4);
@@ -111,15 +112,15 @@ Status ForEachNameMemoEntry(std::span<const std::uint8_t> plaintext,
   if (!count || *count > (plaintext.size() - kHeaderBytes) / kEntryFixedBytes) {
     return Status::Integrity("name memo counts more entries than it holds");
   }
-  // Checked whole first: a damaged memo adds nothing to the cache.
+  std::vector<NameMemoEntry> entries;
+  entries.reserve(static_cast<std::size_t>(*count));
   for (std::uint64_t i = 0; i < *count; ++i) {
-    if (!ReadEntry(r)) return Status::Integrity("name memo entry " + std::to_string(i) + " is truncated");
+    auto e = ReadEntry(r);
+    if (!e) return Status::Integrity("name memo entry " + std::to_string(i) + " is truncated");
+    entries.push_back(*e);
   }
   if (!r.done()) return Status::Integrity("name memo has trailing bytes");
-  Reader again(plaintext);
-  again.Bytes(kHeaderBytes);
-  for (std::uint64_t i = 0; i < *count; ++i) visit(*ReadEntry(again));
-  return Status::Ok();
+  return entries;
 }
 
 }  // namespace bellwether::vault

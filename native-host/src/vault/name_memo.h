@@ -27,11 +27,12 @@
 #ifndef BELLWETHER_VAULT_NAME_MEMO_H_
 #define BELLWETHER_VAULT_NAME_MEMO_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
@@ -44,7 +45,7 @@ inline constexpr std::uint8_t kNameMemoVersion = 1;
 inline constexpr std::size_t kMaxNameMemoBytes = 512 * 1024;
 
 struct NameMemoEntry {
-  std::span<const std::uint8_t> mac;  // 32 bytes.
+  std::array<std::uint8_t, 32> mac{};
   std::uint32_t key_id = 0;
   std::int64_t revision = 0;
   std::span<const std::uint8_t> sealed_name;
@@ -68,12 +69,10 @@ class NameMemoWriter {
   std::uint32_t count_ = 0;
 };
 
-// Calls `visit` for each entry of `plaintext`; the views point into it.
+// The entries of `plaintext`, in order; their views point into it.
 // kIntegrity for anything but a well-formed memo of this version (wrong
-// version, counts or lengths that do not add up, trailing bytes), checked
-// in full before the first entry is visited.
-Status ForEachNameMemoEntry(std::span<const std::uint8_t> plaintext,
-                            const std::function<void(const NameMemoEntry&)>& visit);
+// version, counts or lengths that do not add up, trailing bytes).
+Result<std::vector<NameMemoEntry>> ParseNameMemo(std::span<const std::uint8_t> plaintext);
 
 }  // namespace bellwether::vault
 

@@ -149,7 +149,7 @@ std::optional<unsigned int> Database::DataVersion() const {
   return version;
 }
 
-Status Database::Transaction(bool write, const std::function<Status()>& body, int max_attempts) {
+Status Database::Transaction(bool write, FunctionRef<Status()> body, int max_attempts) {
   if (in_transaction_) return body();  // Nested: part of the outer one.
   Status last;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {

@@ -17,7 +17,6 @@
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/function_ref.h"
 #include "common/status.h"
 #include "vault/sqlite_loader.h"
 
@@ -75,7 +75,7 @@ class Database {
   // rolling back on any error. Busy/locked results retry the whole
   // transaction up to `max_attempts` times (each attempt also waits up to
   // the busy timeout inside SQLite), so no busy error escapes normally.
-  Status Transaction(bool write, const std::function<Status()>& body, int max_attempts = 8);
+  Status Transaction(bool write, FunctionRef<Status()> body, int max_attempts = 8);
 
   std::int64_t Changes() const;
   // SQLite's data version of the main database: it changes whenever any

@@ -594,7 +594,7 @@ struct Vault::Impl {
   // since we unlocked, the transaction is rolled back, the keys forgotten
   // and the vault unlocked afresh once. The check runs after `body` in the
   // same transaction (one snapshot), so its order does not matter.
-  Status RunUnlocked(bool write, const std::function<Status()>& body) {
+  Status RunUnlocked(bool write, FunctionRef<Status()> body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       BW_RETURN_IF_ERROR(attempt == 0 ? EnsureUnlockedFast() : EnsureUnlocked());
       bool stale = false;
@@ -882,7 +882,11 @@ struct Vault::Impl {
         if (!row) break;
         const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2), st.Blob(3)};
         BW_ASSIGN_OR_RETURN(std::string name, OpenName(at));
-        const bool added = writer.Add(NameMemoEntry{at.mac, at.key_id, at.revision, at.blob, name});
+        NameMemoEntry entry{{}, at.key_id, at.revision, at.blob, name};
+        if (at.mac.size() != entry.mac.size())
+          return Status::Integrity("a record's name MAC has the wrong length");
+        std::copy(at.mac.begin(), at.mac.end(), entry.mac.begin());
+        const bool added = writer.Add(entry);
         OPENSSL_cleanse(name.data(), name.size());
         if (!added) {
           state.too_large = true;
@@ -951,16 +955,21 @@ struct Vault::Impl {
                                                         AsBytes(serialized)));
     const Bytes& name_blob = sealed.name_blob;
     const Bytes& value_blob = sealed.value_blob;
+    // OR ROLLBACK: a failure ends the transaction anyway, and it spares
+    // SQLite the statement journal it would keep for the memo triggers.
     if (existing) {
-      BW_ASSIGN_OR_RETURN(Statement up, db->Prepare(
-          "UPDATE records SET key_id = ?, revision = ?, size = ?, name_blob = ?, value_blob = ? WHERE id = ?"));
+      BW_ASSIGN_OR_RETURN(Statement up,
+                          db->Prepare("UPDATE OR ROLLBACK records SET key_id = ?, revision = ?, size = ?, "
+                                      "name_blob = ?, value_blob = ? WHERE id = ?"));
       BW_RETURN_IF_ERROR(up.Bind(1, static_cast<std::int64_t>(active.id)).Bind(2, revision).Bind(3, new_size)
                              .Bind(4, std::span<const std::uint8_t>(name_blob))
                              .Bind(5, std::span<const std::uint8_t>(value_blob)).Bind(6, existing->id).Run());
     } else {
-      BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
-          "INSERT INTO records (ns, name_mac, key_id, revision, size, name_blob, value_blob) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      BW_ASSIGN_OR_RETURN(
+          Statement ins,
+          db->Prepare(
+              "INSERT OR ROLLBACK INTO records (ns, name_mac, key_id, revision, size, name_blob, value_blob) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?)"));
       BW_RETURN_IF_ERROR(ins.Bind(1, ns).Bind(2, mac).Bind(3, static_cast<std::int64_t>(active.id))
                              .Bind(4, revision).Bind(5, new_size)
                              .Bind(6, std::span<const std::uint8_t>(name_blob))
@@ -1222,13 +1231,15 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'keys', 'records')"));
     BW_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row || st.Int(0) != 3) return Status::Ok();
-    // A vault from before an index was added takes the write path below,
-    // which creates what is missing.
+    // A vault from before the list index or the name memos takes the write
+    // path below, which creates what is missing (and a dropped trigger).
     BW_ASSIGN_OR_RETURN(
-        Statement index,
-        db.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list'"));
-    BW_ASSIGN_OR_RETURN(bool has_row, index.Step());
-    if (!has_row || index.Int(0) != 1) return Status::Ok();
+        Statement added,
+        db.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE (type = 'index' AND name = 'records_list') OR "
+                   "(type = 'table' AND name = 'name_memos') OR (type = 'trigger' AND name IN "
+                   "('records_insert_memo', 'records_update_memo', 'records_delete_memo'))"));
+    BW_ASSIGN_OR_RETURN(bool has_row, added.Step());
+    if (!has_row || added.Int(0) != 5) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
     if (!version) return Status::Ok();
     if (*version != kFormatVersion) {
