@@ -19,11 +19,8 @@ using testing::OpenVault;
 using testing::RawDb;
 using testing::TempDir;
 using testing::TestOptions;
+using testing::B;
 using Bytes = std::vector<std::uint8_t>;
-
-Bytes B(std::string_view s) {
-  return Bytes(s.begin(), s.end());
-}
 
 NameCache::Mac MacOf(std::uint8_t fill) {
   NameCache::Mac m;

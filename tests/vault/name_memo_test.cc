@@ -22,11 +22,8 @@ using testing::OpenVault;
 using testing::RawDb;
 using testing::TempDir;
 using testing::TestOptions;
+using testing::B;
 using Bytes = std::vector<std::uint8_t>;
-
-Bytes B(std::string_view s) {
-  return Bytes(s.begin(), s.end());
-}
 
 struct OwnedEntry {
   Bytes mac;

@@ -51,6 +51,9 @@ class RawDb {
 // Bytes of a file (empty when missing).
 std::string ReadFile(const std::filesystem::path& p);
 
+// The bytes of a string, as the vault's byte APIs take them.
+inline std::vector<std::uint8_t> B(std::string_view s) { return {s.begin(), s.end()}; }
+
 struct ToolRun {
   int exit_code = -1;       // -1 when killed by a signal.
   int signal = 0;
