@@ -19,6 +19,13 @@ bool IsValidUtf8(std::string_view bytes);
 // hostile frame of a million '[' costs one linear scan and no recursion.
 int JsonNestingDepth(std::string_view text, int limit);
 
+// Whether `text` nests arrays/objects more than `limit` deep: the check to
+// run before parsing untrusted text (copying or printing deeper JSON
+// recurses and can overflow the stack).
+inline bool JsonTextNestsDeeperThan(std::string_view text, int limit) {
+  return JsonNestingDepth(text, limit) > limit;
+}
+
 // The same for an already parsed value: whether it nests arrays/objects more
 // than `limit` deep (a scalar is 0 deep, [1] one). Iterative, so a value of
 // any depth is walked without recursion.

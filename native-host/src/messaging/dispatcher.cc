@@ -80,7 +80,7 @@ Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestCon
   if (!IsValidUtf8(payload)) {
     return ErrorReply(null_id, Status::ParseError("frame is not valid UTF-8"));
   }
-  if (JsonNestingDepth(payload, kMaxJsonDepth) > kMaxJsonDepth) {
+  if (JsonTextNestsDeeperThan(payload, kMaxJsonDepth)) {
     return ErrorReply(null_id, Status::ParseError("JSON nested deeper than " +
                                                   std::to_string(kMaxJsonDepth) + " levels"));
   }

@@ -11,7 +11,7 @@ namespace {
 // failed), else null. Guarded like the dispatcher: the parser recurses, so
 // depth is capped first.
 nlohmann::json RequestId(const std::string& text) {
-  if (!IsValidUtf8(text) || JsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) return nullptr;
+  if (!IsValidUtf8(text) || JsonTextNestsDeeperThan(text, kMaxJsonDepth)) return nullptr;
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
   if (!parsed.is_object()) return nullptr;
   if (auto params = parsed.find("params"); params != parsed.end() && params->is_object()) {

@@ -32,7 +32,7 @@ constexpr std::uint64_t kMaxStateFileBytes = 64 * 1024;
 constexpr int kMaxJsonDepth = 64;
 
 bool NestsTooDeeply(std::string_view text) {
-  return JsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth;
+  return JsonTextNestsDeeperThan(text, kMaxJsonDepth);
 }
 // First retry after a failure; doubles per consecutive failure, bounded by
 // the policy interval.

@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "common/unique_fd.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "vault/vault.h"
@@ -22,27 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kUploadPrefix = "upload-";
 constexpr std::size_t kUploadIdChars = 32;
-
-// Closes on every path out.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool Close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd < 0 || ::close(fd) == 0;
-  }
-  void Release() { fd_ = -1; }
-
- private:
-  int fd_;
-};
 
 Status WriteAll(int fd, std::string_view bytes) {
   std::size_t put = 0;
@@ -118,7 +98,7 @@ Result<fs::path> WriteBackupFile(const fs::path& data_dir, const std::string& te
     if (raw < 0 && errno != EEXIST) break;
   }
   if (raw < 0) return ErrnoStatus("cannot create " + path.string(), errno);
-  Fd fd(raw);
+  UniqueFd fd(raw);
   Status written = WriteAll(fd.get(), text);
   if (written.ok() && ::fsync(fd.get()) != 0) written = ErrnoStatus("cannot sync backup file", errno);
   if (written.ok() && !fd.Close()) written = ErrnoStatus("cannot close backup file", errno);
@@ -139,7 +119,7 @@ namespace {
 Result<int> OpenBackup(const fs::path& data_dir, std::string_view name, std::uint64_t& size) {
   BW_RETURN_IF_ERROR(ValidateBackupName(name));
   const fs::path path = BackupDir(data_dir) / std::string(name);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT) return Status::NotFound("no backup file named " + std::string(name));
     if (errno == ELOOP) return Status::InvalidParams("not a backup file: " + std::string(name));
@@ -150,8 +130,7 @@ Result<int> OpenBackup(const fs::path& data_dir, std::string_view name, std::uin
   if (!S_ISREG(st.st_mode)) return Status::InvalidParams("not a backup file: " + std::string(name));
   size = static_cast<std::uint64_t>(st.st_size);
   if (size > kMaxBackupFileBytes) return Status::TooLarge("the backup file is larger than any backup can be");
-  const int raw = fd.get();
-  fd.Release();
+  const int raw = fd.Release();
   return raw;
 }
 
@@ -182,7 +161,7 @@ std::size_t CountUploads(const fs::path& dir) {
 Result<BackupChunk> ReadBackupChunk(const fs::path& data_dir, std::string_view name, std::uint64_t offset) {
   BackupChunk chunk;
   BW_ASSIGN_OR_RETURN(int raw, OpenBackup(data_dir, name, chunk.size));
-  Fd fd(raw);
+  UniqueFd fd(raw);
   if (offset > chunk.size) return Status::InvalidParams("offset is past the end of the backup");
   chunk.data.resize(
       static_cast<std::size_t>(std::min<std::uint64_t>(kBackupChunkBytes, chunk.size - offset)));
@@ -194,7 +173,7 @@ Result<BackupChunk> ReadBackupChunk(const fs::path& data_dir, std::string_view n
 Result<std::string> ReadBackupFile(const fs::path& data_dir, std::string_view name) {
   std::uint64_t size = 0;
   BW_ASSIGN_OR_RETURN(int raw, OpenBackup(data_dir, name, size));
-  Fd fd(raw);
+  UniqueFd fd(raw);
   std::string text(static_cast<std::size_t>(size), '\0');
   BW_RETURN_IF_ERROR(ReadAt(fd.get(), text, 0));
   return text;
@@ -212,7 +191,7 @@ Result<std::string> StartUpload(const fs::path& data_dir) {
   BW_RETURN_IF_ERROR(crypto::RandomBytes(random, sizeof(random)));
   std::string id = crypto::HexEncode(random);
   const fs::path part = PartPath(data_dir, id);
-  Fd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) return ErrnoStatus("cannot start the upload", errno);
   return id;
 }
@@ -221,7 +200,7 @@ Result<std::uint64_t> AppendUpload(const fs::path& data_dir, std::string_view id
                                    std::string_view bytes) {
   BW_RETURN_IF_ERROR(ValidateUploadId(id));
   const fs::path part = PartPath(data_dir, id);
-  Fd fd(::open(part.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(part.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) {
     if (errno == ENOENT)
       return Status::NotFound("no upload with that id (finished, or abandoned and removed)");
@@ -252,7 +231,7 @@ Result<std::uint64_t> AppendUpload(const fs::path& data_dir, std::string_view id
 Result<std::string> FinishUpload(const fs::path& data_dir, std::string_view id) {
   BW_RETURN_IF_ERROR(ValidateUploadId(id));
   const fs::path part = PartPath(data_dir, id);
-  Fd fd(::open(part.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) {
     if (errno == ENOENT)
       return Status::NotFound("no upload with that id (finished, or abandoned and removed)");

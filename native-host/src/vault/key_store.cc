@@ -12,6 +12,7 @@
 
 #include "common/file_util.h"
 #include "common/shared_library.h"
+#include "common/unique_fd.h"
 #include "crypto/random.h"
 
 namespace bellwether::vault {
@@ -41,25 +42,12 @@ namespace {
 constexpr char kKeyFileMagic[5] = {'B', 'W', 'M', 'K', 1};
 constexpr std::size_t kKeyFileBytes = sizeof(kKeyFileMagic) + kMasterKeyBytes;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int Release() { int f = fd_; fd_ = -1; return f; }
-
- private:
-  int fd_;
-};
-
 std::string Errno() { return std::strerror(errno); }
 
 }  // namespace
 
 Result<crypto::SecureBytes> KeyFileKeyStore::Load() {
-  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) {
     if (errno == ENOENT) return Status::NotFound("no master key file at " + path_.string());
     return Status::Locked("cannot open master key file " + path_.string() + ": " + Errno());
@@ -93,7 +81,7 @@ Status KeyFileKeyStore::Store(const crypto::SecureBytes& key) {
   if (key.size() != kMasterKeyBytes) return Status::Internal("master key must be 32 bytes");
   std::string tmp = path_.string() + ".tmp." + std::to_string(::getpid());
   ::unlink(tmp.c_str());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) return ErrnoStatus("cannot create " + tmp, errno);
   crypto::SecureBytes buf(kKeyFileBytes);
   std::memcpy(buf.data(), kKeyFileMagic, sizeof(kKeyFileMagic));
@@ -114,7 +102,7 @@ Status KeyFileKeyStore::Store(const crypto::SecureBytes& key) {
     ::unlink(tmp.c_str());
     return ErrnoStatus("cannot sync master key file", err);
   }
-  ::close(fd.Release());
+  fd.Close();
   // link() fails if the final name exists: a key is never overwritten.
   int rc = ::link(tmp.c_str(), path_.c_str());
   int link_errno = errno;
@@ -123,7 +111,7 @@ Status KeyFileKeyStore::Store(const crypto::SecureBytes& key) {
     if (link_errno == EEXIST) return Status::Conflict("a master key file already exists");
     return ErrnoStatus("cannot install master key file", link_errno);
   }
-  Fd dir(::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) ::fsync(dir.get());
   return Status::Ok();
 }

@@ -74,7 +74,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool c
   int flags =
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = api->open_v2(path.c_str(), &raw, flags, nullptr);
-  std::unique_ptr<Database> db(new Database(api, raw));
+  std::unique_ptr<Database> db(new Database(api, raw, busy_timeout_ms));
   if (rc != SQLITE_OK) {
     if (raw == nullptr) return Status::Storage("cannot open database (out of memory)");
     return db->ErrorFromCode(rc, "cannot open " + path);
@@ -166,6 +166,10 @@ Status Database::Transaction(bool write, FunctionRef<Status()> body, int max_att
     }
     in_transaction_ = true;
     s = body();
+    // SQLite may have ended the transaction itself (an OR ROLLBACK
+    // conflict, a full disk): a body that went on after such an error must
+    // not pass for a committed transaction.
+    if (s.ok() && api_->get_autocommit(db_)) s = Status::Storage("the transaction was rolled back by SQLite");
     bool busy = !s.ok() && last_error_busy_;
     // No statement may keep its read snapshot past the transaction.
     for (sqlite3_stmt* stmt : used_) api_->reset(stmt);
@@ -183,6 +187,25 @@ Status Database::Transaction(bool write, FunctionRef<Status()> body, int max_att
     log::Debug("vault: database busy, retrying transaction");
   }
   return Status::Storage("the vault database stayed busy: " + last.message());
+}
+
+Status Database::TryCacheWrite(FunctionRef<Status()> body) {
+  std::int64_t synchronous = 2;  // FULL, if it cannot be read.
+  {
+    BW_ASSIGN_OR_RETURN(Statement st, Prepare("PRAGMA synchronous"));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) synchronous = st.Int(0);
+  }
+  api_->busy_timeout(db_, 0);
+  Status s = Exec("PRAGMA synchronous = NORMAL");
+  if (s.ok()) s = Transaction(true, body, 1);
+  const bool busy = last_error_busy_;
+  const std::string restore = "PRAGMA synchronous = " + std::to_string(synchronous);
+  Status restored = Exec(restore.c_str());
+  api_->busy_timeout(db_, busy_timeout_ms_);
+  if (!restored.ok()) return restored;  // Every later write would be less durable: say so.
+  last_error_busy_ = busy;
+  return s;
 }
 
 }  // namespace bellwether::vault

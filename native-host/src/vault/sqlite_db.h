@@ -77,6 +77,13 @@ class Database {
   // the busy timeout inside SQLite), so no busy error escapes normally.
   Status Transaction(bool write, FunctionRef<Status()> body, int max_attempts = 8);
 
+  // A write transaction for work that only saves time later (a cache kept
+  // in the file): one attempt that gives up at once if another connection
+  // holds the write lock (an error with last_error_busy()), committed
+  // without waiting for the disk (synchronous=NORMAL: a crash may undo it,
+  // never corrupt it). The connection's own settings are restored after.
+  Status TryCacheWrite(FunctionRef<Status()> body);
+
   std::int64_t Changes() const;
   // SQLite's data version of the main database: it changes whenever any
   // connection commits to the file. nullopt if SQLite cannot say.
@@ -89,9 +96,11 @@ class Database {
   bool last_error_busy() const { return last_error_busy_; }
 
  private:
-  Database(const SqliteApi* api, sqlite3* db) : api_(api), db_(db) {}
+  Database(const SqliteApi* api, sqlite3* db, int busy_timeout_ms)
+      : api_(api), db_(db), busy_timeout_ms_(busy_timeout_ms) {}
   const SqliteApi* api_;
   sqlite3* db_;
+  int busy_timeout_ms_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
   std::vector<sqlite3_stmt*> used_;  // Handed out since the last reset.
   bool last_error_busy_ = false;

@@ -47,9 +47,15 @@ constexpr std::size_t kListMaxScannedRows = 20000;
 // once it has had to MAC this many names in a process (so a one-shot host
 // that reads one record never pays for a memo); a listing loads it first
 // thing, and one that reaches the end of a namespace of at least
-// kMemoMinRows rows without a current memo writes one.
+// kMemoMinRows rows without a current memo may write one (see WriteMemo).
 constexpr std::uint32_t kMemoLoadAfterMacs = 4;
 constexpr std::size_t kMemoMinRows = 16;
+// A stale memo is rewritten by the listing that had to open this many names
+// one by one (a process that has them all in memory leaves it to the next
+// process that pays), a missing one by any listing that reaches the end.
+constexpr std::uint32_t kMemoRewriteAfterOpens = 8;
+// Namespaces with memo bookkeeping in one process (forgotten beyond).
+constexpr std::size_t kMaxMemoStates = 256;
 constexpr char kBackupFormat[] = "bellwether-vault-backup";
 
 // Domain-separation labels (part of the format; see docs/security.md, "Vault format").
@@ -86,21 +92,39 @@ CREATE INDEX IF NOT EXISTS records_by_key ON records (key_id);
 CREATE INDEX IF NOT EXISTS records_list ON records (ns, name_mac, key_id, revision, name_blob);
 -- One sealed name memo per namespace (vault/name_memo.h). Only ever saves
 -- work: deleting a row here loses nothing. `current` is 1 while the memo
--- lists the namespace's rows exactly: these triggers see every change to
--- them, made by any version of the host, and a deleted name must not live
--- on in a memo.
+-- lists the namespace's rows exactly: the triggers in kMemoTriggers see
+-- every change to them, made by any version of the host, and a deleted
+-- name must not live on in a memo.
 CREATE TABLE IF NOT EXISTS name_memos (
   ns TEXT PRIMARY KEY,
   key_id INTEGER NOT NULL,
   current INTEGER NOT NULL,
   memo BLOB NOT NULL);
-CREATE TRIGGER IF NOT EXISTS records_insert_memo AFTER INSERT ON records BEGIN
-  UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; END;
-CREATE TRIGGER IF NOT EXISTS records_update_memo AFTER UPDATE ON records BEGIN
-  UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; END;
-CREATE TRIGGER IF NOT EXISTS records_delete_memo AFTER DELETE ON records BEGIN
-  DELETE FROM name_memos WHERE ns = OLD.ns; END;
 )sql";
+
+// The memo triggers (docs/security.md, "Name memos"), exactly as SQLite keeps
+// their text in sqlite_master. Open checks that these, and no other
+// triggers, are in the file: a trigger changed or added by someone who can
+// write it could otherwise keep a stale memo current.
+struct TriggerSql {
+  std::string_view name, sql;
+};
+constexpr TriggerSql kMemoTriggers[] = {
+    {"records_insert_memo",
+     "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
+     "UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; END"},
+    {"records_update_memo",
+     "CREATE TRIGGER records_update_memo AFTER UPDATE ON records BEGIN "
+     "UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; END"},
+    {"records_delete_memo",
+     "CREATE TRIGGER records_delete_memo AFTER DELETE ON records BEGIN "
+     "DELETE FROM name_memos WHERE ns = OLD.ns; END"},
+};
+
+bool IsMemoTrigger(std::string_view name, std::string_view sql) {
+  return std::any_of(std::begin(kMemoTriggers), std::end(kMemoTriggers),
+                     [&](const TriggerSql& t) { return t.name == name && t.sql == sql; });
+}
 
 void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
 void Append(Bytes& out, std::span<const std::uint8_t> s) { out.insert(out.end(), s.begin(), s.end()); }
@@ -272,6 +296,10 @@ struct Vault::Impl {
     bool loaded = false;
     std::uint32_t macs = 0;
     std::optional<std::array<std::uint8_t, crypto::kGcmNonceBytes>> nonce;
+    // A stored memo that failed to open (not tried again while stored).
+    std::optional<std::array<std::uint8_t, crypto::kGcmNonceBytes>> failed_nonce;
+    bool stored = false;        // A memo row was there at the last look.
+    std::uint32_t opened = 0;   // Names opened one by one since the last write.
     bool too_large = false;     // Not written or loaded in this process again.
     bool write_failed = false;  // Not written in this process again.
   };
@@ -810,69 +838,175 @@ struct Vault::Impl {
 
   // ---- name memos (vault/name_memo.h)
 
+  // Whether the file's triggers are the memo triggers, to the letter, and
+  // no others.
+  Result<bool> TriggersAreTheMemoTriggers() {
+    BW_ASSIGN_OR_RETURN(Statement st,
+                        db->Prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"));
+    std::size_t ours = 0;
+    for (;;) {
+      BW_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (!IsMemoTrigger(st.Text(0), st.Text(1))) return false;
+      ++ours;
+    }
+    return ours == std::size(kMemoTriggers);
+  }
+
+  // Inside the schema's write transaction: drops every trigger that is not
+  // a memo trigger to the letter, creates the memo triggers missing, and if
+  // anything changed forgets every memo (a missing or altered trigger may
+  // have let one fall out of date).
+  Status RestoreMemoTriggers() {
+    std::vector<std::string> foreign;
+    std::size_t ours = 0;
+    {
+      BW_ASSIGN_OR_RETURN(Statement st,
+                          db->Prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"));
+      for (;;) {
+        BW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        if (IsMemoTrigger(st.Text(0), st.Text(1))) {
+          ++ours;
+        } else {
+          foreign.emplace_back(st.Text(0));
+        }
+      }
+    }
+    if (foreign.empty() && ours == std::size(kMemoTriggers)) return Status::Ok();
+    for (const std::string& name : foreign) {
+      std::string drop = "DROP TRIGGER \"";
+      for (char c : name) drop += c == '"' ? std::string("\"\"") : std::string(1, c);
+      drop += "\"";
+      BW_RETURN_IF_ERROR(db->Exec(drop.c_str()));
+    }
+    for (const TriggerSql& t : kMemoTriggers) {
+      BW_ASSIGN_OR_RETURN(
+          Statement exists,
+          db->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"));
+      exists.Bind(1, t.name);
+      BW_ASSIGN_OR_RETURN(bool row, exists.Step());
+      if (row && exists.Int(0) > 0) continue;
+      BW_RETURN_IF_ERROR(db->Exec(std::string(t.sql).c_str()));
+    }
+    if (!foreign.empty()) log::Warning("vault: replaced triggers that were not the vault's own");
+    return db->Exec("DELETE FROM name_memos");
+  }
+
   MemoState& Memo(std::string_view ns) {
     auto it = memos.find(ns);
-    if (it == memos.end()) it = memos.emplace(std::string(ns), MemoState{}).first;
-    return it->second;
+    if (it != memos.end()) return it->second;
+    // Bookkeeping only: forgetting it costs a memo load at most.
+    if (memos.size() >= kMaxMemoStates) memos.clear();
+    return memos.emplace(std::string(ns), MemoState{}).first->second;
+  }
+
+  using MemoNonce = std::array<std::uint8_t, crypto::kGcmNonceBytes>;
+  static bool SameNonce(const std::optional<MemoNonce>& a, std::span<const std::uint8_t> b) {
+    return a && std::equal(a->begin(), a->end(), b.begin(), b.end());
   }
 
   // Loads the namespace's memo into the NameCache, inside the caller's
   // transaction. A memo that is missing, under a key this vault no longer
-  // holds, damaged or moved is skipped with a warning: it only ever saves
-  // work, and the next full listing replaces it.
+  // holds, damaged or moved is skipped with a warning (once: the same
+  // stored memo is not tried again), since it only ever saves work.
   void LoadMemo(std::string_view ns, MemoState& state) {
     state.loaded = true;
     state.nonce.reset();
-    auto st = db->Prepare("SELECT key_id, memo FROM name_memos WHERE ns = ?");
+    // The length first: a hostile file could hold a blob of any size, and
+    // reading it would load it whole.
+    auto st = db->Prepare("SELECT key_id, length(memo), substr(memo, 6, 12) FROM name_memos WHERE ns = ?");
     if (!st.ok()) return;
     st->Bind(1, ns);
     auto row = st->Step();
     if (!row.ok() || !*row) return;
     const auto key_id = static_cast<std::uint32_t>(st->Int(0));
-    const auto blob = st->Blob(1);
-    auto plain = blob.size() <= kBlobHeaderBytes + kMaxNameMemoBytes + crypto::kGcmTagBytes
-                     ? OpenField('m', key_id, 0, ns, {}, blob)
-                     : Result<SecureBytes>(Status::Integrity("name memo is larger than a memo can be"));
-    Status s = plain.ok() ? names.AddMemo(ns, std::move(plain).value()) : plain.status();
+    const std::int64_t length = st->Int(1);
+    MemoNonce nonce{};
+    const auto stored_nonce = st->Blob(2);
+    if (stored_nonce.size() == nonce.size())
+      std::copy(stored_nonce.begin(), stored_nonce.end(), nonce.begin());
+    if (SameNonce(state.failed_nonce, nonce)) return;
+    Status s = Status::Ok();
+    if (length < 0 ||
+        static_cast<std::uint64_t>(length) > kBlobHeaderBytes + kMaxNameMemoBytes + crypto::kGcmTagBytes) {
+      s = Status::Integrity("name memo is larger than a memo can be");
+    } else {
+      auto blob_st = db->Prepare("SELECT memo FROM name_memos WHERE ns = ?");
+      if (!blob_st.ok()) return;
+      blob_st->Bind(1, ns);
+      auto blob_row = blob_st->Step();
+      if (!blob_row.ok() || !*blob_row) return;
+      auto plain = OpenField('m', key_id, 0, ns, {}, blob_st->Blob(0));
+      s = plain.ok() ? names.AddMemo(ns, std::move(plain).value()) : plain.status();
+    }
     if (!s.ok()) {
       if (s.code() == ErrorCode::kTooLarge) state.too_large = true;
+      state.failed_nonce = nonce;
       log::Warning("vault: skipping a name memo: " + s.message());
       return;
     }
-    state.nonce.emplace();
-    std::copy_n(blob.begin() + 5, crypto::kGcmNonceBytes, state.nonce->begin());
+    state.nonce = nonce;
   }
 
   // Inside a transaction: the memo of `ns` if it lists exactly the
-  // namespace's rows (the triggers in kSchemaSql clear `current` on any
-  // change), loading it if this process holds another or none; else
-  // nullptr.
+  // namespace's rows (the triggers clear `current` on any change), loading
+  // it if this process holds another or none; else nullptr. Best effort:
+  // trouble with the memo table itself is logged and the caller reads the
+  // rows instead (a busy database is still reported, for the retry).
   Result<const NameCache::Memo*> CurrentMemo(std::string_view ns, MemoState& state) {
-    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(
-        "SELECT current, substr(memo, 6, 12) FROM name_memos WHERE ns = ?"));
-    st.Bind(1, ns);
-    BW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return nullptr;
-    const bool current = st.Int(0) != 0;
-    const auto nonce = st.Blob(1);
+    state.stored = false;
+    auto st = db->Prepare("SELECT current, substr(memo, 6, 12) FROM name_memos WHERE ns = ?");
+    if (!st.ok()) return SkipMemo(st.status());
+    st->Bind(1, ns);
+    auto row = st->Step();
+    if (!row.ok()) return SkipMemo(row.status());
+    if (!*row) return nullptr;
+    state.stored = true;
+    const bool current = st->Int(0) != 0;
+    const auto nonce = st->Blob(1);
     // First look, another process wrote a newer one, or the cache dropped
-    // it for room.
-    if (!state.nonce || !std::equal(nonce.begin(), nonce.end(), state.nonce->begin(), state.nonce->end()) ||
-        names.MemoOf(ns) == nullptr) {
+    // it for room; not a memo that failed to open before.
+    if ((!SameNonce(state.nonce, nonce) || names.MemoOf(ns) == nullptr) &&
+        !SameNonce(state.failed_nonce, nonce)) {
       LoadMemo(ns, state);
     }
-    return current && state.nonce ? names.MemoOf(ns) : nullptr;
+    return current && SameNonce(state.nonce, nonce) ? names.MemoOf(ns) : nullptr;
+  }
+  Result<const NameCache::Memo*> SkipMemo(const Status& s) {
+    if (db->last_error_busy()) return s;
+    log::Warning("vault: listing without the name memo table: " + s.message());
+    return nullptr;
   }
 
   // Seals the namespace's names (every row, as of this transaction) into
-  // its memo, in a write transaction of its own, and keeps it as this
-  // process's memo. Best effort: the listing that asked for it has
-  // succeeded whatever happens here. Small namespaces list fast enough
-  // without; one whose memo would be too large is not tried again.
+  // its memo and keeps it as this process's memo. Best effort and cheap to
+  // skip: a write transaction of its own that gives up at once if another
+  // process is writing, committed without waiting for the disk (a memo
+  // lost in a crash costs a slower listing), and never for a namespace too
+  // small to need one.
   void WriteMemo(std::string_view ns) {
-    // (No MemoState& across RunUnlocked: a retry forgets every MemoState.)
-    Status s = RunUnlocked(true, [&]() -> Status {
+    if (!EnsureUnlockedFast().ok()) return;
+    Status s = db->TryCacheWrite([&]() -> Status {
       MemoState& state = Memo(ns);
+      {
+        // Another process may have written a good one since this listing
+        // read.
+        BW_ASSIGN_OR_RETURN(Statement st,
+                            db->Prepare("SELECT current, substr(memo, 6, 12) FROM name_memos WHERE ns = ?"));
+        st.Bind(1, ns);
+        BW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (row && st.Int(0) != 0 && !SameNonce(state.failed_nonce, st.Blob(1))) return Status::Ok();
+        BW_ASSIGN_OR_RETURN(Statement count, db->Prepare("SELECT COUNT(*) FROM records WHERE ns = ?"));
+        count.Bind(1, ns);
+        BW_ASSIGN_OR_RETURN(bool counted, count.Step());
+        if (!counted || count.Int(0) < static_cast<std::int64_t>(kMemoMinRows)) return Status::Ok();
+      }
+      BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
+      if (static_cast<std::uint64_t>(active.encryptions) + 1 > options.max_encryptions_per_key) {
+        state.write_failed = true;  // Until a rotation; not worth a warning.
+        return Status::Ok();
+      }
       NameMemoWriter writer;
       BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT name_mac, key_id, revision, name_blob FROM records "
                                                     "WHERE ns = ? ORDER BY name_mac"));
@@ -881,24 +1015,20 @@ struct Vault::Impl {
         BW_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
         const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2), st.Blob(3)};
+        if (at.mac.size() != crypto::kSha256Bytes)
+          return Status::Integrity("a record's name MAC has the wrong length");
         BW_ASSIGN_OR_RETURN(std::string name, OpenName(at));
         NameMemoEntry entry{{}, at.key_id, at.revision, at.blob, name};
-        if (at.mac.size() != entry.mac.size())
-          return Status::Integrity("a record's name MAC has the wrong length");
         std::copy(at.mac.begin(), at.mac.end(), entry.mac.begin());
         const bool added = writer.Add(entry);
-        OPENSSL_cleanse(name.data(), name.size());
+        explicit_bzero(name.data(), name.size());
         if (!added) {
           state.too_large = true;
           return Status::Ok();
         }
       }
-      if (writer.count() < kMemoMinRows) return Status::Ok();
-      BW_ASSIGN_OR_RETURN(ActiveKey active, Active());
-      if (static_cast<std::uint64_t>(active.encryptions) + 1 > options.max_encryptions_per_key)
-        return Status::Ok();
       BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(active.id));
-      Nonce nonce{};
+      MemoNonce nonce{};
       BW_RETURN_IF_ERROR(nonces.Fill(nonce));
       const std::span<const std::uint8_t> plain = writer.Finish();
       BW_ASSIGN_OR_RETURN(Bytes blob, SealField('m', active.id, *key, 0, ns, {}, plain, nonce));
@@ -907,13 +1037,18 @@ struct Vault::Impl {
       BW_RETURN_IF_ERROR(put.Bind(1, ns).Bind(2, static_cast<std::int64_t>(active.id))
                              .Bind(3, std::span<const std::uint8_t>(blob)).Run());
       BW_RETURN_IF_ERROR(CountEncryptions(active.id, 1));
+      state.loaded = true;
+      state.opened = 0;
       if (names.AddMemo(ns, SecureBytes::CopyOf(plain)).ok()) state.nonce = nonce;
       return Status::Ok();
     });
-    if (!s.ok()) {
-      Memo(ns).write_failed = true;
-      log::Warning("vault: could not save a name memo: " + s.ToString());
+    if (s.ok()) return;
+    if (db->last_error_busy()) {
+      log::Debug("vault: another process is writing; name memo not saved this time");
+      return;
     }
+    Memo(ns).write_failed = true;
+    log::Warning("vault: could not save a name memo: " + s.ToString());
   }
 
   Result<std::optional<RowRef>> FindRow(std::string_view ns, std::span<const std::uint8_t> mac) {
@@ -1232,14 +1367,16 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
     BW_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row || st.Int(0) != 3) return Status::Ok();
     // A vault from before the list index or the name memos takes the write
-    // path below, which creates what is missing (and a dropped trigger).
+    // path below, which puts that right; so does one whose triggers are
+    // not exactly the memo triggers.
     BW_ASSIGN_OR_RETURN(
         Statement added,
         db.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE (type = 'index' AND name = 'records_list') OR "
-                   "(type = 'table' AND name = 'name_memos') OR (type = 'trigger' AND name IN "
-                   "('records_insert_memo', 'records_update_memo', 'records_delete_memo'))"));
+                   "(type = 'table' AND name = 'name_memos')"));
     BW_ASSIGN_OR_RETURN(bool has_row, added.Step());
-    if (!has_row || added.Int(0) != 5) return Status::Ok();
+    if (!has_row || added.Int(0) != 2) return Status::Ok();
+    BW_ASSIGN_OR_RETURN(bool triggers_ok, raw->TriggersAreTheMemoTriggers());
+    if (!triggers_ok) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
     if (!version) return Status::Ok();
     if (*version != kFormatVersion) {
@@ -1257,6 +1394,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
   if (ready) return std::unique_ptr<Vault>(new Vault(std::move(impl)));
   if (bellwether::Status txn_status = db.Transaction(true, [&]() -> Status {
     BW_RETURN_IF_ERROR(db.Exec(kSchemaSql));
+    BW_RETURN_IF_ERROR(raw->RestoreMemoTriggers());
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
     if (version && *version != kFormatVersion) {
       return Status::Storage("the vault has format version " + std::to_string(*version) +
@@ -1470,6 +1608,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
           full = builder.Add(at.mac, *known, at.revision);
         } else {
           BW_ASSIGN_OR_RETURN(std::string name, impl_->OpenNameUncached(at));
+          ++memo_state.opened;
           full = builder.Add(at.mac, name, at.revision);
         }
         if (full) {
@@ -1490,7 +1629,8 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
   // (A whole namespace too small for a memo is not tried.)
   const bool small = !cursor && scanned < kMemoMinRows;
   const Impl::MemoState& memo_state = impl_->Memo(ns);
-  if (!page.cursor && !from_memo && !small && !memo_state.too_large && !memo_state.write_failed) {
+  const bool worth_it = !memo_state.stored || memo_state.opened >= kMemoRewriteAfterOpens;
+  if (!page.cursor && !from_memo && !small && worth_it && !memo_state.too_large && !memo_state.write_failed) {
     impl_->WriteMemo(ns);
   }
   return page;
@@ -1775,7 +1915,7 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
   }
   // Copying or printing a parsed document recurses once per level: the
   // nesting is bounded before the parser sees the text.
-  if (JsonNestingDepth(backup, kMaxBackupDepth) > kMaxBackupDepth) {
+  if (JsonTextNestsDeeperThan(backup, kMaxBackupDepth)) {
     return Status::InvalidParams("not a Bellwether vault backup (nested too deeply)");
   }
   nlohmann::json doc = nlohmann::json::parse(backup, nullptr, false);
@@ -1804,7 +1944,7 @@ Result<ImportReport> Vault::Import(std::string_view backup, std::string_view pas
   BW_ASSIGN_OR_RETURN(SecureBytes key, crypto::Scrypt(passphrase, kdf.salt, kdf.params, 32));
   auto plain = crypto::AesGcmOpen(key.span(), nonce, sealed, aad);
   if (!plain.ok()) return Status(ErrorCode::kWrongPassphrase, "wrong passphrase or damaged backup");
-  if (JsonNestingDepth(plain->view(), kMaxBackupDepth) > kMaxBackupDepth) {
+  if (JsonTextNestsDeeperThan(plain->view(), kMaxBackupDepth)) {
     return Status::InvalidParams("backup content nests too deeply");
   }
   nlohmann::json payload = nlohmann::json::parse(plain->view(), nullptr, false);

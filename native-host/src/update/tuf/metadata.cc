@@ -199,14 +199,6 @@ bool IsTopLevelRole(std::string_view name) {
          name == kTargetsRole;
 }
 
-// Parse refuses deep documents before nlohmann::json builds (and would
-// recursively copy) them: copying a 300 000-deep array overflows the stack,
-// and a 2 MB snapshot can be that deep (JsonNestingDepth counts without
-// recursion).
-bool TextNestsDeeperThan(std::string_view text, int max_depth) {
-  return JsonNestingDepth(text, max_depth) > max_depth;
-}
-
 // Envelope {signed: ...} adds one level to what canonical JSON allows.
 constexpr int kMaxEnvelopeDepth = kMaxCanonicalJsonDepth + 1;
 
@@ -725,7 +717,10 @@ bool MatchPathHashPrefix(std::span<const std::string> prefixes, std::string_view
 // ---------------------------------------------------------------- envelope
 
 Result<SignedEnvelope> SignedEnvelope::Parse(std::string_view bytes) {
-  if (TextNestsDeeperThan(bytes, kMaxEnvelopeDepth)) return Malformed("JSON nested too deep");
+  // Refused before nlohmann::json builds (and would recursively copy) it:
+  // copying a 300 000-deep array overflows the stack, and a 2 MB snapshot
+  // can be that deep.
+  if (JsonTextNestsDeeperThan(bytes, kMaxEnvelopeDepth)) return Malformed("JSON nested too deep");
   // allow_exceptions=false: malformed JSON (or invalid UTF-8) comes back as
   // a "discarded" value instead of a throw.
   json parsed = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
