@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
@@ -408,6 +409,152 @@ TEST(VaultMemo, ListingSucceedsWhenItsMemoCannotBeSaved) {
   EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
   EXPECT_EQ(raw.IntegrityCheck(), "ok");
+}
+
+// Pages served from a current memo are the pages read from the rows, item
+// for item and cursor for cursor, with and without a prefix.
+TEST(VaultMemo, MemoPagesAreTheRowPagesExactly) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    Fill(*v, "notes");
+    for (int i = 0; i < 12; ++i) ASSERT_TRUE(v->Set("notes", "part-1/p" + std::to_string(i), i).ok());
+    ListAll(*v, "notes");
+  }
+  RawDb raw(dir.path() / "vault.db");
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  struct Call {
+    std::string prefix;
+    std::size_t limit;
+  };
+  auto pages = [&](bool from_memo) {
+    auto v = OpenVault(TestOptions(dir.path()));
+    std::vector<std::string> out;
+    for (const Call& call : {Call{"", 1}, Call{"", 7}, Call{"", 100}, Call{"part-1/", 3}, Call{"section-1", 5}}) {
+      std::optional<std::string> cursor;
+      for (int n = 0; n < 100; ++n) {
+        std::optional<std::string_view> c;
+        if (cursor) c = *cursor;
+        if (!from_memo) raw.Exec("DELETE FROM name_memos");  // Rows every time.
+        auto page = v->List("notes", call.prefix, c, call.limit);
+        EXPECT_TRUE(page.ok());
+        if (!page.ok()) break;
+        std::string line;
+        for (const auto& item : page->items) line += item.key + "@" + std::to_string(item.revision) + " ";
+        out.push_back(line + "| " + page->cursor.value_or("end"));
+        cursor = page->cursor;
+        if (!cursor) break;
+      }
+    }
+    EXPECT_EQ(v->KeyedWorkForTesting().names_opened == 0, from_memo);
+    return out;
+  };
+  const auto memo_pages = pages(true);
+  const auto row_pages = pages(false);
+  EXPECT_EQ(memo_pages, row_pages);
+  EXPECT_GT(memo_pages.size(), 60u);
+}
+
+// A long-lived process holding one memo lists the rows as they are after
+// another process deleted a record and wrote a newer memo.
+TEST(VaultMemo, LongLivedProcessFollowsAnotherProcesssMemo) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  {
+    auto other = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(other->Delete("notes", Key(7)).ok());
+    ASSERT_EQ(ListAll(*other, "notes").size(), static_cast<std::size_t>(kRecords - 1));
+  }
+  RawDb raw(dir.path() / "vault.db");
+  ASSERT_EQ(CurrentMemos(raw), 1) << "the other process wrote a new memo";
+  const auto listed = ListAll(*v, "notes");
+  EXPECT_EQ(listed.size(), static_cast<std::size_t>(kRecords - 1));
+  EXPECT_EQ(std::count_if(listed.begin(), listed.end(), [](const auto& p) { return p.first == Key(7); }), 0);
+}
+
+// Sets that find their MACs in a memo update the rows they name: no second
+// row for a name, and the new values read back.
+TEST(VaultMemo, SetsThroughMemoMacsUpdateTheirRows) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    Fill(*v, "notes");
+    ListAll(*v, "notes");
+  }
+  auto v = OpenVault(TestOptions(dir.path()));
+  for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(v->Set("notes", Key(i), i + 1000).ok());
+  EXPECT_LE(v->KeyedWorkForTesting().macs_computed, 4u) << "the memo answered the rest";
+  RawDb raw(dir.path() / "vault.db");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM records WHERE ns = 'notes'"), kRecords);
+  for (int i = 0; i < kRecords; ++i) EXPECT_EQ(v->Get("notes", Key(i))->value, i + 1000);
+}
+
+// Triggers that are not the vault's own, to the letter, are replaced when
+// the vault opens, and the memos they may have kept current are dropped:
+// a same-named trigger that does nothing, and one that keeps memos current.
+TEST(VaultMemo, TamperedTriggersAreReplacedOnOpen) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    Fill(*v, "notes");
+    ListAll(*v, "notes");
+  }
+  RawDb raw(dir.path() / "vault.db");
+  raw.Exec("DROP TRIGGER records_insert_memo");
+  raw.Exec("CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN SELECT 1; END");
+  raw.Exec("CREATE TRIGGER keep_current AFTER UPDATE ON name_memos BEGIN "
+           "UPDATE name_memos SET current = 1 WHERE ns = NEW.ns AND current = 0; END");
+  auto v = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"), 3);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE name = 'keep_current'"), 0);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+  ListAll(*v, "notes");
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  ASSERT_TRUE(v->Set("notes", "new", 1).ok());
+  EXPECT_EQ(CurrentMemos(raw), 0) << "the restored trigger marks it stale";
+  EXPECT_EQ(ListAll(*OpenVault(TestOptions(dir.path())), "notes").size(), static_cast<std::size_t>(kRecords + 1));
+}
+
+// A memo is never worth waiting for: with another connection holding the
+// write lock, the listing returns at once without one, and a later listing
+// writes it. The connection stays at synchronous=FULL throughout.
+TEST(VaultMemo, MemoWriteGivesWayToAnotherWriter) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.busy_timeout_ms = 5000;
+  auto v = OpenVault(options);
+  Fill(*v, "notes");
+  RawDb raw(dir.path() / "vault.db");
+  raw.Exec("BEGIN IMMEDIATE");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4)) << "did not wait out the lock";
+  raw.Exec("COMMIT");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+  EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(CurrentMemos(raw), 1);
+  EXPECT_EQ(*v->PragmaForTesting("synchronous"), 2) << "FULL";
+  EXPECT_EQ(*v->PragmaForTesting("busy_timeout"), 5000);
+}
+
+// A process that has every name in memory does not rewrite a stale memo on
+// each listing (set, list, set, list...): the process that has to open
+// names does.
+TEST(VaultMemo, AWarmProcessLeavesAStaleMemoAlone) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  ListAll(*v, "notes");
+  RawDb raw(dir.path() / "vault.db");
+  const auto first = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(v->Set("notes", Key(i), -i).ok());
+    EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  }
+  EXPECT_EQ(raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'"), first);
+  EXPECT_EQ(CurrentMemos(raw), 0);
 }
 
 // Small namespaces list fast enough without: no memo is written for them.

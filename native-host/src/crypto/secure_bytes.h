@@ -1,7 +1,7 @@
 // SecureBytes: an owned, fixed-size buffer for key material.
 //
 // The bytes live in one heap allocation that never grows (so no stale copy is
-// left behind by a reallocation) and are wiped with OPENSSL_cleanse when the
+// left behind by a reallocation) and are wiped with explicit_bzero when the
 // object is destroyed or assigned over. Move-only: copies of keys are made
 // explicitly with Clone(), so every copy is visible at the call site.
 #ifndef BELLWETHER_CRYPTO_SECURE_BYTES_H_

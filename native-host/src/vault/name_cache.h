@@ -21,7 +21,7 @@
 // two small indexes (by MAC, by name), so loading costs one pass over it.
 //
 // Bounded by the bytes it holds (cleared whole when full, which a reader's
-// vault never reaches), and wiped with OPENSSL_cleanse when cleared.
+// vault never reaches), and wiped (explicit_bzero) when cleared.
 // Not thread-safe: the vault calls it under its own mutex.
 #ifndef BELLWETHER_VAULT_NAME_CACHE_H_
 #define BELLWETHER_VAULT_NAME_CACHE_H_

@@ -13,8 +13,11 @@
 // MAC, key id, revision), open to this name". That is a fact about bytes the
 // vault authenticated itself, so it never goes stale in a harmful way: a
 // row that changed no longer matches its entry and is opened as before,
-// with every tamper check. A memo that is old, missing, damaged or moved
-// costs speed only; it cannot change what a listing returns. The memo
+// with every tamper check. A memo that is missing, damaged or moved costs
+// speed only; the names it gives are ones the vault sealed. (Someone who
+// can write the file can mark an old memo current again, which shows an
+// earlier listing until the namespace next changes: a rollback, as of
+// rows; see docs/security.md, "Name memos".) The memo
 // itself is sealed like a record field (vault.cc: kind 'm', bound to its
 // namespace and key), and its plaintext lives in wiped buffers.
 //
