@@ -902,6 +902,8 @@ struct Vault::Impl {
   }
 
   using MemoNonce = std::array<std::uint8_t, crypto::kGcmNonceBytes>;
+  static constexpr char kStoredMemoSql[] =
+      "SELECT current, key_id, length(memo), substr(memo, 6, 12) FROM name_memos WHERE ns = ?";
   static bool SameNonce(const std::optional<MemoNonce>& a, std::span<const std::uint8_t> b) {
     return a && std::equal(a->begin(), a->end(), b.begin(), b.end());
   }
@@ -914,16 +916,16 @@ struct Vault::Impl {
     state.loaded = true;
     state.nonce.reset();
     // The length first: a hostile file could hold a blob of any size, and
-    // reading it would load it whole.
-    auto st = db->Prepare("SELECT key_id, length(memo), substr(memo, 6, 12) FROM name_memos WHERE ns = ?");
+    // reading it would load it whole. (CurrentMemo's statement: one prepare.)
+    auto st = db->Prepare(kStoredMemoSql);
     if (!st.ok()) return;
     st->Bind(1, ns);
     auto row = st->Step();
     if (!row.ok() || !*row) return;
-    const auto key_id = static_cast<std::uint32_t>(st->Int(0));
-    const std::int64_t length = st->Int(1);
+    const auto key_id = static_cast<std::uint32_t>(st->Int(1));
+    const std::int64_t length = st->Int(2);
     MemoNonce nonce{};
-    const auto stored_nonce = st->Blob(2);
+    const auto stored_nonce = st->Blob(3);
     if (stored_nonce.size() == nonce.size())
       std::copy(stored_nonce.begin(), stored_nonce.end(), nonce.begin());
     if (SameNonce(state.failed_nonce, nonce)) return;
@@ -956,7 +958,7 @@ struct Vault::Impl {
   // rows instead (a busy database is still reported, for the retry).
   Result<const NameCache::Memo*> CurrentMemo(std::string_view ns, MemoState& state) {
     state.stored = false;
-    auto st = db->Prepare("SELECT current, substr(memo, 6, 12) FROM name_memos WHERE ns = ?");
+    auto st = db->Prepare(kStoredMemoSql);
     if (!st.ok()) return SkipMemo(st.status());
     st->Bind(1, ns);
     auto row = st->Step();
@@ -964,7 +966,10 @@ struct Vault::Impl {
     if (!*row) return nullptr;
     state.stored = true;
     const bool current = st->Int(0) != 0;
-    const auto nonce = st->Blob(1);
+    // Copied: LoadMemo runs this statement again.
+    MemoNonce nonce{};
+    const auto stored_nonce = st->Blob(3);
+    if (stored_nonce.size() == nonce.size()) std::copy(stored_nonce.begin(), stored_nonce.end(), nonce.begin());
     // First look, another process wrote a newer one, or the cache dropped
     // it for room; not a memo that failed to open before.
     if ((!SameNonce(state.nonce, nonce) || names.MemoOf(ns) == nullptr) &&
