@@ -218,6 +218,14 @@ void Fill(Vault& v, std::string_view ns) {
   for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(v.Set(ns, Key(i), i).ok());
 }
 
+// A vault in `dir` whose "notes" hold kRecords records and their memo, by a
+// process that has ended.
+void WriteNotesWithMemo(const std::filesystem::path& dir) {
+  auto v = OpenVault(TestOptions(dir));
+  Fill(*v, "notes");
+  ListAll(*v, "notes");
+}
+
 std::int64_t CurrentMemos(RawDb& raw) {
   return raw.Int("SELECT COUNT(*) FROM name_memos WHERE current = 1");
 }
@@ -350,11 +358,7 @@ TEST(VaultMemo, DamagedOrMovedMemosAreSkippedAndReplaced) {
 // before.
 TEST(VaultMemo, StaleMemoHidesNoTamperedRow) {
   TempDir dir;
-  {
-    auto v = OpenVault(TestOptions(dir.path()));
-    Fill(*v, "notes");
-    ListAll(*v, "notes");
-  }
+  WriteNotesWithMemo(dir.path());
   RawDb raw(dir.path() / "vault.db");
   auto name = raw.Blob("SELECT name_blob FROM records WHERE id = (SELECT MIN(id) FROM records)");
   name[name.size() - 1] ^= 0x01;
@@ -478,11 +482,7 @@ TEST(VaultMemo, LongLivedProcessFollowsAnotherProcesssMemo) {
 // row for a name, and the new values read back.
 TEST(VaultMemo, SetsThroughMemoMacsUpdateTheirRows) {
   TempDir dir;
-  {
-    auto v = OpenVault(TestOptions(dir.path()));
-    Fill(*v, "notes");
-    ListAll(*v, "notes");
-  }
+  WriteNotesWithMemo(dir.path());
   auto v = OpenVault(TestOptions(dir.path()));
   for (int i = 0; i < kRecords; ++i) ASSERT_TRUE(v->Set("notes", Key(i), i + 1000).ok());
   EXPECT_LE(v->KeyedWorkForTesting().macs_computed, 4u) << "the memo answered the rest";
@@ -496,11 +496,7 @@ TEST(VaultMemo, SetsThroughMemoMacsUpdateTheirRows) {
 // a same-named trigger that does nothing, and one that keeps memos current.
 TEST(VaultMemo, TamperedTriggersAreReplacedOnOpen) {
   TempDir dir;
-  {
-    auto v = OpenVault(TestOptions(dir.path()));
-    Fill(*v, "notes");
-    ListAll(*v, "notes");
-  }
+  WriteNotesWithMemo(dir.path());
   RawDb raw(dir.path() / "vault.db");
   raw.Exec("DROP TRIGGER records_insert_memo");
   raw.Exec("CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN SELECT 1; END");
