@@ -121,11 +121,6 @@ constexpr TriggerSql kMemoTriggers[] = {
      "DELETE FROM name_memos WHERE ns = OLD.ns; END"},
 };
 
-bool IsMemoTrigger(std::string_view name, std::string_view sql) {
-  return std::any_of(std::begin(kMemoTriggers), std::end(kMemoTriggers),
-                     [&](const TriggerSql& t) { return t.name == name && t.sql == sql; });
-}
-
 void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
 void Append(Bytes& out, std::span<const std::uint8_t> s) { out.insert(out.end(), s.begin(), s.end()); }
 void AppendU32(Bytes& out, std::uint32_t v) {
@@ -317,11 +312,17 @@ struct Vault::Impl {
 
   TimePoint Now() const { return options.clock->Now(); }
 
+  // The names remembered under the current keys, and the memo bookkeeping
+  // that refers to them, go together.
+  void ForgetNames() {
+    names.Clear();
+    memos.clear();
+  }
+
   void WipeKeys() {
     root.Wipe();
     name_key.reset();
-    names.Clear();
-    memos.clear();
+    ForgetNames();
     OPENSSL_cleanse(mac_input.data(), mac_input.size());  // The last name MACed.
     data_keys.clear();  // OpenSSL cleanses the key schedules.
     wrap_generation = 0;
@@ -553,8 +554,7 @@ struct Vault::Impl {
     BW_ASSIGN_OR_RETURN(crypto::HmacSha256Key nk, crypto::HmacSha256Key::Create(name_seed.span()));
     root = std::move(unwrapped).value();
     name_key = std::move(nk);
-    names.Clear();
-    memos.clear();
+    ForgetNames();
     data_keys.clear();
     wrap_generation = generation;
     return Status::Ok();
@@ -838,19 +838,30 @@ struct Vault::Impl {
 
   // ---- name memos (vault/name_memo.h)
 
-  // Whether the file's triggers are the memo triggers, to the letter, and
-  // no others.
-  Result<bool> TriggersAreTheMemoTriggers() {
+  // The file's triggers: which memo triggers are there to the letter, and
+  // the names of all others.
+  struct TriggerCensus {
+    std::vector<std::string_view> ours;  // Names from kMemoTriggers.
+    std::vector<std::string> foreign;
+    bool exact() const { return foreign.empty() && ours.size() == std::size(kMemoTriggers); }
+  };
+  Result<TriggerCensus> CountTriggers() {
+    TriggerCensus census;
     BW_ASSIGN_OR_RETURN(Statement st,
                         db->Prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"));
-    std::size_t ours = 0;
     for (;;) {
       BW_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      if (!IsMemoTrigger(st.Text(0), st.Text(1))) return false;
-      ++ours;
+      const auto ours =
+          std::find_if(std::begin(kMemoTriggers), std::end(kMemoTriggers),
+                       [&](const TriggerSql& t) { return t.name == st.Text(0) && t.sql == st.Text(1); });
+      if (ours != std::end(kMemoTriggers)) {
+        census.ours.push_back(ours->name);
+      } else {
+        census.foreign.emplace_back(st.Text(0));
+      }
     }
-    return ours == std::size(kMemoTriggers);
+    return census;
   }
 
   // Inside the schema's write transaction: drops every trigger that is not
@@ -858,38 +869,19 @@ struct Vault::Impl {
   // anything changed forgets every memo (a missing or altered trigger may
   // have let one fall out of date).
   Status RestoreMemoTriggers() {
-    std::vector<std::string> foreign;
-    std::size_t ours = 0;
-    {
-      BW_ASSIGN_OR_RETURN(Statement st,
-                          db->Prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"));
-      for (;;) {
-        BW_ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) break;
-        if (IsMemoTrigger(st.Text(0), st.Text(1))) {
-          ++ours;
-        } else {
-          foreign.emplace_back(st.Text(0));
-        }
-      }
-    }
-    if (foreign.empty() && ours == std::size(kMemoTriggers)) return Status::Ok();
-    for (const std::string& name : foreign) {
+    BW_ASSIGN_OR_RETURN(TriggerCensus census, CountTriggers());
+    if (census.exact()) return Status::Ok();
+    for (const std::string& name : census.foreign) {
       std::string drop = "DROP TRIGGER \"";
       for (char c : name) drop += c == '"' ? std::string("\"\"") : std::string(1, c);
       drop += "\"";
       BW_RETURN_IF_ERROR(db->Exec(drop.c_str()));
     }
     for (const TriggerSql& t : kMemoTriggers) {
-      BW_ASSIGN_OR_RETURN(
-          Statement exists,
-          db->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"));
-      exists.Bind(1, t.name);
-      BW_ASSIGN_OR_RETURN(bool row, exists.Step());
-      if (row && exists.Int(0) > 0) continue;
+      if (std::find(census.ours.begin(), census.ours.end(), t.name) != census.ours.end()) continue;
       BW_RETURN_IF_ERROR(db->Exec(std::string(t.sql).c_str()));
     }
-    if (!foreign.empty()) log::Warning("vault: replaced triggers that were not the vault's own");
+    if (!census.foreign.empty()) log::Warning("vault: replaced triggers that were not the vault's own");
     return db->Exec("DELETE FROM name_memos");
   }
 
@@ -904,6 +896,13 @@ struct Vault::Impl {
   using MemoNonce = std::array<std::uint8_t, crypto::kGcmNonceBytes>;
   static constexpr char kStoredMemoSql[] =
       "SELECT current, key_id, length(memo), substr(memo, 6, 12) FROM name_memos WHERE ns = ?";
+  // The nonce of a stored memo, from substr(memo, 6, 12) (zeros if the
+  // stored blob is too short to have one).
+  static MemoNonce NonceOf(std::span<const std::uint8_t> stored) {
+    MemoNonce nonce{};
+    if (stored.size() == nonce.size()) std::copy(stored.begin(), stored.end(), nonce.begin());
+    return nonce;
+  }
   static bool SameNonce(const std::optional<MemoNonce>& a, std::span<const std::uint8_t> b) {
     return a && std::equal(a->begin(), a->end(), b.begin(), b.end());
   }
@@ -924,10 +923,7 @@ struct Vault::Impl {
     if (!row.ok() || !*row) return;
     const auto key_id = static_cast<std::uint32_t>(st->Int(1));
     const std::int64_t length = st->Int(2);
-    MemoNonce nonce{};
-    const auto stored_nonce = st->Blob(3);
-    if (stored_nonce.size() == nonce.size())
-      std::copy(stored_nonce.begin(), stored_nonce.end(), nonce.begin());
+    const MemoNonce nonce = NonceOf(st->Blob(3));
     if (SameNonce(state.failed_nonce, nonce)) return;
     Status s = Status::Ok();
     if (length < 0 ||
@@ -967,9 +963,7 @@ struct Vault::Impl {
     state.stored = true;
     const bool current = st->Int(0) != 0;
     // Copied: LoadMemo runs this statement again.
-    MemoNonce nonce{};
-    const auto stored_nonce = st->Blob(3);
-    if (stored_nonce.size() == nonce.size()) std::copy(stored_nonce.begin(), stored_nonce.end(), nonce.begin());
+    const MemoNonce nonce = NonceOf(st->Blob(3));
     // First look, another process wrote a newer one, or the cache dropped
     // it for room; not a memo that failed to open before.
     if ((!SameNonce(state.nonce, nonce) || names.MemoOf(ns) == nullptr) &&
@@ -1269,10 +1263,7 @@ struct Vault::Impl {
     for (std::uint32_t id : retired) data_keys.erase(id);
     // A name remembered under a retired key must not outlive it: without the
     // key, those bytes no longer open.
-    if (!retired.empty()) {
-      names.Clear();
-      memos.clear();
-    }
+    if (!retired.empty()) ForgetNames();
     if (failed_out != nullptr) {
       *failed_out = failed;
     } else if (failed > 0) {
@@ -1380,8 +1371,8 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
                    "(type = 'table' AND name = 'name_memos')"));
     BW_ASSIGN_OR_RETURN(bool has_row, added.Step());
     if (!has_row || added.Int(0) != 2) return Status::Ok();
-    BW_ASSIGN_OR_RETURN(bool triggers_ok, raw->TriggersAreTheMemoTriggers());
-    if (!triggers_ok) return Status::Ok();
+    BW_ASSIGN_OR_RETURN(auto triggers, raw->CountTriggers());
+    if (!triggers.exact()) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
     if (!version) return Status::Ok();
     if (*version != kFormatVersion) {
