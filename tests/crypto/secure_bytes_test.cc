@@ -33,5 +33,18 @@ TEST(SecureBytes, RandomBuffersDiffer) {
   EXPECT_NE(a->view(), b->view());
 }
 
+// The sized constructor gives zeros (HMAC pads rely on it); ForOverwrite
+// gives the same size for a caller that fills it, and an empty buffer for 0.
+TEST(SecureBytes, SizedConstructorZeroesAndForOverwriteSizes) {
+  SecureBytes zeros(48);
+  EXPECT_EQ(zeros.view(), std::string(48, '\0'));
+  SecureBytes filled = SecureBytes::ForOverwrite(48);
+  ASSERT_EQ(filled.size(), 48u);
+  for (std::size_t i = 0; i < filled.size(); ++i) filled.data()[i] = static_cast<std::uint8_t>(i);
+  EXPECT_EQ(filled.data()[47], 47);
+  EXPECT_TRUE(SecureBytes::ForOverwrite(0).empty());
+  EXPECT_EQ(SecureBytes::ForOverwrite(0).data(), nullptr);
+}
+
 }  // namespace
 }  // namespace bellwether::crypto

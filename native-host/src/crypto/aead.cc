@@ -90,7 +90,7 @@ Result<SecureBytes> OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> 
   if (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
     return Status::Internal("AES-GCM AAD failed: " + LastOpenSslError());
   }
-  SecureBytes plain(ct_size);
+  SecureBytes plain = SecureBytes::ForOverwrite(ct_size);
   int written = 0;
   if (ct_size > 0) {
     if (EVP_DecryptUpdate(ctx, plain.data(), &len, sealed.data(), static_cast<int>(ct_size)) != 1) {
@@ -108,6 +108,12 @@ Result<SecureBytes> OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> 
   if (EVP_DecryptFinal_ex(ctx, tail, &len) != 1) {
     plain.Wipe();  // Never hand out unauthenticated plaintext.
     return Status::Integrity("authentication failed (tampered, truncated or moved data)");
+  }
+  // GCM is a stream mode: every byte comes out of Update. (The buffer was
+  // not zeroed, so a short count must not pass.)
+  if (static_cast<std::size_t>(written) + static_cast<std::size_t>(len) != ct_size) {
+    plain.Wipe();
+    return Status::Internal("AES-GCM returned a short plaintext");
   }
   return plain;
 }

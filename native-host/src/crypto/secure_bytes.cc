@@ -12,14 +12,21 @@ namespace bellwether::crypto {
 SecureBytes::SecureBytes(std::size_t size)
     : data_(size == 0 ? nullptr : new std::uint8_t[size]()), size_(size) {}
 
+SecureBytes SecureBytes::ForOverwrite(std::size_t size) {
+  SecureBytes out;
+  if (size > 0) out.data_.reset(new std::uint8_t[size]);
+  out.size_ = size;
+  return out;
+}
+
 SecureBytes SecureBytes::CopyOf(std::span<const std::uint8_t> bytes) {
-  SecureBytes out(bytes.size());
+  SecureBytes out = ForOverwrite(bytes.size());
   if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
   return out;
 }
 
 SecureBytes SecureBytes::CopyOf(std::string_view bytes) {
-  SecureBytes out(bytes.size());
+  SecureBytes out = ForOverwrite(bytes.size());
   if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
   return out;
 }

@@ -27,6 +27,9 @@ class SecureBytes {
   static SecureBytes CopyOf(std::string_view bytes);
   // `size` bytes from OpenSSL's DRBG; fails closed.
   static Result<SecureBytes> Random(std::size_t size);
+  // `size` bytes left uninitialised, for a caller that writes every one
+  // before reading (a cipher's output); still wiped when released.
+  static SecureBytes ForOverwrite(std::size_t size);
 
   ~SecureBytes();
   SecureBytes(SecureBytes&& other) noexcept;

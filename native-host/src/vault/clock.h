@@ -3,6 +3,8 @@
 #ifndef BELLWETHER_VAULT_CLOCK_H_
 #define BELLWETHER_VAULT_CLOCK_H_
 
+#include <time.h>
+
 #include <chrono>
 #include <memory>
 
@@ -14,9 +16,20 @@ class Clock {
   virtual std::chrono::system_clock::time_point Now() const = 0;
 };
 
+// Wall-clock time to the kernel's tick (a few milliseconds): the vault reads
+// it on every call for the idle timeout, and stores it in whole seconds, so
+// the coarse clock (a third of the precise one's cost) loses nothing.
 class SystemClock final : public Clock {
  public:
   std::chrono::system_clock::time_point Now() const override {
+#ifdef CLOCK_REALTIME_COARSE
+    timespec ts{};
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0) {
+      return std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+    }
+#endif
     return std::chrono::system_clock::now();
   }
 };

@@ -145,7 +145,8 @@ std::int64_t Database::Changes() const {
 
 std::optional<unsigned int> Database::DataVersion() const {
   unsigned int version = 0;
-  if (api_->file_control(db_, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK) return std::nullopt;
+  // A null schema name is "main" without the name look-up (once per read).
+  if (api_->file_control(db_, nullptr, SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK) return std::nullopt;
   return version;
 }
 
