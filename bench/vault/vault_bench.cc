@@ -131,15 +131,17 @@ class PlainStore {
     }));
   }
 
-  nlohmann::json Get(const std::string& ns, const std::string& key) {
-    nlohmann::json out;
+  // What vault.get returns: the value and its revision.
+  bw::vault::Record Get(const std::string& ns, const std::string& key) {
+    bw::vault::Record out;
     Must(db_->Transaction(false, [&]() -> bw::Status {
       Statement st = Must(db_->Prepare("SELECT key_id, revision, value_blob FROM records WHERE ns = ? AND name_mac = ?"));
       st.Bind(1, ns).Bind(2, Bytes(key));
       if (!Must(st.Step())) return bw::Status::NotFound("missing");
+      out.revision = st.Int(1);
       auto blob = st.Blob(2);
       std::string copy(reinterpret_cast<const char*>(blob.data()), blob.size());
-      out = nlohmann::json::parse(copy);
+      out.value = nlohmann::json::parse(copy);
       return bw::Status::Ok();
     }));
     return out;
@@ -223,12 +225,16 @@ struct Timings {
       sealed.push_back(Seconds(sealed_fn));
     }
   }
-  double MedianRatio() const {
+  // The per-round ratios' quantile q (0.5: the median), interpolated.
+  double RatioQuantile(double q) const {
     std::vector<double> r;
     for (std::size_t i = 0; i < sealed.size(); ++i) r.push_back(sealed[i] / plain[i]);
     std::sort(r.begin(), r.end());
     if (r.empty()) return 0;
-    return r.size() % 2 == 1 ? r[r.size() / 2] : (r[r.size() / 2 - 1] + r[r.size() / 2]) / 2;
+    const double pos = q * static_cast<double>(r.size() - 1);
+    const auto lo = static_cast<std::size_t>(pos);
+    const std::size_t hi = std::min(lo + 1, r.size() - 1);
+    return r[lo] + (r[hi] - r[lo]) * (pos - static_cast<double>(lo));
   }
 };
 
@@ -243,9 +249,14 @@ void Report(const char* op, std::size_t value_bytes, int count, const Timings& t
     std::printf("%-8s %6zu B  not run (raise the count)\n", op, value_bytes);
     return;
   }
-  const double sealed = Sum(t.sealed), plain = Sum(t.plain), ratio = t.MedianRatio();
-  std::printf("%-8s %6zu B  %8d ops  sealed %10.1f ops/s  plaintext %10.1f ops/s  ratio %.3f (%+.1f%%)\n", op,
-              value_bytes, count, count / sealed, count / plain, ratio, (ratio - 1) * 100);
+  const double sealed = Sum(t.sealed), plain = Sum(t.plain), ratio = t.RatioQuantile(0.5);
+  // The interquartile range of the rounds shows how far one run's ratio
+  // can be trusted: on this VM it is often wider than a change under test.
+  std::printf(
+      "%-8s %6zu B  %8d ops  sealed %10.1f ops/s  plaintext %10.1f ops/s  ratio %.3f (%+.1f%%)  IQR "
+      "%.3f-%.3f\n",
+      op, value_bytes, count, count / sealed, count / plain, ratio, (ratio - 1) * 100, t.RatioQuantile(0.25),
+      t.RatioQuantile(0.75));
 }
 
 }  // namespace
