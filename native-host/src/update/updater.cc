@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <initializer_list>
 #include <set>
 #include <string>
 #include <utility>
@@ -33,10 +35,18 @@ std::uint64_t LimitFor(const tuf::MetaFile* meta, std::uint64_t cap) {
 }
 
 // The hash whose hex names the consistent-snapshot copy of a target
-// (5.7.3: any listed hash; sha256 preferred as every tool writes it).
+// (5.7.3: any listed hash). Only one this client also checks the bytes
+// against, sha256 first as every tool writes it, and only lowercase hex: the
+// value becomes part of the URL.
 std::string HashForTargetName(const tuf::TargetFile& info) {
-  if (auto it = info.hashes.find("sha256"); it != info.hashes.end()) return it->second;
-  return info.hashes.empty() ? std::string() : info.hashes.begin()->second;
+  for (const char* algorithm : {"sha256", "sha512"}) {
+    const auto it = info.hashes.find(algorithm);
+    if (it == info.hashes.end() || it->second.empty()) continue;
+    const bool hex = std::all_of(it->second.begin(), it->second.end(),
+                                 [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    if (hex) return it->second;
+  }
+  return std::string();
 }
 
 }  // namespace
@@ -85,6 +95,7 @@ Status Updater::DoRefresh() {
   auto created = tuf::TrustedMetadataSet::Create(*root_bytes, start, options_.verification);
   if (!created.ok()) return created.status().WithContext("the local trusted root is not valid");
   set_.emplace(std::move(created).value());
+  cached_discarded_ = false;
 
   BW_RETURN_IF_ERROR(UpdateRootChain());
   BW_RETURN_IF_ERROR(UpdateTimestamp());
@@ -102,16 +113,27 @@ Status Updater::UpdateRootChain() {
       return bytes.status();
     }
     BW_RETURN_IF_ERROR(set_->UpdateRoot(*bytes));
+    // 5.3.11 before 5.3.8: once a root that rotated the timestamp or
+    // snapshot keys is on disk it is where the next run starts, so the
+    // cached files it invalidates go first, whether or not this chain of
+    // root updates gets to its end.
+    if (set_->TimestampOrSnapshotKeysRotated()) BW_RETURN_IF_ERROR(DiscardCachedTimestampAndSnapshot());
     // 5.3.8: persist each accepted root before looking for the next.
     BW_RETURN_IF_ERROR(store_.Store(tuf::kRootRole, *bytes));
   }
   // 5.3.10 (expiry of the final root) and 5.3.11 (key rotation recovery).
   BW_RETURN_IF_ERROR(set_->FinishRootUpdates());
-  if (set_->cached_timestamp_and_snapshot_invalidated()) {
-    log::Info("update: timestamp or snapshot keys rotated; discarding cached timestamp and snapshot");
-    BW_RETURN_IF_ERROR(store_.Remove(tuf::kTimestampRole));
-    BW_RETURN_IF_ERROR(store_.Remove(tuf::kSnapshotRole));
-  }
+  if (set_->cached_timestamp_and_snapshot_invalidated())
+    BW_RETURN_IF_ERROR(DiscardCachedTimestampAndSnapshot());
+  return Status::Ok();
+}
+
+Status Updater::DiscardCachedTimestampAndSnapshot() {
+  if (cached_discarded_) return Status::Ok();
+  log::Info("update: timestamp or snapshot keys rotated; discarding cached timestamp and snapshot");
+  BW_RETURN_IF_ERROR(store_.Remove(tuf::kTimestampRole));
+  BW_RETURN_IF_ERROR(store_.Remove(tuf::kSnapshotRole));
+  cached_discarded_ = true;
   return Status::Ok();
 }
 
@@ -254,7 +276,10 @@ Status Updater::DownloadTarget(const tuf::TargetFile& info, const fs::path& dest
   std::string remote_path = info.path;
   if (set_->consistent_snapshot()) {
     const std::string hash = HashForTargetName(info);
-    if (hash.empty()) return Status(ErrorCode::kUpdateVerification, "target " + info.path + " lists no hash");
+    if (hash.empty()) {
+      return Status(ErrorCode::kUpdateVerification,
+                    "target " + info.path + " lists no sha256 or sha512 hash in hex");
+    }
     remote_path = tuf::ConsistentTargetPath(info.path, hash);
   }
   const std::string url = JoinUrl(options_.target_base_url, EncodeUrlPath(remote_path));

@@ -227,6 +227,44 @@ TEST_F(UpdaterTest, RecoversAfterSnapshotKeyRotation) {
   EXPECT_EQ(Stored("snapshot.json"), repo_.files().at("metadata/snapshot.json"));
 }
 
+// 5.3.11 when the chain of root updates is cut short: root 2 rotates the
+// timestamp key and root 3 cannot be fetched. Root 2 is persisted (5.3.8),
+// so it is where the next run starts; the cached timestamp and snapshot it
+// invalidates must already be gone, or that run would never see the
+// rotation. The run after the fault recovers.
+TEST_F(UpdaterTest, InterruptedRootChainStillDiscardsRotatedCache) {
+  ASSERT_TRUE(Refresh().ok());
+  ASSERT_TRUE(fs::exists(MetadataDir() / "timestamp.json"));
+  repo_.RotateKeys("timestamp");  // Root 2.
+  repo_.BumpRoot();               // Root 3.
+  repo_.Publish();
+  fetcher_.SetFault("metadata/3.root.json", Fault::kNetworkError);
+  Status s = Refresh();
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(Stored("root.json"), repo_.RootBytes(2));
+  EXPECT_FALSE(fs::exists(MetadataDir() / "timestamp.json"));
+  EXPECT_FALSE(fs::exists(MetadataDir() / "snapshot.json"));
+  fetcher_.ClearFaults();
+  s = Refresh();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Stored("root.json"), repo_.RootBytes(3));
+  EXPECT_EQ(Stored("timestamp.json"), repo_.files().at("metadata/timestamp.json"));
+}
+
+// A root chain that rotates nothing leaves the cached timestamp alone even
+// when it is cut short.
+TEST_F(UpdaterTest, InterruptedRootChainWithoutRotationKeepsCache) {
+  ASSERT_TRUE(Refresh().ok());
+  const std::string cached = Stored("timestamp.json");
+  repo_.BumpRoot();  // Root 2.
+  repo_.BumpRoot();  // Root 3.
+  repo_.Publish();
+  fetcher_.SetFault("metadata/3.root.json", Fault::kNetworkError);
+  EXPECT_FALSE(Refresh().ok());
+  EXPECT_EQ(Stored("root.json"), repo_.RootBytes(2));
+  EXPECT_EQ(Stored("timestamp.json"), cached);
+}
+
 // 5.4.3.1: a timestamp older than the trusted one is refused, and the
 // trusted one stays on disk.
 TEST_F(UpdaterTest, RefusesTimestampRollbackAndKeepsTrustedOne) {
@@ -253,6 +291,32 @@ TEST_F(UpdaterTest, RefusesTargetWithWrongHashAndKeepsPreviousFile) {
   int entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(TargetDir())) ++entries;
   EXPECT_EQ(entries, 1) << "no temporary file may be left behind";
+}
+
+// 5.7.3 with consistent snapshots: the copy is named by a hash the client
+// checks (sha512 when there is no sha256), never by an algorithm it ignores,
+// and a hash value that is not lowercase hex is never put in a URL.
+TEST_F(UpdaterTest, NamesConsistentTargetByACheckedHexHash) {
+  MetadataStore store(MetadataDir());
+  Updater updater(store, fetcher_, Options());
+  auto info = updater.GetTargetInfo(kPackPath);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  const std::string sha512 = crypto::HexEncode(crypto::Sha512(kPack));
+  repo_.files()["targets/content/" + sha512 + ".pack.json"] = kPack;
+  tuf::TargetFile by_sha512 = *info;
+  by_sha512.hashes = {{"blake9", "0123"}, {"sha512", sha512}};
+  fetcher_.ClearRequests();
+  Status s = updater.DownloadTarget(by_sha512, TargetDir() / "pack.json");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(fetcher_.requests(), std::vector<std::string>{"targets/content/" + sha512 + ".pack.json"});
+
+  tuf::TargetFile hostile = *info;
+  hostile.hashes = {{"sha256", "../../../elsewhere"}};
+  fetcher_.ClearRequests();
+  s = updater.DownloadTarget(hostile, TargetDir() / "other.json");
+  EXPECT_EQ(s.code(), ErrorCode::kUpdateVerification) << s.ToString();
+  EXPECT_TRUE(fetcher_.requests().empty());
+  EXPECT_FALSE(fs::exists(TargetDir() / "other.json"));
 }
 
 // A target is downloaded to at most its signed length (endless data).

@@ -260,6 +260,38 @@ TEST(PathPattern, SupportsCharacterClasses) {
   EXPECT_TRUE(MatchPathPattern("a[b", "a[b"));  // Unterminated: literal.
 }
 
+// '?' and a class stand for one character, not one byte of a multi-byte
+// one (python-tuf's fnmatch works on characters): "??" must not cover a
+// one-character name written in two bytes.
+TEST(PathPattern, MatchesCharactersNotBytes) {
+  EXPECT_FALSE(MatchPathPattern("content/??.json", "content/\u00e9.json"));
+  EXPECT_TRUE(MatchPathPattern("content/?.json", "content/\u00e9.json"));
+  EXPECT_TRUE(MatchPathPattern("content/?.json", "content/\U0001F600.json"));
+  EXPECT_FALSE(MatchPathPattern("dir/[!a]?", "dir/\u00e9"));
+  EXPECT_TRUE(MatchPathPattern("dir/[!a]", "dir/\u00e9"));
+  EXPECT_TRUE(MatchPathPattern("dir/[\u00e0-\u00ff]", "dir/\u00e9"));
+  EXPECT_FALSE(MatchPathPattern("dir/[\u00e0-\u00ff]", "dir/e"));
+  EXPECT_TRUE(MatchPathPattern("*.json", "\u65e5\u672c.json"));
+}
+
+// Only '!' negates a class, as in fnmatch: "[^x]" is the class of '^' and
+// 'x', so it does not cover "y". A ']' first in a class is literal.
+TEST(PathPattern, CaretIsLiteralInAClass) {
+  EXPECT_FALSE(MatchPathPattern("dir/[^x]*", "dir/yes"));
+  EXPECT_TRUE(MatchPathPattern("dir/[^x]*", "dir/xyz"));
+  EXPECT_TRUE(MatchPathPattern("dir/[^x]*", "dir/^up"));
+  EXPECT_TRUE(MatchPathPattern("a[]]b", "a]b"));
+  EXPECT_TRUE(MatchPathPattern("a[!]]b", "acb"));
+  EXPECT_FALSE(MatchPathPattern("a[!]]b", "a]b"));
+}
+
+// A pattern or path that is not UTF-8 matches nothing (fail closed).
+TEST(PathPattern, InvalidUtf8MatchesNothing) {
+  EXPECT_FALSE(MatchPathPattern("*", "bad\xff"));
+  EXPECT_FALSE(MatchPathPattern("bad\xff", "bad\xff"));
+  EXPECT_FALSE(MatchPathPattern("?", "\xc3"));  // A lead byte alone.
+}
+
 TEST(PathPattern, HostilePatternsStayFast) {
   // Many stars against a long non-matching path: bounded by the segment.
   std::string pattern(200, '*');

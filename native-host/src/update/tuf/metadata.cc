@@ -4,7 +4,10 @@
 #include <cctype>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/json_guard.h"
@@ -612,68 +615,90 @@ json TargetsMetadata::ToJson() const {
 
 namespace {
 
+// Patterns and paths are matched by Unicode code point, as python-tuf's
+// fnmatch does (a '?' or a class is one character, not one byte of a
+// multi-byte one). Both are UTF-8 from parsed JSON; anything that does not
+// decode matches nothing.
+std::optional<std::u32string> DecodeUtf8(std::string_view s) {
+  if (!IsValidUtf8(s)) return std::nullopt;
+  std::u32string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    char32_t c = n == 1 ? b : n == 2 ? (b & 0x1Fu) : n == 3 ? (b & 0x0Fu) : (b & 0x07u);
+    for (std::size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
+    out.push_back(c);
+    i += n;
+  }
+  return out;
+}
+
 // Matches a "[...]" class at pattern[i] (i points at '['). Returns the index
-// after the class, or npos if the class is unterminated (then '[' is literal).
-std::size_t MatchClass(std::string_view pattern, std::size_t i, char c, bool& matched) {
+// after the class, or npos if the class is unterminated (then '[' is
+// literal). Only '!' negates: as in fnmatch, "[^x]" is the class of '^' and
+// 'x', and a ']' first in the class is literal.
+std::size_t MatchClass(std::u32string_view pattern, std::size_t i, char32_t c, bool& matched) {
   std::size_t j = i + 1;
   bool negate = false;
-  if (j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^')) {
+  if (j < pattern.size() && pattern[j] == U'!') {
     negate = true;
     ++j;
   }
   bool found = false;
   bool first = true;
-  while (j < pattern.size() && (first || pattern[j] != ']')) {
+  while (j < pattern.size() && (first || pattern[j] != U']')) {
     first = false;
-    char lo = pattern[j];
-    char hi = lo;
-    if (j + 2 < pattern.size() && pattern[j + 1] == '-' && pattern[j + 2] != ']') {
+    const char32_t lo = pattern[j];
+    char32_t hi = lo;
+    if (j + 2 < pattern.size() && pattern[j + 1] == U'-' && pattern[j + 2] != U']') {
       hi = pattern[j + 2];
       j += 3;
     } else {
       ++j;
     }
-    auto u = [](char x) { return static_cast<unsigned char>(x); };
-    if (u(lo) <= u(c) && u(c) <= u(hi)) found = true;
+    if (lo <= c && c <= hi) found = true;
   }
-  if (j >= pattern.size()) return std::string_view::npos;
-  matched = (found != negate) && c != '/';
+  if (j >= pattern.size()) return std::u32string_view::npos;
+  matched = (found != negate) && c != U'/';
   return j + 1;
 }
 
-bool MatchFrom(std::string_view pattern, std::size_t pi, std::string_view path, std::size_t si) {
+bool MatchFrom(std::u32string_view pattern, std::u32string_view path) {
   // Iterative glob with single-star backtracking; '*' never crosses '/', so
   // backtracking is bounded by the current path segment.
-  std::size_t star_p = std::string_view::npos;
+  constexpr std::size_t kNone = std::u32string_view::npos;
+  std::size_t pi = 0, si = 0;
+  std::size_t star_p = kNone;
   std::size_t star_s = 0;
   while (si < path.size()) {
     if (pi < pattern.size()) {
-      char p = pattern[pi];
-      if (p == '*') {
+      const char32_t p = pattern[pi];
+      if (p == U'*') {
         star_p = pi++;
         star_s = si;
         continue;
       }
-      if (p == '?' && path[si] != '/') {
+      if (p == U'?' && path[si] != U'/') {
         ++pi;
         ++si;
         continue;
       }
-      if (p == '[') {
+      if (p == U'[') {
         bool matched = false;
-        std::size_t next = MatchClass(pattern, pi, path[si], matched);
-        if (next != std::string_view::npos) {
+        const std::size_t next = MatchClass(pattern, pi, path[si], matched);
+        if (next != kNone) {
           if (matched) {
             pi = next;
             ++si;
             continue;
           }
-        } else if (path[si] == '[') {  // Unterminated class: literal '['.
+        } else if (path[si] == U'[') {  // Unterminated class: literal '['.
           ++pi;
           ++si;
           continue;
         }
-      } else if (p != '?' && p == path[si]) {
+      } else if (p != U'?' && p == path[si]) {
         ++pi;
         ++si;
         continue;
@@ -681,21 +706,22 @@ bool MatchFrom(std::string_view pattern, std::size_t pi, std::string_view path, 
     }
     // Mismatch: let the last '*' absorb one more character, unless that
     // character is '/' (a star stays within one path segment).
-    if (star_p != std::string_view::npos && path[star_s] != '/') {
+    if (star_p != kNone && path[star_s] != U'/') {
       pi = star_p + 1;
       si = ++star_s;
       continue;
     }
     return false;
   }
-  while (pi < pattern.size() && pattern[pi] == '*') ++pi;
+  while (pi < pattern.size() && pattern[pi] == U'*') ++pi;
   return pi == pattern.size();
 }
 
 }  // namespace
 
 bool MatchPathPattern(std::string_view pattern, std::string_view path) {
-  return MatchFrom(pattern, 0, path, 0);
+  const std::optional<std::u32string> p = DecodeUtf8(pattern), t = DecodeUtf8(path);
+  return p && t && MatchFrom(*p, *t);
 }
 
 bool MatchPathHashPrefix(std::span<const std::string> prefixes, std::string_view path) {

@@ -202,7 +202,9 @@ struct TargetsMetadata {
 
 // Glob match of spec 4.5 PATHPATTERN: '*' matches any run of characters
 // except '/', '?' any one character except '/', "[abc]"/"[a-z]"/"[!x]" a
-// class (never '/'); everything else literally. Exposed for tests.
+// class (never '/'); everything else literally. Characters are Unicode code
+// points and only '!' negates, as in fnmatch; input that is not UTF-8
+// matches nothing. Exposed for tests.
 bool MatchPathPattern(std::string_view pattern, std::string_view path);
 
 // "sha256 hex of the path starts with one of the prefixes".

@@ -89,16 +89,21 @@ Status TrustedMetadataSet::UpdateRoot(std::string_view bytes) {
   return Status::Ok();
 }
 
+bool TrustedMetadataSet::TimestampOrSnapshotKeysRotated() const {
+  // Either role rotating invalidates both: the timestamp pins the snapshot
+  // version.
+  const RootMetadata& root = root_.signed_data;
+  return KeyIdSet(*root.FindRole(kTimestampRole)) != KeyIdSet(initial_timestamp_keys_) ||
+         KeyIdSet(*root.FindRole(kSnapshotRole)) != KeyIdSet(initial_snapshot_keys_);
+}
+
 Status TrustedMetadataSet::FinishRootUpdates() {
   const RootMetadata& root = root_.signed_data;
   if (!root_finished_) {
     root_finished_ = true;
     // 5.3.11: timestamp/snapshot keys rotated -> the cached timestamp and
-    // snapshot must go (recovery from a fast-forward attack). Either role
-    // rotating invalidates both: the timestamp pins the snapshot version.
-    invalidate_cached_ =
-        KeyIdSet(*root.FindRole(kTimestampRole)) != KeyIdSet(initial_timestamp_keys_) ||
-        KeyIdSet(*root.FindRole(kSnapshotRole)) != KeyIdSet(initial_snapshot_keys_);
+    // snapshot must go (recovery from a fast-forward attack).
+    invalidate_cached_ = TimestampOrSnapshotKeysRotated();
   }
   // 5.3.10: the final root must not be expired at the fixed start time.
   if (root.header.IsExpired(reference_time_)) return Expired("root", root.header.expires);

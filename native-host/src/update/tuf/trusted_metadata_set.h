@@ -90,6 +90,14 @@ class TrustedMetadataSet {
   // LoadCached* calls refuse them.
   bool cached_timestamp_and_snapshot_invalidated() const { return invalidate_cached_; }
 
+  // The same comparison for the root trusted now, before the root updates
+  // are finished: lets the caller delete the cached timestamp and snapshot
+  // before it persists a root that rotated their keys, so a chain of root
+  // updates cut short (a later root fails to download or verify) cannot
+  // leave that root on disk beside them (it would be the next run's
+  // initial root, and the rotation would go unseen).
+  bool TimestampOrSnapshotKeysRotated() const;
+
   // 5.4: a new timestamp. Signature (5.4.2), rollback against a trusted
   // timestamp (5.4.3.1: lower -> kUpdateRollback; equal -> kUnchanged and
   // the new one is discarded; 5.4.3.2: snapshot version in it must not
