@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "crypto/openssl_ptr.h"
@@ -97,6 +98,11 @@ int HexValue(char c) {
   return -1;
 }
 }  // namespace
+
+bool IsLowerHex(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 Result<std::vector<std::uint8_t>> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) return Status::InvalidParams("hex string has odd length");

@@ -37,6 +37,8 @@ std::vector<std::uint8_t> Sha512(std::string_view data);
 std::string HexEncode(std::span<const std::uint8_t> bytes);
 // Lower or upper case accepted; fails on odd length or a non-hex character.
 Result<std::vector<std::uint8_t>> HexDecode(std::string_view hex);
+// Every character is one of 0-9a-f, HexEncode's alphabet (true for "").
+bool IsLowerHex(std::string_view text);
 
 // Constant-time comparison (for MACs and hashes).
 bool ConstantTimeEquals(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);

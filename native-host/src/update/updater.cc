@@ -13,6 +13,7 @@
 
 #include "common/file_util.h"
 #include "common/log.h"
+#include "crypto/digest.h"
 
 namespace bellwether::update {
 namespace {
@@ -41,10 +42,7 @@ std::uint64_t LimitFor(const tuf::MetaFile* meta, std::uint64_t cap) {
 std::string HashForTargetName(const tuf::TargetFile& info) {
   for (const char* algorithm : {"sha256", "sha512"}) {
     const auto it = info.hashes.find(algorithm);
-    if (it == info.hashes.end() || it->second.empty()) continue;
-    const bool hex = std::all_of(it->second.begin(), it->second.end(),
-                                 [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-    if (hex) return it->second;
+    if (it != info.hashes.end() && !it->second.empty() && crypto::IsLowerHex(it->second)) return it->second;
   }
   return std::string();
 }

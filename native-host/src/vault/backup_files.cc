@@ -36,9 +36,8 @@ Status WriteAll(int fd, std::string_view bytes) {
 }
 
 Status ValidateUploadId(std::string_view id) {
-  bool ok = id.size() == kUploadIdChars;
-  for (char c : id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-  return ok ? Status::Ok() : Status::InvalidParams("invalid upload id");
+  return id.size() == kUploadIdChars && crypto::IsLowerHex(id) ? Status::Ok()
+                                                               : Status::InvalidParams("invalid upload id");
 }
 
 fs::path PartPath(const fs::path& data_dir, std::string_view id) {
