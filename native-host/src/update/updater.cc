@@ -93,7 +93,6 @@ Status Updater::DoRefresh() {
   auto created = tuf::TrustedMetadataSet::Create(*root_bytes, start, options_.verification);
   if (!created.ok()) return created.status().WithContext("the local trusted root is not valid");
   set_.emplace(std::move(created).value());
-  cached_discarded_ = false;
 
   BW_RETURN_IF_ERROR(UpdateRootChain());
   BW_RETURN_IF_ERROR(UpdateTimestamp());
@@ -103,6 +102,7 @@ Status Updater::DoRefresh() {
 
 Status Updater::UpdateRootChain() {
   // 5.3.3-5.3.9: step through N+1.root.json until the server has none.
+  bool discarded = false;
   for (int i = 0; i < options_.max_root_rotations; ++i) {
     const std::int64_t next = set_->root().signed_data.header.version + 1;
     auto bytes = FetchToString(fetcher_, MetadataUrl(tuf::kRootRole, next), options_.max_root_bytes);
@@ -114,25 +114,20 @@ Status Updater::UpdateRootChain() {
     // 5.3.11 before 5.3.8: once a root that rotated the timestamp or
     // snapshot keys is on disk it is where the next run starts, so the
     // cached files it invalidates go first, whether or not this chain of
-    // root updates gets to its end.
-    if (set_->TimestampOrSnapshotKeysRotated()) BW_RETURN_IF_ERROR(DiscardCachedTimestampAndSnapshot());
+    // root updates gets to its end. (The final root is the last one seen
+    // here, so this also covers what FinishRootUpdates finds.)
+    if (!discarded && set_->TimestampOrSnapshotKeysRotated()) {
+      log::Info("update: timestamp or snapshot keys rotated; discarding cached timestamp and snapshot");
+      BW_RETURN_IF_ERROR(store_.Remove(tuf::kTimestampRole));
+      BW_RETURN_IF_ERROR(store_.Remove(tuf::kSnapshotRole));
+      discarded = true;
+    }
     // 5.3.8: persist each accepted root before looking for the next.
     BW_RETURN_IF_ERROR(store_.Store(tuf::kRootRole, *bytes));
   }
-  // 5.3.10 (expiry of the final root) and 5.3.11 (key rotation recovery).
-  BW_RETURN_IF_ERROR(set_->FinishRootUpdates());
-  if (set_->cached_timestamp_and_snapshot_invalidated())
-    BW_RETURN_IF_ERROR(DiscardCachedTimestampAndSnapshot());
-  return Status::Ok();
-}
-
-Status Updater::DiscardCachedTimestampAndSnapshot() {
-  if (cached_discarded_) return Status::Ok();
-  log::Info("update: timestamp or snapshot keys rotated; discarding cached timestamp and snapshot");
-  BW_RETURN_IF_ERROR(store_.Remove(tuf::kTimestampRole));
-  BW_RETURN_IF_ERROR(store_.Remove(tuf::kSnapshotRole));
-  cached_discarded_ = true;
-  return Status::Ok();
+  // 5.3.10 (expiry of the final root); 5.3.11 makes the set refuse the
+  // cached timestamp and snapshot, already deleted above.
+  return set_->FinishRootUpdates();
 }
 
 Status Updater::UpdateTimestamp() {

@@ -104,8 +104,6 @@ class Updater {
  private:
   Status DoRefresh();
   Status UpdateRootChain();
-  // 5.3.11: deletes the persisted timestamp and snapshot (once per refresh).
-  Status DiscardCachedTimestampAndSnapshot();
   Status UpdateTimestamp();
   Status UpdateSnapshot();
   // Top-level or delegated targets, from the store if current.
@@ -117,7 +115,6 @@ class Updater {
   Fetcher& fetcher_;
   UpdaterOptions options_;
   std::optional<tuf::TrustedMetadataSet> set_;
-  bool cached_discarded_ = false;
   std::optional<Status> refresh_status_;
 };
 
