@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace bellwether::crypto {
 namespace {
@@ -82,6 +84,37 @@ TEST(AesGcmKey, MatchesOneShotAcrossMessages) {
     ASSERT_TRUE(opened.ok());
     EXPECT_EQ(opened->view(), msg);
   }
+}
+
+// OpenInto writes the same plaintext as Open into the caller's buffer,
+// refuses a buffer of another size, and wipes the buffer whenever the
+// message fails to authenticate (so no unauthenticated byte is left there).
+TEST(AesGcmKey, OpenIntoFillsTheCallersBufferOrWipesIt) {
+  std::vector<std::uint8_t> raw(32, 0x17), nonce(12, 5), aad = Bytes("row");
+  auto key = AesGcmKey::Create(raw);
+  ASSERT_TRUE(key.ok());
+  const std::vector<std::uint8_t> plain = Bytes("a note the reader wrote");
+  std::vector<std::uint8_t> sealed;
+  ASSERT_TRUE(key->SealAppend(nonce, plain, aad, sealed).ok());
+
+  std::vector<std::uint8_t> out(plain.size(), 0xAA);
+  ASSERT_TRUE(key->OpenInto(nonce, sealed, aad, out).ok());
+  EXPECT_EQ(out, plain);
+
+  std::vector<std::uint8_t> wrong_size(plain.size() + 1, 0xAA);
+  EXPECT_FALSE(key->OpenInto(nonce, sealed, aad, wrong_size).ok());
+
+  for (std::size_t i = 0; i < sealed.size(); ++i) {
+    auto bad = sealed;
+    bad[i] ^= 0x80;
+    std::fill(out.begin(), out.end(), 0xAA);
+    EXPECT_EQ(key->OpenInto(nonce, bad, aad, out).code(), ErrorCode::kIntegrity) << i;
+    EXPECT_EQ(out, std::vector<std::uint8_t>(plain.size(), 0)) << "byte " << i << " flipped";
+  }
+  std::vector<std::uint8_t> none;
+  std::vector<std::uint8_t> sealed_empty;
+  ASSERT_TRUE(key->SealAppend(nonce, none, aad, sealed_empty).ok());
+  EXPECT_TRUE(key->OpenInto(nonce, sealed_empty, aad, none).ok());
 }
 
 }  // namespace

@@ -3,10 +3,11 @@
 // ways: valid vectors must reproduce, invalid ones must be refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "crypto/aead.h"
 #include "crypto/digest.h"
@@ -45,6 +46,18 @@ TEST(Wycheproof, AesGcm96BitNonceVectors) {
       auto msg = Hex(t["msg"]), ct = Hex(t["ct"]), tag = Hex(t["tag"]);
       auto sealed = Concat(ct, tag);
       auto opened = AesGcmOpen(key, iv, sealed, aad);
+      // The reusable key's OpenInto (the vault's read path) agrees.
+      auto keyed = AesGcmKey::Create(key);
+      ASSERT_TRUE(keyed.ok()) << keyed.status().ToString();
+      std::vector<std::uint8_t> into(ct.size(), 0xAA);
+      const Status into_status = keyed->OpenInto(iv, sealed, aad, into);
+      if (t["result"] == "valid") {
+        ASSERT_TRUE(into_status.ok()) << into_status.ToString();
+        EXPECT_EQ(HexEncode(into), HexEncode(msg));
+      } else {
+        EXPECT_EQ(into_status.code(), ErrorCode::kIntegrity);
+        EXPECT_TRUE(std::all_of(into.begin(), into.end(), [](std::uint8_t b) { return b == 0; }));
+      }
       if (t["result"] == "valid") {
         ++valid;
         auto s = AesGcmSeal(key, iv, msg, aad);

@@ -38,9 +38,46 @@ TEST(VaultTamper, EveryByteFlipOfValueIsDetected) {
     auto got = v->Get("notes", "a");
     ASSERT_FALSE(got.ok()) << "byte " << i << " flipped and still opened";
     EXPECT_EQ(got.status().code(), ErrorCode::kIntegrity) << i << " " << got.status().ToString();
+    // Nothing unauthenticated is left where the value was opened.
+    EXPECT_TRUE(v->ValueBufferForTesting().all_zero) << i;
   }
   raw.SetBlob("UPDATE records SET value_blob = ?", original);
   EXPECT_EQ(v->Get("notes", "a")->value, "a private note of some length");
+}
+
+// A read opens its value into a buffer the vault keeps (sized to the
+// largest value read); between reads it holds zeros, whether the read
+// succeeded or not, and a stored blob over the value limit (damage, or a
+// foreign row) is opened elsewhere rather than growing it.
+TEST(VaultTamper, ValueBufferHoldsNoPlaintextBetweenReads) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  const std::string note(3000, 'q');
+  ASSERT_TRUE(v->Set("notes", "long", note).ok());
+  ASSERT_TRUE(v->Set("notes", "short", "brief").ok());
+  EXPECT_EQ(v->Get("notes", "long")->value, note);
+  const auto after_long = v->ValueBufferForTesting();
+  EXPECT_GE(after_long.size, note.size() + 2);  // The JSON string's quotes.
+  EXPECT_TRUE(after_long.all_zero);
+  EXPECT_EQ(v->Get("notes", "short")->value, "brief");
+  EXPECT_EQ(v->ValueBufferForTesting().size, after_long.size);  // Kept, not reallocated.
+  EXPECT_TRUE(v->ValueBufferForTesting().all_zero);
+
+  RawDb raw(dir.path() / "vault.db");
+  const auto original = raw.Blob("SELECT value_blob FROM records WHERE length(value_blob) < 100");
+  auto oversized = original;
+  oversized.resize(kMaxValueBytes + 4096, 0x33);  // Header and nonce intact, then junk.
+  raw.SetBlob("UPDATE records SET value_blob = ? WHERE length(value_blob) < 100", oversized);
+  EXPECT_EQ(v->Get("notes", "short").status().code(), ErrorCode::kIntegrity);
+  EXPECT_EQ(v->ValueBufferForTesting().size, after_long.size);
+  EXPECT_TRUE(v->ValueBufferForTesting().all_zero);
+  raw.SetBlob("UPDATE records SET value_blob = ? WHERE length(value_blob) > 100000", original);
+  EXPECT_EQ(v->Get("notes", "short")->value, "brief");
+  EXPECT_EQ(v->Get("notes", "long")->value, note);
+
+  // Locking releases it along with the keys.
+  v->Lock();
+  EXPECT_EQ(v->ValueBufferForTesting().size, 0u);
 }
 
 // Flips each byte of the only record's sealed name in turn: every list

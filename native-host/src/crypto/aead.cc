@@ -1,5 +1,6 @@
 #include "crypto/aead.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <climits>
@@ -76,13 +77,17 @@ Status SealWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> nonce,
   return Status::Ok();
 }
 
-// `ctx` already holds the key; sets the nonce, verifies and decrypts.
-Result<SecureBytes> OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> nonce,
-                             std::span<const std::uint8_t> sealed, std::span<const std::uint8_t> aad) {
+// `ctx` already holds the key; sets the nonce, verifies and decrypts into
+// `out`, which holds exactly the ciphertext's length. `out` is wiped unless
+// the tag verified.
+Status OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> nonce,
+                std::span<const std::uint8_t> sealed, std::span<const std::uint8_t> aad,
+                std::span<std::uint8_t> out) {
   BW_RETURN_IF_ERROR(CheckNonce(nonce));
   if (sealed.size() < kGcmTagBytes) return Status::Integrity("sealed data shorter than its tag");
   if (!FitsInt(sealed.size()) || !FitsInt(aad.size())) return Status::TooLarge("AES-GCM input too large");
   const std::size_t ct_size = sealed.size() - kGcmTagBytes;
+  if (out.size() != ct_size) return Status::Internal("AES-GCM output buffer has the wrong size");
   if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
     return Status::Internal("AES-GCM init failed: " + LastOpenSslError());
   }
@@ -90,11 +95,15 @@ Result<SecureBytes> OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> 
   if (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
     return Status::Internal("AES-GCM AAD failed: " + LastOpenSslError());
   }
-  SecureBytes plain = SecureBytes::ForOverwrite(ct_size);
+  // From here on `out` may hold unauthenticated plaintext: wiped on failure.
+  auto fail = [&out](Status s) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return s;
+  };
   int written = 0;
   if (ct_size > 0) {
-    if (EVP_DecryptUpdate(ctx, plain.data(), &len, sealed.data(), static_cast<int>(ct_size)) != 1) {
-      return Status::Internal("AES-GCM decrypt failed: " + LastOpenSslError());
+    if (EVP_DecryptUpdate(ctx, out.data(), &len, sealed.data(), static_cast<int>(ct_size)) != 1) {
+      return fail(Status::Internal("AES-GCM decrypt failed: " + LastOpenSslError()));
     }
     written = len;
   }
@@ -102,19 +111,26 @@ Result<SecureBytes> OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> 
   std::uint8_t tag[kGcmTagBytes];
   for (std::size_t i = 0; i < kGcmTagBytes; ++i) tag[i] = sealed[ct_size + i];
   if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagBytes), tag) != 1) {
-    return Status::Internal("AES-GCM set tag failed: " + LastOpenSslError());
+    return fail(Status::Internal("AES-GCM set tag failed: " + LastOpenSslError()));
   }
-  std::uint8_t* tail = ct_size > 0 ? plain.data() + written : tag;
+  std::uint8_t* tail = ct_size > 0 ? out.data() + written : tag;
   if (EVP_DecryptFinal_ex(ctx, tail, &len) != 1) {
-    plain.Wipe();  // Never hand out unauthenticated plaintext.
-    return Status::Integrity("authentication failed (tampered, truncated or moved data)");
+    return fail(Status::Integrity("authentication failed (tampered, truncated or moved data)"));
   }
-  // GCM is a stream mode: every byte comes out of Update. (The buffer was
-  // not zeroed, so a short count must not pass.)
+  // GCM is a stream mode: every byte comes out of Update. (The buffer may
+  // not have been zeroed, so a short count must not pass.)
   if (static_cast<std::size_t>(written) + static_cast<std::size_t>(len) != ct_size) {
-    plain.Wipe();
-    return Status::Internal("AES-GCM returned a short plaintext");
+    return fail(Status::Internal("AES-GCM returned a short plaintext"));
   }
+  return Status::Ok();
+}
+
+// OpenWith into a new buffer of the plaintext's size.
+Result<SecureBytes> OpenWith(EVP_CIPHER_CTX* ctx, std::span<const std::uint8_t> nonce,
+                             std::span<const std::uint8_t> sealed, std::span<const std::uint8_t> aad) {
+  if (sealed.size() < kGcmTagBytes) return Status::Integrity("sealed data shorter than its tag");
+  SecureBytes plain = SecureBytes::ForOverwrite(sealed.size() - kGcmTagBytes);
+  BW_RETURN_IF_ERROR(OpenWith(ctx, nonce, sealed, aad, plain.span()));
   return plain;
 }
 
@@ -172,6 +188,11 @@ Status AesGcmKey::SealAppend(std::span<const std::uint8_t> nonce, std::span<cons
 Result<SecureBytes> AesGcmKey::Open(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> sealed,
                                     std::span<const std::uint8_t> aad) const {
   return OpenWith(decrypt_.get(), nonce, sealed, aad);
+}
+
+Status AesGcmKey::OpenInto(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> sealed,
+                           std::span<const std::uint8_t> aad, std::span<std::uint8_t> out) const {
+  return OpenWith(decrypt_.get(), nonce, sealed, aad, out);
 }
 
 }  // namespace bellwether::crypto

@@ -58,6 +58,11 @@ class AesGcmKey {
                     std::span<const std::uint8_t> aad, std::vector<std::uint8_t>& out) const;
   Result<SecureBytes> Open(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> sealed,
                            std::span<const std::uint8_t> aad) const;
+  // Open into the caller's `out`, which must be exactly `sealed.size() -
+  // kGcmTagBytes` bytes: for a caller that reuses one buffer for many
+  // records. `out` is wiped whenever this fails.
+  Status OpenInto(std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> sealed,
+                  std::span<const std::uint8_t> aad, std::span<std::uint8_t> out) const;
 
  private:
   AesGcmKey() = default;

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "common/file_util.h"
 #include "common/json_guard.h"
@@ -305,6 +306,10 @@ struct Vault::Impl {
   std::array<std::uint8_t, 1 + kMaxNamespaceChars + kMaxNameBytes> mac_input{};
   // Data keys with their AES key schedules, by key id.
   std::map<std::uint32_t, crypto::AesGcmKey> data_keys;
+  // Get opens values into this one buffer (grown to the largest value read,
+  // at most kMaxValueBytes) rather than a new allocation per read; the
+  // bytes a read used are wiped when it is done (ValueScratch).
+  SecureBytes value_scratch;
   std::int64_t wrap_generation = 0;
   // SQLite data version at which wrap_generation was last confirmed.
   std::optional<unsigned int> verified_data_version;
@@ -325,6 +330,7 @@ struct Vault::Impl {
     ForgetNames();
     OPENSSL_cleanse(mac_input.data(), mac_input.size());  // The last name MACed.
     data_keys.clear();  // OpenSSL cleanses the key schedules.
+    value_scratch.Wipe();
     wrap_generation = 0;
     verified_data_version.reset();
   }
@@ -796,31 +802,81 @@ struct Vault::Impl {
     return out;
   }
 
+  // A sealed field (version || key id || nonce || ciphertext || tag) whose
+  // header matched its row, with the key to open it.
+  struct SealedField {
+    std::uint32_t key_id;
+    const crypto::AesGcmKey* key;
+    std::span<const std::uint8_t> nonce;
+    std::span<const std::uint8_t> sealed;  // ciphertext || tag
+    std::size_t plain_size() const { return sealed.size() - crypto::kGcmTagBytes; }
+  };
+  static std::string FieldName(char kind) {
+    return kind == 'n' ? "record name" : kind == 'm' ? "name memo" : "record value";
+  }
+  Result<SealedField> CheckField(char kind, std::uint32_t column_key_id, std::string_view ns,
+                                 std::span<const std::uint8_t> blob) {
+    if (blob.size() < kBlobHeaderBytes + crypto::kGcmTagBytes) {
+      return Status::Integrity(FieldName(kind) + " in namespace '" + std::string(ns) + "' is truncated");
+    }
+    if (blob[0] != kFormatVersion) {
+      return Status::Integrity(FieldName(kind) + " has unknown format version " + std::to_string(blob[0]));
+    }
+    std::uint32_t key_id = ReadU32(blob.subspan(1, 4));
+    if (key_id != column_key_id)
+      return Status::Integrity(FieldName(kind) + " names a different key than its row");
+    BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(key_id));
+    return SealedField{key_id, key, blob.subspan(5, crypto::kGcmNonceBytes), blob.subspan(kBlobHeaderBytes)};
+  }
+  // Verifies and decrypts a checked field of this row into `out` (exactly
+  // its plain_size()); `out` is wiped if it fails.
+  Status OpenFieldInto(const SealedField& field, char kind, std::int64_t revision, std::string_view ns,
+                       std::span<const std::uint8_t> mac, std::span<std::uint8_t> out) {
+    const FieldAad aad(vault_id, kind, field.key_id, revision, ns, mac);
+    if (!aad.ok() || !field.key->OpenInto(field.nonce, field.sealed, aad.span(), out).ok()) {
+      return Status::Integrity(FieldName(kind) + " in namespace '" + std::string(ns) +
+                               "' failed to authenticate (tampered, truncated or moved)");
+    }
+    return Status::Ok();
+  }
+
+  // Opens a sealed field of this row (kind: 'n' name, 'v' value, 'm' memo).
   Result<SecureBytes> OpenField(char kind, std::uint32_t column_key_id, std::int64_t revision,
                                 std::string_view ns, std::span<const std::uint8_t> mac,
                                 std::span<const std::uint8_t> blob) {
-    const char* what = kind == 'n' ? "record name" : kind == 'm' ? "name memo" : "record value";
-    if (blob.size() < kBlobHeaderBytes + crypto::kGcmTagBytes) {
-      return Status::Integrity(std::string(what) + " in namespace '" + std::string(ns) + "' is truncated");
-    }
-    if (blob[0] != kFormatVersion) {
-      return Status::Integrity(std::string(what) + " has unknown format version " + std::to_string(blob[0]));
-    }
-    std::uint32_t key_id = ReadU32(blob.subspan(1, 4));
-    if (key_id != column_key_id) {
-      return Status::Integrity(std::string(what) + " names a different key than its row");
-    }
-    BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(key_id));
-    const FieldAad aad(vault_id, kind, key_id, revision, ns, mac);
-    auto plain = aad.ok() ? key->Open(blob.subspan(5, crypto::kGcmNonceBytes), blob.subspan(kBlobHeaderBytes),
-                                      aad.span())
-                          : Result<SecureBytes>(Status::Integrity("impossible row"));
-    if (!plain.ok()) {
-      return Status::Integrity(std::string(what) + " in namespace '" + std::string(ns) +
-                               "' failed to authenticate (tampered, truncated or moved)");
-    }
+    BW_ASSIGN_OR_RETURN(const SealedField field, CheckField(kind, column_key_id, ns, blob));
+    SecureBytes plain = SecureBytes::ForOverwrite(field.plain_size());
+    BW_RETURN_IF_ERROR(OpenFieldInto(field, kind, revision, ns, mac, plain.span()));
     return plain;
   }
+
+  // Where one get opens its value: value_scratch (grown if need be), or a
+  // buffer of its own for a value over the limit (a damaged or foreign
+  // row). The bytes are wiped when the get is done.
+  class ValueBuffer {
+   public:
+    ValueBuffer(SecureBytes& scratch, std::size_t size) : size_(size) {
+      if (size > kMaxValueBytes) {
+        own_ = SecureBytes::ForOverwrite(size);
+        data_ = own_.data();
+        return;
+      }
+      if (scratch.size() < size) scratch = SecureBytes::ForOverwrite(size);
+      data_ = scratch.data();
+    }
+    ~ValueBuffer() {
+      if (size_ > 0) OPENSSL_cleanse(data_, size_);
+    }
+    ValueBuffer(const ValueBuffer&) = delete;
+    ValueBuffer& operator=(const ValueBuffer&) = delete;
+    std::span<std::uint8_t> span() { return {data_, size_}; }
+    std::string_view view() const { return {reinterpret_cast<const char*>(data_), size_}; }
+
+   private:
+    SecureBytes own_;
+    std::uint8_t* data_ = nullptr;
+    std::size_t size_;
+  };
 
   // OpenField for a record name, through the cache of names this process
   // has opened (see NameCache: a hit needs these exact bytes in this row).
@@ -1303,6 +1359,12 @@ Vault::~Vault() {
 
 const std::filesystem::path& Vault::path() const { return impl_->db_path; }
 
+Vault::ValueBufferState Vault::ValueBufferForTesting() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const auto bytes = std::as_const(impl_->value_scratch).span();
+  return {bytes.size(), std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; })};
+}
+
 std::size_t Vault::NameCacheEntriesForTesting() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->names.entries();
@@ -1434,7 +1496,9 @@ Result<Record> Vault::Get(std::string_view ns, std::string_view key) {
             const std::int64_t revision = st.Int(1);
             // The blob stays valid: DataKey() uses another statement, not this one.
             auto blob = st.Blob(2);
-            BW_ASSIGN_OR_RETURN(SecureBytes plain, impl_->OpenField('v', key_id, revision, ns, mac, blob));
+            BW_ASSIGN_OR_RETURN(const Impl::SealedField field, impl_->CheckField('v', key_id, ns, blob));
+            Impl::ValueBuffer plain(impl_->value_scratch, field.plain_size());
+            BW_RETURN_IF_ERROR(impl_->OpenFieldInto(field, 'v', revision, ns, mac, plain.span()));
             nlohmann::json value = nlohmann::json::parse(plain.view(), nullptr, false);
             if (value.is_discarded()) return Status::Integrity("record value is not valid JSON");
             out.value = std::move(value);

@@ -211,6 +211,13 @@ class Vault {
     std::uint64_t macs_computed = 0;
   };
   KeyedWork KeyedWorkForTesting();
+  // The buffer Get opens values into, kept between calls: its size, and
+  // whether it is all zeros (it must be whenever no call is running).
+  struct ValueBufferState {
+    std::size_t size = 0;
+    bool all_zero = true;
+  };
+  ValueBufferState ValueBufferForTesting();
   // The value of an integer PRAGMA on the vault's own connection (e.g.
   // "synchronous", "busy_timeout"), which another connection cannot see.
   Result<std::int64_t> PragmaForTesting(std::string_view pragma);
