@@ -20,9 +20,20 @@ export const ConnectionState = Object.freeze({
 });
 
 const kDefaultTimeoutMs = 15000;
+// The largest frame the host reads (docs/protocol.md, "Framing"). A larger
+// one would end the host process, and every request on the port with it, so
+// it is refused here instead.
+export const kMaxRequestBytes = 1024 * 1024;
 const kHelloTimeoutMs = 10000;
 const kBackoffBaseMs = 1000;
 const kBackoffMaxMs = 5 * 60 * 1000;
+
+// UTF-8 length of a request's JSON, counted only when it could matter.
+function requestTooLarge(message) {
+  const text = JSON.stringify(message);
+  if (text.length * 3 <= kMaxRequestBytes) return false;
+  return new TextEncoder().encode(text).length > kMaxRequestBytes;
+}
 
 function classifyDisconnect(message) {
   // Chromium: "Specified native messaging host not found."
@@ -110,10 +121,13 @@ export class HostConnection {
     });
     this.ready_ = ready;
     ready.catch((e) => {
-      // A hello that times out leaves a port we cannot trust: drop it.
+      // A hello that times out leaves a port we cannot trust: drop it. A
+      // host that refuses this extension says so (caller_not_allowed): that
+      // needs a reinstall, not a retry.
       if (this.ready_ === ready && this.port_ === port) {
         this.lastErrorMessage_ = e?.message ?? String(e);
-        this.teardown_(port, classifyDisconnect(this.lastErrorMessage_));
+        const next = e?.is?.('caller_not_allowed') ? ConnectionState.forbidden : classifyDisconnect(this.lastErrorMessage_);
+        this.teardown_(port, next);
         try {
           port.disconnect();
         } catch {
@@ -153,6 +167,15 @@ export class HostConnection {
     const port = this.port_;
     if (!port) return Promise.reject(this.unavailableError_());
     const id = this.nextId_++;
+    const message = { jsonrpc: '2.0', id, method, params };
+    if (requestTooLarge(message)) {
+      return Promise.reject(
+        new RpcError({
+          code: ErrorCodes.too_large,
+          message: `The ${method} request is larger than the 1 MiB a message to the host may be.`,
+        }),
+      );
+    }
     return new Promise((resolve, reject) => {
       const timer = this.setTimer_(() => {
         if (this.pending_.delete(id)) {
@@ -166,7 +189,7 @@ export class HostConnection {
       }, timeoutMs);
       this.pending_.set(id, { resolve, reject, timer, method });
       try {
-        port.postMessage({ jsonrpc: '2.0', id, method, params });
+        port.postMessage(message);
       } catch (e) {
         this.clearTimer_(timer);
         this.pending_.delete(id);

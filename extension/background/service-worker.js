@@ -159,14 +159,18 @@ ext.runtime.onConnect.addListener((port) => {
   port.postMessage({ type: 'host-state', snapshot: connection.snapshot() });
 });
 
-async function runUpdateCheck(reason) {
+// The alarm only wakes the host: update.status starts the host's own
+// schedule, which checks when due under the reader's policy (interval,
+// backoff after failures, automatic updates off). update.check would check
+// now whatever the policy says; that is for "Check now".
+async function wakeUpdateSchedule() {
   try {
-    await connection.request('update.check', { reason }, { timeoutMs: kSlowMethods.get('update.check') });
+    await connection.request('update.status');
   } catch (e) {
     const error = asRpcError(e);
     // An older host without the updater, or no host at all, is not an error here.
-    if (!error.is('method_not_found') && !error.is('host_unavailable') && !error.is('update_in_progress')) {
-      console.warn('[bellwether] scheduled update check failed:', error.message);
+    if (!error.is('method_not_found') && !error.is('host_unavailable')) {
+      console.warn('[bellwether] waking the update schedule failed:', error.message);
     }
   }
 }
@@ -179,7 +183,7 @@ async function ensureUpdateAlarm() {
 }
 
 ext.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === kUpdateAlarm) runUpdateCheck('alarm');
+  if (alarm.name === kUpdateAlarm) wakeUpdateSchedule();
 });
 
 ext.runtime.onInstalled.addListener(() => {

@@ -67,6 +67,11 @@ export function setPolicy(automatic, intervalHours) {
 }
 
 // {bytesDone, bytesTotal, target} from an update.progress notification.
+// The host reports progress at most once per percent and sends nothing when
+// a download fails (update.completed only follows an install), so a page
+// drops a progress display that has not moved for this long.
+export const kStaleProgressMs = 2 * 60 * 1000;
+
 export function normalizeProgress(params) {
   const done = Number(pick(params, 'bytesDone', 'done', 'received') ?? 0);
   const total = Number(pick(params, 'bytesTotal', 'total', 'length') ?? 0);

@@ -62,14 +62,24 @@ export async function listAll(namespace, prefix) {
   return items;
 }
 
-// Every record as {key, value, revision}; records that vanish meanwhile are skipped.
+// Every record as {key, value, revision} in `records`; records that vanish
+// meanwhile are skipped. A record that fails its integrity check (damaged or
+// tampered on disk) is left out and counted in `damaged`, so one bad row
+// does not hide all the others; any other error fails the whole call.
 export async function getAll(namespace, prefix) {
   const items = await listAll(namespace, prefix);
+  let damaged = 0;
   const records = await Promise.all(items.map(async ({ key }) => {
-    const record = await get(namespace, key);
-    return record ? { key, value: record.value, revision: record.revision } : null;
+    try {
+      const record = await get(namespace, key);
+      return record ? { key, value: record.value, revision: record.revision } : null;
+    } catch (e) {
+      if (!e.is?.('integrity')) throw e;
+      damaged += 1;
+      return null;
+    }
   }));
-  return records.filter(Boolean);
+  return { records: records.filter(Boolean), damaged };
 }
 
 export const lock = () => call('vault.lock');

@@ -1,7 +1,7 @@
 // The toolbar popup: what Bellwether is, a way into the reader, and whether
 // the host is there (with the exact command that installs it when not).
 
-import { ext } from '../lib/browser-api.js';
+import { ext, showHostInstallCommand } from '../lib/browser-api.js';
 import { choosePack, formatDate, loadBundledPack } from '../lib/pack.js';
 import * as rpc from '../lib/rpc.js';
 import * as updates from '../lib/updates.js';
@@ -31,6 +31,7 @@ function renderHost(snapshot) {
 }
 
 async function main() {
+  showHostInstallCommand();
   $('open-reader').addEventListener('click', async () => {
     await ext.tabs.create({ url: ext.runtime.getURL('reader/reader.html') });
     window.close();

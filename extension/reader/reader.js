@@ -5,6 +5,7 @@
 // The analysis itself never depends on the host: the bundled pack renders
 // first, host features switch on as they become available.
 
+import { showHostInstallCommand } from '../lib/browser-api.js';
 import { plainWords } from '../lib/protocol.js';
 import * as rpc from '../lib/rpc.js';
 import * as vault from '../lib/vault.js';
@@ -14,6 +15,8 @@ import { buildSections, el, markText, renderBlock, unmarkText } from '../lib/ren
 import { setTheme, storedTheme, toggleTheme } from '../lib/theme.js';
 
 const $ = (id) => document.getElementById(id);
+// The offline banner's own wording (reader.html), restored after a refusal.
+const kHostOfflineText = $('host-notice-text').textContent;
 
 const state = {
   bundled: null,
@@ -29,6 +32,7 @@ const state = {
   reading: null, // {value, revision}
   currentSection: null,
   editing: null, // sectionId whose note editor is open
+  contentWaiting: false, // a new edition waits for the note editor to close
   search: { query: '', matches: [], index: -1 },
 };
 
@@ -212,8 +216,9 @@ function renderNote(sectionId) {
 }
 
 // `draft`, when given, is the reader's unsaved text; the editor then also
-// shows the version saved meanwhile elsewhere, so the two can be merged.
-function openNoteEditor(sectionId, draft) {
+// shows the version saved meanwhile elsewhere (unless `savedElsewhere` is
+// false), so the two can be merged.
+function openNoteEditor(sectionId, draft, { savedElsewhere = draft !== undefined } = {}) {
   if (!state.vaultUsable) {
     toast(state.vaultLocked ? 'Unlock your vault to write notes.' : 'Notes need the Bellwether host (see the note at the top).');
     return;
@@ -228,7 +233,7 @@ function openNoteEditor(sectionId, draft) {
     placeholder: 'Your private note on this section. Only you can read it: it is encrypted in your vault.',
   });
   textarea.value = draft ?? record?.value?.text ?? '';
-  const elsewhere = draft !== undefined && record?.value?.text
+  const elsewhere = savedElsewhere && record?.value?.text
     ? el('p', { class: 'note-conflict' }, 'Saved meanwhile in another tab or window: ', el('q', {}, record.value.text))
     : null;
   const save = el('button', { type: 'submit', class: 'primary note-save' }, 'Save note');
@@ -258,12 +263,46 @@ function openNoteEditor(sectionId, draft) {
   textarea.focus();
 }
 
-function closeNoteEditor(sectionId) {
-  if (state.editing === sectionId) state.editing = null;
-  renderNote(sectionId);
+// The editor again, with the reader's draft, after the article was
+// re-rendered under it.
+function reopenNoteEditor(sectionId, draft) {
+  state.editing = null;
+  openNoteEditor(sectionId, draft, { savedElsewhere: false });
 }
 
+function closeNoteEditor(sectionId) {
+  renderNote(sectionId);
+  if (state.editing === sectionId) editorClosed();
+}
+
+// The note editor is gone: a new edition that waited for it (refreshContent)
+// can now replace the article.
+function editorClosed() {
+  state.editing = null;
+  if (state.contentWaiting) {
+    state.contentWaiting = false;
+    refreshContent();
+  }
+}
+
+// One save at a time: a double click (or Ctrl+Enter while saving) would send
+// a second save with the same expected revision and report a conflict with
+// the reader's own text.
+let noteSaveRunning = false;
 async function saveNote(sectionId, text) {
+  if (noteSaveRunning) return;
+  noteSaveRunning = true;
+  const button = sectionElement(sectionId)?.querySelector('.note-save');
+  if (button) button.disabled = true;
+  try {
+    await saveNoteNow(sectionId, text);
+  } finally {
+    noteSaveRunning = false;
+    if (button) button.disabled = false;
+  }
+}
+
+async function saveNoteNow(sectionId, text) {
   const trimmed = text.trim();
   if (!trimmed) {
     await deleteNote(sectionId);
@@ -284,8 +323,8 @@ async function saveNote(sectionId, text) {
     // meanwhile is never overwritten silently.
     const reply = await vault.set(vault.Namespaces.notes, key, value, previous?.revision ?? 0);
     state.notes.set(sectionId, { value, revision: reply?.revision });
-    state.editing = null;
     renderNote(sectionId);
+    editorClosed();
     toast('Note saved, encrypted in your vault.');
   } catch (e) {
     if (e.is?.('conflict')) {
@@ -310,13 +349,36 @@ async function saveNote(sectionId, text) {
 async function deleteNote(sectionId) {
   const previous = state.notes.get(sectionId);
   if (previous) {
-    const ok = await withVault(() => vault.remove(vault.Namespaces.notes, recordKey(sectionId), previous.revision));
-    if (ok === undefined) return;
+    const key = recordKey(sectionId);
+    const outcome = await withVault(async () => {
+      try {
+        await vault.remove(vault.Namespaces.notes, key, previous.revision);
+        return 'deleted';
+      } catch (e) {
+        if (!e.is?.('conflict')) throw e;
+        return 'conflict';
+      }
+    });
+    if (outcome === undefined) return;
+    if (outcome === 'conflict') {
+      // Changed in another tab since this one read it: show it as it is now
+      // and let the reader decide again, rather than delete unseen text.
+      const latest = await withVault(() => vault.get(vault.Namespaces.notes, key));
+      if (latest === undefined) return;
+      if (latest) state.notes.set(sectionId, latest);
+      else state.notes.delete(sectionId);
+      renderNote(sectionId);
+      editorClosed();
+      toast(latest
+        ? 'This note was changed in another tab or window. Its latest text is shown: delete it again if you still want it gone.'
+        : 'Note deleted.');
+      return;
+    }
     state.notes.delete(sectionId);
     toast('Note deleted.');
   }
-  state.editing = null;
   renderNote(sectionId);
+  editorClosed();
 }
 
 async function toggleBookmark(sectionId) {
@@ -327,7 +389,9 @@ async function toggleBookmark(sectionId) {
   const key = recordKey(sectionId);
   const existing = state.bookmarks.get(sectionId);
   if (existing) {
-    const ok = await withVault(() => vault.remove(vault.Namespaces.bookmarks, key, existing.revision));
+    // No expected revision: unbookmarking means "not bookmarked", whatever
+    // another tab did to the bookmark meanwhile.
+    const ok = await withVault(() => vault.remove(vault.Namespaces.bookmarks, key));
     if (ok === undefined) return;
     state.bookmarks.delete(sectionId);
   } else {
@@ -363,7 +427,8 @@ async function addHighlight(sectionId, text) {
 async function removeHighlight(key) {
   const record = state.highlights.get(key);
   if (!record) return;
-  const ok = await withVault(() => vault.remove(vault.Namespaces.highlights, key, record.revision));
+  // As for bookmarks: removal stands whatever another tab did meanwhile.
+  const ok = await withVault(() => vault.remove(vault.Namespaces.highlights, key));
   if (ok === undefined) return;
   state.highlights.delete(key);
   applyVaultData();
@@ -379,12 +444,18 @@ async function loadVaultData() {
       vault.getAll(vault.Namespaces.highlights, prefix),
       vault.get(vault.Namespaces.reading, state.pack.packId),
     ]);
-    state.notes = new Map(notes.map((r) => [r.value?.sectionId ?? r.key.slice(prefix.length), r]));
-    state.bookmarks = new Map(bookmarks.map((r) => [r.value?.sectionId ?? r.key.slice(prefix.length), r]));
-    state.highlights = new Map(highlights.map((r) => [r.key, r]));
+    state.notes = new Map(notes.records.map((r) => [r.value?.sectionId ?? r.key.slice(prefix.length), r]));
+    state.bookmarks = new Map(bookmarks.records.map((r) => [r.value?.sectionId ?? r.key.slice(prefix.length), r]));
+    state.highlights = new Map(highlights.records.map((r) => [r.key, r]));
     state.reading = reading;
     setVaultLocked(false);
     applyVaultData();
+    const damaged = notes.damaged + bookmarks.damaged + highlights.damaged;
+    document.body.dataset.vaultDamaged = String(damaged);
+    $('integrity-notice-text').textContent = damaged === 0 ? '' :
+      `${damaged === 1 ? 'One note, highlight or bookmark' : `${damaged} notes, highlights or bookmarks`} failed ` +
+      'the vault\'s integrity check: changed or damaged on disk since it was saved. Everything else is shown.';
+    $('integrity-notice').hidden = damaged === 0;
     document.body.dataset.vault = 'loaded';
     return true;
   } catch (e) {
@@ -502,10 +573,9 @@ function renderHostPill() {
   }
   const offline = snapshot && snapshot.state !== 'connected' && snapshot.state !== 'connecting';
   $('host-notice').hidden = !offline;
-  if (offline && snapshot.state === 'forbidden') {
-    $('host-notice-text').textContent =
-      'The Bellwether host is installed but does not allow this extension, so private notes and updates are off. Reinstall the host for this browser.';
-  }
+  $('host-notice-text').textContent = offline && snapshot.state === 'forbidden'
+    ? 'The Bellwether host is installed but does not allow this extension, so private notes and updates are off. Reinstall the host for this browser.'
+    : kHostOfflineText;
 }
 
 let hostFeaturesStarted = false;
@@ -550,17 +620,42 @@ async function refreshContent() {
   }
   const chosen = choosePack(state.bundled, fromHost);
   if (chosen.pack.version === state.pack.version && chosen.source === state.source) return;
+  // A note being written survives the new edition: its draft goes back into
+  // the re-rendered section, or, if the new edition has no such section,
+  // the new edition waits until the editor is closed.
+  const editing = state.editing;
+  const draft = editing ? sectionElement(editing)?.querySelector('.note-input')?.value : undefined;
+  if (editing && !buildSections(chosen.pack).some((s) => s.id === editing)) {
+    state.contentWaiting = true;
+    showWaitingNotice(chosen.pack);
+    return;
+  }
   const previousVersion = state.pack.version;
   state.pack = chosen.pack;
   state.source = chosen.source;
   const keepSection = state.currentSection;
   renderArticle();
+  if (editing && draft !== undefined) reopenNoteEditor(editing, draft);
   if (keepSection && window.scrollY > 40) sectionElement(keepSection)?.scrollIntoView({ block: 'start' });
   if (chosen.pack.version > previousVersion) showUpdateNotice(chosen.pack);
 }
 
-function showUpdateNotice(pack) {
+function showWaitingNotice(pack) {
+  clearTimeout(progressTimer);
   const notice = $('update-notice');
+  notice.replaceChildren(el('p', {}, el('strong', {}, `Version ${pack.version} is ready.`),
+    ' It will appear when you save or cancel the note you are writing.'));
+  notice.className = 'notice';
+  notice.dataset.kind = 'waiting';
+  notice.hidden = false;
+}
+
+let progressTimer = null;
+
+function showUpdateNotice(pack) {
+  clearTimeout(progressTimer);
+  const notice = $('update-notice');
+  notice.dataset.kind = 'update';
   notice.replaceChildren(
     el('p', {}, el('strong', {}, `Updated to version ${pack.version}`), ` (published ${formatDate(pack.published)}).`),
     pack.changes.length > 0 ? el('p', {}, `What changed: ${pack.changes.join(' ')}`) : null,
@@ -577,7 +672,12 @@ function showProgress(params) {
     'Downloading a verified content update… ',
     percent === null ? updates.formatBytes(bytesDone) : `${percent}%`));
   notice.className = 'notice';
+  notice.dataset.kind = 'progress';
   notice.hidden = false;
+  clearTimeout(progressTimer);
+  progressTimer = setTimeout(() => {
+    if (notice.dataset.kind === 'progress') notice.hidden = true;
+  }, updates.kStaleProgressMs);
 }
 
 function onHostEvent(message) {
@@ -855,8 +955,12 @@ function wireUi() {
       setVaultLocked(false);
       state.vaultUsable = hostHasVault();
       updateHostControls();
-      await loadVaultData();
       toast('Vault unlocked.');
+      // What a load with an unlocked vault brings, as in startHostFeatures.
+      if (await loadVaultData()) {
+        restoreReadingPosition();
+        applyStoredSettings();
+      }
     } catch (err) {
       $('unlock-error').textContent = plainWords(err);
     } finally {
@@ -876,6 +980,7 @@ function wireUi() {
 }
 
 async function main() {
+  showHostInstallCommand();
   wireUi();
   try {
     state.bundled = await loadBundledPack();

@@ -3,6 +3,7 @@
 // degrades on its own: an older host without a method shows a note, not an
 // error.
 
+import { showHostInstallCommand } from '../lib/browser-api.js';
 import { plainWords } from '../lib/protocol.js';
 import * as rpc from '../lib/rpc.js';
 import * as vault from '../lib/vault.js';
@@ -48,6 +49,11 @@ function renderConnection() {
   $('host-fix').hidden = !(state === 'not_installed' || state === 'forbidden');
   if (state === 'connected' && hello) {
     showRoundTrip('port-result', hello, 'port');
+  } else if (state !== 'connecting') {
+    // The port's last round trip says nothing about a host that is gone.
+    const node = $('port-result');
+    node.replaceChildren('—');
+    for (const key of ['version', 'protocol', 'via', 'error']) delete node.dataset[key];
   }
 }
 
@@ -60,6 +66,7 @@ function showRoundTrip(id, hello, via) {
   node.dataset.version = hello.version ?? '';
   node.dataset.protocol = String(hello.protocolVersion ?? '');
   node.dataset.via = via;
+  delete node.dataset.error;
 }
 
 function showRoundTripError(id, error) {
@@ -360,9 +367,17 @@ function renderUpdates() {
   }
 }
 
+let progressTimer = null;
+function hideProgress() {
+  clearTimeout(progressTimer);
+  $('update-progress-row').hidden = true;
+}
+
 function showProgress(params) {
   const { bytesDone, bytesTotal, target } = updates.normalizeProgress(params);
   $('update-progress-row').hidden = false;
+  clearTimeout(progressTimer);
+  progressTimer = setTimeout(hideProgress, updates.kStaleProgressMs);
   const bar = $('update-progress');
   if (bytesTotal > 0) {
     bar.max = bytesTotal;
@@ -395,6 +410,7 @@ function wireUpdates() {
     } finally {
       userCheckRunning = false;
       busy(button, false);
+      hideProgress();  // The check is over, whether or not it installed anything.
       await refreshUpdates();
     }
   });
@@ -434,13 +450,14 @@ function onHostEvent(message) {
       if (!userCheckRunning) {
         say('update-message', version ? `Updated to content version ${version}.` : 'Update installed.', 'ok');
       }
-      $('update-progress-row').hidden = true;
+      hideProgress();
       refreshUpdates();
     }
   }
 }
 
 async function main() {
+  showHostInstallCommand();
   $('check-port').addEventListener('click', checkPort);
   $('check-oneshot').addEventListener('click', checkOneShot);
   $('reconnect').addEventListener('click', async () => {

@@ -64,12 +64,15 @@ describe('extension in Firefox', { skip }, () => {
       quotes: document.querySelectorAll('q.quotation').length,
       host: document.body.dataset.hostState,
       label: document.getElementById('host-label').textContent,
+      install: document.getElementById('host-fix-command').textContent,
     };`);
     assert.equal(facts.parts, 4);
     assert.equal(facts.nested, 3);
     assert.ok(facts.quotes >= 10, `quotations: ${facts.quotes}`);
     assert.equal(facts.host, 'connected');
     assert.match(facts.label, /^Host \d+\.\d+\.\d+$/);
+    // The install hint names this browser.
+    assert.equal(facts.install, 'bellwether-host install --browser firefox');
   });
 
   test('a note round-trips through the vault from Firefox', async () => {

@@ -215,3 +215,42 @@ test('a hello that never comes drops the port instead of hanging', async () => {
   assert.equal(ports[0].disconnected, true);
   assert.notEqual(connection.snapshot().state, ConnectionState.connected);
 });
+
+test('a host that refuses this extension is reported as forbidden, without reconnect loops', async () => {
+  // Property: caller_not_allowed on the hello needs a reinstall, not a retry.
+  const { connection, ports, timers } = setup();
+  connection.setKeepConnected(true);
+  const ready = connection.ensureConnected();
+  const hello = ports[0].sent[0];
+  ports[0].onMessage.fire({
+    jsonrpc: '2.0',
+    id: hello.id,
+    error: { code: ErrorCodes.caller_not_allowed, message: 'extension chrome-extension://x/ is not allowed by the host configuration' },
+  });
+  await assert.rejects(ready, (e) => e.is('caller_not_allowed'));
+  assert.equal(connection.snapshot().state, ConnectionState.forbidden);
+  assert.equal(ports[0].disconnected, true);
+  assert.equal(timers.pending().filter((t) => t.ms !== 10000).length, 0, 'no reconnect scheduled');
+});
+
+test('a request larger than the host reads is refused before it is sent, and the port stays', async () => {
+  // Property: a frame over 1 MiB would end the host (and every request on the
+  // port); it fails alone with too_large instead, counted in UTF-8 bytes.
+  const { connection, ports } = await connected();
+  const other = connection.request('vault.get', { key: 'a' });
+  await new Promise((r) => setImmediate(r));
+  const sentBefore = ports[0].sent.length;
+  // 400,000 three-byte characters: 1.2 MB of UTF-8 in a 400,000-character string.
+  const big = connection.request('vault.set', { namespace: 'notes', key: 'k', value: { text: '語'.repeat(400000) } });
+  await assert.rejects(big, (e) => e.code === ErrorCodes.too_large && e.is('too_large'));
+  assert.equal(ports[0].sent.length, sentBefore, 'nothing was posted');
+  // Just under the limit still goes through.
+  const fits = connection.request('vault.set', { namespace: 'notes', key: 'k', value: { text: 'x'.repeat(1000000) } });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ports[0].sent.length, sentBefore + 1);
+  ports[0].reply(ports[0].sent.at(-1).id, { revision: 1 });
+  assert.deepEqual(await fits, { revision: 1 });
+  ports[0].reply(ports[0].sent[1].id, 'A');
+  assert.equal(await other, 'A');
+  assert.equal(connection.snapshot().state, ConnectionState.connected);
+});

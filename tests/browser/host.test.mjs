@@ -178,6 +178,8 @@ describe('extension with the native host', { skip }, () => {
     assert.equal(await page.getAttribute('body', 'data-host-state'), 'connected');
     assert.ok(await page.locator('#host-notice').isHidden());
     assert.equal(await page.locator('#host-label').innerText(), `Host ${hostVersion}`);
+    // The (hidden) install hint names this browser: Debian's Chromium.
+    assert.equal(await page.locator('#host-fix-command').textContent(), 'bellwether-host install --browser chromium');
     await page.close();
   });
 });

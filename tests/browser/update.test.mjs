@@ -109,6 +109,11 @@ describe('content updates through the host', { skip }, () => {
     const reader = await openExtensionPage(context, 'reader/reader.html');
     await reader.waitForSelector('body[data-host-ready="true"]');
     await reader.waitForFunction(() => document.body.dataset.packVersion === '1');
+    // A note being written while the edition changes keeps its draft.
+    await reader.waitForSelector('body[data-vault="loaded"]');
+    const writing = reader.locator('#ultimate-test--the-china-factor');
+    await writing.locator('.note-toggle').click();
+    await writing.locator('.note-input').fill('a draft written while the edition changes');
 
     await repo.publishPack(2, {
       title: 'Japan–US Trade: Japan as the Bellwether — Second Edition',
@@ -127,6 +132,11 @@ describe('content updates through the host', { skip }, () => {
     assert.match(await notice.innerText(), /Second edition: revised title/);
     // The whole analysis is still there in the new edition.
     assert.equal(await reader.locator('section.part').count(), 4);
+    // The editor is open again in the new article, with the draft and no
+    // claim that it was saved elsewhere.
+    assert.equal(await writing.locator('.note-input').inputValue(), 'a draft written while the edition changes');
+    assert.equal(await writing.locator('.note-conflict').count(), 0);
+    await writing.locator('.note-cancel').click();
 
     assert.match(await security.locator('#update-content-version').innerText(), /^Version 2/);
     const popup = await openExtensionPage(context, 'popup/popup.html');
@@ -152,6 +162,43 @@ describe('content updates through the host', { skip }, () => {
     assert.match(await security.locator('#update-next-check').innerText(), /Check now/);
     await security.locator('#update-automatic').check();
     await warning.waitFor({ state: 'hidden' });
+  });
+
+  test('with automatic updates off the alarm wakes the host but does not check', async (t) => {
+    // Property: the service worker's periodic alarm respects the reader's
+    // policy; only "Check now" checks regardless.
+    if (updatesMissing) return t.skip(updatesMissing);
+    const rpc = (method, params = {}) =>
+      security.evaluate(async ([m, p]) => (await import('../lib/rpc.js')).call(m, p), [method, params]);
+    await rpc('update.setPolicy', { automatic: false });
+    const worker = await waitForServiceWorker(context);
+    try {
+      const before = await rpc('update.status');
+      const requestsBefore = server.requests.length;
+      const fired = await worker.evaluate(() => new Promise((resolve) => {
+        const seen = (alarm) => {
+          if (alarm.name !== 'bellwether-update-check') return;
+          chrome.alarms.onAlarm.removeListener(seen);
+          resolve(true);
+        };
+        chrome.alarms.onAlarm.addListener(seen);
+        // Unpacked extensions may set alarms a second ahead.
+        chrome.alarms.create('bellwether-update-check', { when: Date.now() + 1000 });
+        setTimeout(() => resolve(false), 30000);
+      }));
+      assert.ok(fired, 'the alarm fired');
+      // A check started by the alarm would fetch timestamp.json within
+      // moments and move lastCheck.
+      await security.waitForTimeout(5000);
+      const after = await rpc('update.status');
+      assert.equal(after.automatic, false);
+      assert.equal(after.lastCheck, before.lastCheck);
+      assert.deepEqual(server.requests.slice(requestsBefore), []);
+    } finally {
+      await rpc('update.setPolicy', { automatic: true });
+      await worker.evaluate(() =>
+        chrome.alarms.create('bellwether-update-check', { delayInMinutes: 360, periodInMinutes: 360 }));
+    }
   });
 
   test('a server whose certificate the host does not trust is refused and the content stays', async (t) => {

@@ -6,11 +6,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
   closeBrowser,
   findHostBinary,
+  findVaultTool,
   installHost,
   kExtensionId,
   launchBrowser,
@@ -20,6 +23,7 @@ import {
 } from './lib/launch.mjs';
 
 const hostBin = findHostBinary();
+const vaultTool = findVaultTool();
 
 // Every regular file under dir (bounded depth), for the at-rest scan.
 async function filesUnder(dir, depth = 6) {
@@ -172,7 +176,20 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     await section.locator('.note-text', { hasText: 'from the second tab' }).waitFor();
     const replaced = await pollVault(first, 'notes', `japan-us-trade/${otherId}`, (v) => v?.text === 'from the second tab');
     assert.equal(replaced?.text, 'from the second tab');
-    await second.evaluate(async (k) => (await import('../lib/vault.js')).remove('notes', k), `japan-us-trade/${otherId}`);
+    // The first tab still holds the older revision: its delete is refused
+    // and it shows the note as it now is, so nothing unseen is deleted.
+    const key = `japan-us-trade/${otherId}`;
+    const stale = first.locator(`#${otherId}`);
+    await stale.locator('.note-toggle').click();
+    await stale.locator('.note-delete').click();
+    await stale.locator('.note-text', { hasText: 'from the second tab' }).waitFor();
+    assert.match(await first.locator('#toast').innerText(), /changed in another tab/);
+    assert.equal((await pollVault(first, 'notes', key, (v) => v !== null))?.text, 'from the second tab');
+    // Deleting again, having seen it, deletes it.
+    await stale.locator('.note-toggle').click();
+    await stale.locator('.note-delete').click();
+    await first.waitForFunction((id) => !document.querySelector(`#${id} .note-text`), otherId);
+    assert.equal(await pollVault(first, 'notes', key, (v) => v === null), null);
     await first.close();
     await second.close();
   });
@@ -306,6 +323,8 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     await page.locator('#unlock-button').click();
     await page.locator(`#${sectionId} .note-text`, { hasText: noteText }).waitFor({ timeout: 120000 });
     assert.ok(await page.locator('#unlock-form').isHidden());
+    // Unlocking brings back what a load brings: the saved reading position.
+    await page.waitForFunction(() => document.querySelector('.section.current')?.id === 'adapt--form-regional-economic-blocs');
     await page.close();
 
     // Remove the passphrase again through the page (current passphrase required).
@@ -391,6 +410,35 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     const remaining = await page.evaluate(async () =>
       (await (await import('../lib/vault.js')).listAll('highlights', 'japan-us-trade/')).length);
     assert.equal(remaining, 0);
+    await page.close();
+  });
+
+  test('a note damaged on disk is left out with a notice, and every other note still shows', async (t) => {
+    // Property: per-record integrity: one tampered row hides only itself.
+    if (vaultMissing) return t.skip(vaultMissing);
+    assert.ok(vaultTool, 'tests/vault/vault_stress_tool is built with the host');
+    const other = 'adapt--form-regional-economic-blocs';
+    const otherText = `A second note ${randomBytes(4).toString('hex')}`;
+    const page = await openReader(context);
+    await page.waitForSelector('body[data-vault="loaded"]');
+    const section = page.locator(`#${other}`);
+    await section.locator('.note-toggle').click();
+    await section.locator('.note-input').fill(otherText);
+    await section.locator('.note-save').click();
+    await section.locator('.note-text', { hasText: otherText }).waitFor();
+    assert.equal(await page.getAttribute('body', 'data-vault-damaged'), '0');
+    assert.ok(await page.locator('#integrity-notice').isHidden());
+
+    // The newest note (this one) gets one byte of its tag flipped in the file.
+    const { stdout } = await promisify(execFile)(vaultTool,
+      [join(sandbox.dirs.data, 'bellwether'), 'keyfile', 'damage-latest', 'notes'], { timeout: 30000 });
+    assert.match(stdout, /^damaged \d+/);
+    await page.reload();
+    await page.waitForSelector('body[data-vault="loaded"]');
+    assert.equal(await page.getAttribute('body', 'data-vault-damaged'), '1');
+    assert.equal(await page.locator(`#${sectionId} .note-text`).innerText(), noteText);
+    assert.equal(await page.locator(`#${other} .note-text`).count(), 0);
+    assert.match(await page.locator('#integrity-notice').innerText(), /One note, highlight or bookmark failed the vault's integrity check/);
     await page.close();
   });
 });

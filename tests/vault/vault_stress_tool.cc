@@ -16,13 +16,20 @@
 //                                  until the vault refuses one
 //   status                         prints state
 //   get <ns> <key>                 prints the value or the error
+//   damage-latest <ns>             flips the last byte (the tag) of the
+//                                  sealed value most recently written in
+//                                  <ns>, straight in the file (no key
+//                                  needed): damage on disk for the browser
+//                                  tests; prints "damaged <revision>"
 #include <signal.h>
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "vault/sqlite_db.h"
 #include "vault/vault.h"
 
 using bellwether::ErrorCode;
@@ -50,6 +57,30 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string command = argv[3];
+  if (command == "damage-latest" && argc >= 5) {
+    using bellwether::vault::Database;
+    auto db = Database::Open(std::string(argv[1]) + "/vault.db", false, 5000);
+    if (!db.ok()) return Fail(db.status());
+    std::int64_t revision = 0;
+    Status s = (*db)->Transaction(true, [&]() -> Status {
+      BW_ASSIGN_OR_RETURN(auto st, (*db)->Prepare("SELECT id, revision, value_blob FROM records WHERE ns = ? "
+                                                  "ORDER BY revision DESC LIMIT 1"));
+      st.Bind(1, std::string_view(argv[4]));
+      BW_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return Status::NotFound("no record in that namespace");
+      const std::int64_t id = st.Int(0);
+      revision = st.Int(1);
+      std::vector<std::uint8_t> blob(st.Blob(2).begin(), st.Blob(2).end());
+      if (blob.empty()) return Status::Integrity("empty value");
+      blob.back() ^= 0x01;
+      BW_ASSIGN_OR_RETURN(auto update, (*db)->Prepare("UPDATE records SET value_blob = ? WHERE id = ?"));
+      update.Bind(1, std::span<const std::uint8_t>(blob)).Bind(2, id);
+      return update.Run();
+    });
+    if (!s.ok()) return Fail(s);
+    Line("damaged " + std::to_string(revision));
+    return 0;
+  }
   bellwether::vault::VaultOptions options;
   options.data_dir = argv[1];
   options.key_source = std::string(argv[2]) == "keyring" ? bellwether::vault::KeySource::kKeyring

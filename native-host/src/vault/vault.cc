@@ -308,7 +308,7 @@ struct Vault::Impl {
   std::map<std::uint32_t, crypto::AesGcmKey> data_keys;
   // Get opens values into this one buffer (grown to the largest value read,
   // at most kMaxValueBytes) rather than a new allocation per read; the
-  // bytes a read used are wiped when it is done (ValueScratch).
+  // bytes a read used are wiped when it is done (ValueBuffer).
   SecureBytes value_scratch;
   std::int64_t wrap_generation = 0;
   // SQLite data version at which wrap_generation was last confirmed.
@@ -823,8 +823,9 @@ struct Vault::Impl {
       return Status::Integrity(FieldName(kind) + " has unknown format version " + std::to_string(blob[0]));
     }
     std::uint32_t key_id = ReadU32(blob.subspan(1, 4));
-    if (key_id != column_key_id)
+    if (key_id != column_key_id) {
       return Status::Integrity(FieldName(kind) + " names a different key than its row");
+    }
     BW_ASSIGN_OR_RETURN(const crypto::AesGcmKey* key, DataKey(key_id));
     return SealedField{key_id, key, blob.subspan(5, crypto::kGcmNonceBytes), blob.subspan(kBlobHeaderBytes)};
   }

@@ -29,9 +29,10 @@ export function extensionUrl(path) {
   return `chrome-extension://${kExtensionId}/${path}`;
 }
 
-// The host binary: $BELLWETHER_HOST_BIN (CTest sets it), else a build dir.
-export function findHostBinary() {
-  const fromEnv = process.env.BELLWETHER_HOST_BIN;
+// A binary of the build: $envName (CTest sets it), else the first build
+// directory that has `relPath`.
+function findBuilt(envName, relPath) {
+  const fromEnv = process.env[envName];
   if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
   const dirs = ['build/dev', 'build/release', 'build/debug', 'build'];
   try {
@@ -40,11 +41,15 @@ export function findHostBinary() {
     // No build directory.
   }
   for (const dir of dirs) {
-    const candidate = join(kRepoRoot, dir, 'native-host', 'src', 'app', 'bellwether-host');
+    const candidate = join(kRepoRoot, dir, relPath);
     if (existsSync(candidate)) return candidate;
   }
   return null;
 }
+
+export const findHostBinary = () => findBuilt('BELLWETHER_HOST_BIN', 'native-host/src/app/bellwether-host');
+// tests/vault/vault_stress_tool: damages records on disk for integrity tests.
+export const findVaultTool = () => findBuilt('BELLWETHER_VAULT_TOOL', 'tests/vault/vault_stress_tool');
 
 // A private directory tree standing in for the user's home.
 export async function makeSandbox(prefix = 'bellwether-browser-') {
