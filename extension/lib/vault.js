@@ -2,6 +2,7 @@
 // highlights, bookmarks, reading position, settings) goes only here, never to
 // chrome.storage, which browsers keep as plain files.
 
+import { ErrorCodes, RpcError } from './protocol.js';
 import { call } from './rpc.js';
 
 export const Namespaces = Object.freeze({
@@ -13,7 +14,13 @@ export const Namespaces = Object.freeze({
 });
 
 const kPageLimit = 100;
-const kMaxPages = 200; // Bounded: at most 20,000 records per listing.
+// Bounded: more pages than any vault within its quota can fill (64 MiB of
+// records of at least ~100 bytes each); reaching it is an error, not a
+// silently shortened list.
+const kMaxPages = 10000;
+// Reads in flight at once in getAll: the host answers one at a time, and
+// each request's timeout runs from when it is sent.
+const kParallelGets = 16;
 
 export function status() {
   return call('vault.status');
@@ -56,10 +63,12 @@ export async function listAll(namespace, prefix) {
     if (cursor) params.cursor = cursor;
     const reply = await call('vault.list', params);
     items.push(...(reply?.items ?? []));
-    cursor = reply?.cursor ?? null;
-    if (!cursor) break;
+    const next = reply?.cursor ?? null;
+    if (!next) return items;
+    if (next === cursor) break; // A cursor that does not move would loop.
+    cursor = next;
   }
-  return items;
+  throw new RpcError({ code: ErrorCodes.internal, message: `Listing ${namespace} did not come to an end.` });
 }
 
 // Every record as {key, value, revision} in `records`; records that vanish
@@ -69,16 +78,22 @@ export async function listAll(namespace, prefix) {
 export async function getAll(namespace, prefix) {
   const items = await listAll(namespace, prefix);
   let damaged = 0;
-  const records = await Promise.all(items.map(async ({ key }) => {
-    try {
-      const record = await get(namespace, key);
-      return record ? { key, value: record.value, revision: record.revision } : null;
-    } catch (e) {
-      if (!e.is?.('integrity')) throw e;
-      damaged += 1;
-      return null;
+  const records = new Array(items.length).fill(null);
+  let next = 0;
+  const reader = async () => {
+    while (next < items.length) {
+      const index = next++;
+      const { key } = items[index];
+      try {
+        const record = await get(namespace, key);
+        if (record) records[index] = { key, value: record.value, revision: record.revision };
+      } catch (e) {
+        if (!e.is?.('integrity')) throw e;
+        damaged += 1;
+      }
     }
-  }));
+  };
+  await Promise.all(Array.from({ length: Math.min(kParallelGets, items.length) }, reader));
   return { records: records.filter(Boolean), damaged };
 }
 
