@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "install/host_config.h"
 
@@ -102,6 +104,52 @@ TEST_F(HostManifestTest, UnreadableConfigIsAnErrorNotTheDefaults) {
   fs::create_directories(HostConfigPath());
   auto config = LoadHostConfig(HostConfigPath());
   EXPECT_FALSE(config.ok());
+}
+
+TEST_F(HostManifestTest, FirstInstallTrustsExactlyTheInstalledIds) {
+  // Installing for another extension does not also trust this build's
+  // default IDs, in either browser.
+  ManifestOptions o{Browser::kChromium, root_ / "p", "/x/host", {std::string(32, 'c')}};
+  ASSERT_TRUE(InstallHostManifest(o).ok());
+  auto config = LoadHostConfig(HostConfigPath());
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->chromium_extension_ids, std::vector<std::string>{std::string(32, 'c')});
+  EXPECT_TRUE(config->firefox_addon_ids.empty());
+}
+
+TEST_F(HostManifestTest, ConfigLeavingABrowserOutTrustsNoOneThere) {
+  // A host.json without a browser's list fails closed for that browser.
+  fs::create_directories(root_ / "cfg" / "bellwether");
+  std::ofstream(HostConfigPath())
+      << R"({"allowedExtensions":{"chromium":["abcdefghijklmnopabcdefghijklmnop"]}})";
+  auto config = LoadHostConfig(HostConfigPath());
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->chromium_extension_ids.size(), 1u);
+  EXPECT_TRUE(config->firefox_addon_ids.empty());
+  // With no file at all the build's IDs still apply (the documented default).
+  fs::remove(HostConfigPath());
+  auto defaults = LoadHostConfig(HostConfigPath());
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->chromium_extension_ids, HostConfig::Defaults().chromium_extension_ids);
+  EXPECT_EQ(defaults->firefox_addon_ids, HostConfig::Defaults().firefox_addon_ids);
+}
+
+TEST_F(HostManifestTest, UnreadableConfigStopsTheInstallBeforeAnyManifest) {
+  // No manifest that would start a host refusing every caller.
+  fs::create_directories(HostConfigPath());  // A directory: unreadable as a file.
+  ManifestOptions o{Browser::kChromium, root_ / "p", "/x/host", {std::string(32, 'a')}};
+  EXPECT_FALSE(InstallHostManifest(o).ok());
+  EXPECT_FALSE(fs::exists(ManifestPath(o)));
+}
+
+TEST_F(HostManifestTest, EmptyHomeFallsBackToThePasswordDatabaseNotTheWorkingDirectory) {
+  // HOME="" must not put a manifest under a relative ".config/...".
+  ::setenv("HOME", "", 1);
+  ::unsetenv("XDG_CONFIG_HOME");
+  ManifestOptions o{Browser::kChromium, std::nullopt, "/x/host", {std::string(32, 'a')}};
+  EXPECT_TRUE(ManifestPath(o).is_absolute()) << ManifestPath(o);
+  ManifestOptions f{Browser::kFirefox, std::nullopt, "/x/host", {"reader@bellwether.io"}};
+  EXPECT_TRUE(ManifestPath(f).is_absolute()) << ManifestPath(f);
 }
 
 TEST_F(HostManifestTest, UninstallIsIdempotent) {

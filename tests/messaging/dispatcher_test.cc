@@ -92,6 +92,21 @@ TEST_F(DispatcherTest, WrongTypesAreInvalidRequest) {
   EXPECT_EQ(reply["id"], 9);
 }
 
+TEST_F(DispatcherTest, NullIdIsInvalidRequestAndNothingRuns) {
+  // A reply to id null could not be told from the answer to an unreadable
+  // request, so such a request is refused rather than run.
+  int runs = 0;
+  dispatcher_.Register("test.count", [&runs](const json&, RequestContext&) -> Result<json> {
+    ++runs;
+    return json(runs);
+  });
+  json reply = Call(R"({"jsonrpc":"2.0","id":null,"method":"test.count"})");
+  EXPECT_EQ(Code(reply), -32600);
+  EXPECT_TRUE(reply["id"].is_null());
+  EXPECT_NE(reply["error"]["message"].get<std::string>().find("string or number"), std::string::npos);
+  EXPECT_EQ(runs, 0);
+}
+
 TEST_F(DispatcherTest, BrowserNotificationsAreRefused) {
   // Requests without an id are reserved for host-to-extension events.
   json reply = Call(R"({"jsonrpc":"2.0","method":"test.echo"})");

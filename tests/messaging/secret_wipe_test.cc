@@ -120,6 +120,22 @@ TEST(SecretWipe, RefusedRequestsWipeThePassphrase) {
   EXPECT_FALSE(seen);
 }
 
+// Refused before its params are read at all (a batch array, positional
+// params): every string in it is overwritten, the passphrase included.
+TEST(SecretWipe, BatchesAndPositionalParamsWipeThePassphrase) {
+  Dispatcher dispatcher;
+  bool seen = true;
+  std::string reply = DispatchWatched(dispatcher, "[" + Request("2.0", "vault.unlock") + "]", &seen);
+  EXPECT_NE(reply.find("must be a JSON object"), std::string::npos) << reply;
+  EXPECT_FALSE(seen);
+  const std::string positional = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vault.unlock\",\"params\":[" +
+                                 nlohmann::json(kSecret).dump() + "," +
+                                 nlohmann::json(std::string(2 * kSecret.size(), 'z')).dump() + "]}";
+  reply = DispatchWatched(dispatcher, positional, &seen);
+  EXPECT_NE(reply.find("named parameters"), std::string::npos) << reply;
+  EXPECT_FALSE(seen);
+}
+
 // A handler that reads the passphrase and fails, inline or in the
 // background: overwritten too.
 TEST(SecretWipe, HandledRequestsWipeThePassphrase) {

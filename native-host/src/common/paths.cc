@@ -12,19 +12,23 @@
 namespace bellwether::paths {
 namespace {
 
-std::filesystem::path Home() {
+std::filesystem::path XdgDir(const char* var, const char* fallback_under_home) {
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (const char* v = std::getenv(var); v != nullptr && v[0] == '/') return v;
+  return HomeDir() / fallback_under_home;
+}
+
+}  // namespace
+
+std::filesystem::path HomeDir() {
   if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') return h;
   if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) return pw->pw_dir;
   return "/";
 }
 
-std::filesystem::path XdgDir(const char* var, const char* fallback_under_home) {
-  // The XDG spec says relative values are invalid and must be ignored.
-  if (const char* v = std::getenv(var); v != nullptr && v[0] == '/') return v;
-  return Home() / fallback_under_home;
+std::filesystem::path XdgConfigHome() {
+  return XdgDir("XDG_CONFIG_HOME", ".config");
 }
-
-}  // namespace
 
 std::filesystem::path DataDir() { return XdgDir("XDG_DATA_HOME", ".local/share") / "bellwether"; }
 std::filesystem::path StateDir() { return XdgDir("XDG_STATE_HOME", ".local/state") / "bellwether"; }

@@ -5,7 +5,7 @@
 //   state: $XDG_STATE_HOME/bellwether  (default ~/.local/state/bellwether)
 //          host.log
 //   config:$XDG_CONFIG_HOME/bellwether (default ~/.config/bellwether)
-//          allowed-origins.json written by `bellwether-host install`
+//          host.json written by `bellwether-host install`
 //
 // Every directory is created 0700; the host never loosens existing modes.
 #ifndef BELLWETHER_COMMON_PATHS_H_
@@ -16,6 +16,12 @@
 #include "common/status.h"
 
 namespace bellwether::paths {
+
+// $HOME when set and not empty, else the user's entry in the password
+// database (so every file the host writes agrees on one home).
+std::filesystem::path HomeDir();
+// $XDG_CONFIG_HOME when absolute, else ~/.config (browsers' config too).
+std::filesystem::path XdgConfigHome();
 
 std::filesystem::path DataDir();
 std::filesystem::path StateDir();

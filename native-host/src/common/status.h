@@ -43,7 +43,7 @@ enum class ErrorCode : int {
   // Updates.
   kUpdateInProgress = -32030,     // Another process holds the update lock.
   kUpdateVerification = -32031,   // Metadata or target failed TUF checks.
-  kUpdateNetwork = -32032,        // Fetch failed (DNS, TLS, timeout, HTTP).
+  kUpdateNetwork = -32032,        // Fetch failed (DNS, TLS, HTTP); timeouts are kUpdateTimeout.
   kUpdateExpired = -32033,        // Freeze attack or stale repository.
   kUpdateRollback = -32034,       // Version went backwards.
   kUpdateTooLarge = -32035,       // Endless-data attack: above the size limit.

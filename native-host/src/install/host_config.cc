@@ -46,7 +46,9 @@ Result<HostConfig> LoadHostConfig(const std::filesystem::path& path) {
   if (doc.is_discarded() || !doc.is_object()) {
     return Status::InvalidParams(where + " is not a JSON object; fix or delete it");
   }
-  HostConfig config = HostConfig::Defaults();
+  // A file that exists lists everything allowed: a browser it leaves out
+  // gets no one (fail closed), not the built-in IDs.
+  HostConfig config;
   if (auto allowed = doc.find("allowedExtensions"); allowed != doc.end()) {
     if (!allowed->is_object()) return Status::InvalidParams(where + ": allowedExtensions must be an object");
     if (auto c = allowed->find("chromium"); c != allowed->end()) {

@@ -21,14 +21,12 @@ namespace {
 
 using nlohmann::json;
 
+// The same home and config home as the host's own files (common/paths.h).
 std::filesystem::path Home() {
-  const char* home = std::getenv("HOME");
-  return home != nullptr ? home : "/";
+  return paths::HomeDir();
 }
-
 std::filesystem::path ConfigHome() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  return (xdg != nullptr && xdg[0] == '/') ? std::filesystem::path(xdg) : Home() / ".config";
+  return paths::XdgConfigHome();
 }
 
 bool IsChromiumId(const std::string& id) {
@@ -104,19 +102,27 @@ Result<std::string> RenderManifest(const ManifestOptions& options) {
 
 Result<std::filesystem::path> InstallHostManifest(const ManifestOptions& options) {
   BW_ASSIGN_OR_RETURN(std::string text, RenderManifest(options));
+  // The IDs for the host's own caller check (defence in depth), read first:
+  // a host.json that cannot be read stops the install before a manifest
+  // lets the browser start a host that would refuse every caller. Without
+  // one, the host serves exactly the IDs installed from now on, not the
+  // built-in ones as well.
+  HostConfig config;
+  std::error_code exists_ec;
+  if (std::filesystem::exists(HostConfigPath(), exists_ec) || exists_ec) {
+    BW_ASSIGN_OR_RETURN(config, LoadHostConfig(HostConfigPath()));
+  }
+  auto& ids = options.browser == Browser::kFirefox ? config.firefox_addon_ids : config.chromium_extension_ids;
+  for (const std::string& id : options.extension_ids) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+
   const std::filesystem::path path = ManifestPath(options);
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) return Status::Storage("cannot create " + path.parent_path().string() + ": " + ec.message());
   // Browsers only need to read it; nothing in it is secret.
   BW_RETURN_IF_ERROR(WriteFileAtomically(path, text, 0644));
-
-  // Record the IDs for the host's own caller check (defence in depth).
-  BW_ASSIGN_OR_RETURN(HostConfig config, LoadHostConfig(HostConfigPath()));
-  auto& ids = options.browser == Browser::kFirefox ? config.firefox_addon_ids : config.chromium_extension_ids;
-  for (const std::string& id : options.extension_ids) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-  }
   BW_RETURN_IF_ERROR(SaveHostConfig(HostConfigPath(), config));
   return path;
 }

@@ -22,7 +22,23 @@ Result<std::string> Serialise(const json& message) {
   }
 }
 
+// What an error reply may echo (null when the request's id was unusable).
 bool IsValidId(const json& id) { return id.is_string() || id.is_number() || id.is_null(); }
+// What a request may carry: a null id would get a reply that looks like the
+// answer to an unreadable request, which no caller can match.
+bool IsRequestId(const json& id) {
+  return id.is_string() || id.is_number();
+}
+
+// Every string of a value, recursively (positional params, batch entries:
+// requests refused unread, whose secrets are wiped all the same).
+void WipeAllStrings(json& value) {
+  if (value.is_string()) {
+    WipeString(value.get_ref<std::string&>());
+  } else if (value.is_structured()) {
+    for (auto& child : value) WipeAllStrings(child);
+  }
+}
 
 }  // namespace
 
@@ -88,27 +104,37 @@ Dispatcher::Dispatched Dispatcher::Dispatch(std::string_view payload, RequestCon
   if (request.is_discarded()) {
     return ErrorReply(null_id, Status::ParseError("frame is not valid JSON"));
   }
-  if (!request.is_object()) {
-    return ErrorReply(null_id, Status::InvalidRequest("request must be a JSON object"));
-  }
   // However this ends, secrets in the params do not outlive the call: in
-  // the request until they are moved out, then in `params`.
+  // the request until they are moved out, then in `params`. A request that
+  // is refused before its params are read (a batch array, positional
+  // params) has every string wiped.
   json params = json::object();
   struct WipeOnExit {
     json& request;
     json& params;
     ~WipeOnExit() {
-      if (auto p = request.find("params"); p != request.end()) WipeSecretParams(*p);
+      if (!request.is_object()) {
+        WipeAllStrings(request);
+      } else if (auto p = request.find("params"); p != request.end()) {
+        if (p->is_object()) {
+          WipeSecretParams(*p);
+        } else {
+          WipeAllStrings(*p);
+        }
+      }
       WipeSecretParams(params);
     }
   } wipe{request, params};
+  if (!request.is_object()) {
+    return ErrorReply(null_id, Status::InvalidRequest("request must be a JSON object"));
+  }
   auto id_it = request.find("id");
   if (id_it == request.end()) {
     return ErrorReply(null_id, Status::InvalidRequest(
                                    "request has no \"id\"; notifications are only sent by the host"));
   }
-  if (!IsValidId(*id_it)) {
-    return ErrorReply(null_id, Status::InvalidRequest("\"id\" must be a string, number or null"));
+  if (!IsRequestId(*id_it)) {
+    return ErrorReply(null_id, Status::InvalidRequest("\"id\" must be a string or number"));
   }
   const json id = *id_it;
   auto version = request.find("jsonrpc");
@@ -155,7 +181,13 @@ std::string Dispatcher::Call(const MethodHandler& handler, const std::string& me
     log::Error("method " + method + " threw a non-standard exception");
     result = Status::Internal("internal error while running " + method);
   }
-  if (!result.ok()) return ErrorReply(id, result.status());
+  if (!result.ok()) {
+    // An unexpected failure is worth a line in the host's log as well.
+    if (result.status().code() == ErrorCode::kInternal) {
+      log::Error("method " + method + " failed: " + result.status().message());
+    }
+    return ErrorReply(id, result.status());
+  }
 
   json reply = {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result).value()}};
   Result<std::string> text = Serialise(reply);

@@ -40,6 +40,9 @@ constexpr std::int64_t kFirstRetrySeconds = 10 * 60;
 // Failures in a row are counted up to this (the backoff reaches the longest
 // interval long before).
 constexpr std::int64_t kMaxCountedFailures = 30;
+// How far ahead of this process's clock a stored last check may be and still
+// count as "just now" (processes whose clocks are a moment apart).
+constexpr std::int64_t kClockSkewSeconds = 5 * 60;
 
 std::string IsoTime(std::int64_t unix_seconds) {
   return tuf::FormatDateTime(tuf::TimePoint{std::chrono::seconds(unix_seconds)});
@@ -341,7 +344,10 @@ Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* in
     return Status(ErrorCode::kUpdateTooLarge, target + " is larger than a content pack may be");
   }
   const fs::path local = ContentDir() / "targets" / tuf::EncodeRoleName(target);
+  // Left by a crash: downloads, and copies of current.json (written only
+  // under this lock, so none is in progress).
   RemoveStaleTempFiles(local.parent_path());
+  RemoveStaleTempFiles(ContentDir());
   if (!Updater::IsCachedTargetValid(info, local)) {
     ProgressReporter progress(notify, target);
     BW_RETURN_IF_ERROR(updater.DownloadTarget(info, local, std::ref(progress)));
@@ -465,9 +471,13 @@ std::optional<std::int64_t> UpdateService::SecondsUntilDue() {
   const std::int64_t now = std::max<std::int64_t>(0, options_.clock());
   // Computed from the current policy, so a new interval applies at once. A
   // clock that went backwards (or a damaged file) must not postpone updates
-  // for years: the last check counts as no later than now. A negative one
-  // (INT64_MIN in a damaged file) counts as never, and the clamp keeps the
-  // arithmetic below far from overflow.
+  // for years: a last check well in the future (a clock that was set ahead
+  // when it ran, or a damaged file) counts as never, so the check runs now
+  // and stores the real time; one a little ahead (another process's clock
+  // a moment apart) counts as now. A negative one (INT64_MIN in a damaged
+  // file) counts as never, and the clamp keeps the arithmetic below far
+  // from overflow.
+  if (*last > now + kClockSkewSeconds) return 0;
   const std::int64_t last_check = std::clamp<std::int64_t>(*last, 0, now);
   const std::int64_t due = last_check + DelayAfterCheck(state, policy);
   return std::max<std::int64_t>(0, due - now);
@@ -602,6 +612,26 @@ Result<UpdateServiceOptions> ApplyUpdateConfig(UpdateServiceOptions defaults,
   if (const char* root = std::getenv("BELLWETHER_TRUSTED_ROOT"); root != nullptr && *root != '\0') {
     options.trusted_root_path = root;
     options.initial_root.clear();
+  }
+  // Files are named from the root: a relative name would resolve against
+  // whatever directory a browser or a timer started the host in.
+  const std::pair<const char*, fs::path> files[] = {{"caBundle", fs::path(options.ca_bundle)},
+                                                    {"trustedRoot", options.trusted_root_path}};
+  for (const auto& [name, path] : files) {
+    if (!path.empty() && !path.is_absolute()) {
+      return Status::InvalidParams(std::string(name) + " must be an absolute path, not " + path.string());
+    }
+  }
+  // Credentials in the URL would be written into every error message, the
+  // status file, the log and the extension's status reply.
+  if (const std::string& url = options.repository_url; !url.empty()) {
+    const std::size_t scheme = url.find("://");
+    const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+    const std::size_t end = url.find_first_of("/?#", start);
+    if (url.substr(start, end == std::string::npos ? std::string::npos : end - start).find('@') !=
+        std::string::npos) {
+      return Status::InvalidParams("repositoryUrl must not contain a user name or password");
+    }
   }
   return options;
 }

@@ -165,6 +165,22 @@ TEST_F(UpdateServiceTest, ReportsUpToDateWhenNothingChanged) {
   EXPECT_EQ(service.StatusJson()["lastResult"], "up-to-date");
 }
 
+// Temporary files a crash left next to the installed pack and the
+// downloads are swept by the next check, which holds the update lock.
+TEST_F(UpdateServiceTest, CheckSweepsTemporaryFilesACrashLeftInContent) {
+  UpdateServiceOptions options = Options();
+  UpdateService service(options);
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  const fs::path stale_current = options.data_dir / "content" / ".current.json.tmp-AbC123";
+  const fs::path stale_download = options.data_dir / "content" / "targets" / ".pack.json.tmp-XyZ789";
+  std::ofstream(stale_current) << "half a pack";
+  std::ofstream(stale_download) << "half a download";
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  EXPECT_FALSE(fs::exists(stale_current));
+  EXPECT_FALSE(fs::exists(stale_download));
+  EXPECT_TRUE(fs::exists(options.data_dir / "content" / "current.json"));
+}
+
 // A tampered pack on the server is refused; the previous good pack stays
 // and the status explains the failure in plain words.
 TEST_F(UpdateServiceTest, KeepsPreviousPackWhenNewOneIsTampered) {
@@ -455,6 +471,36 @@ TEST(UpdateConfig, FileThenEnvironmentOverrideDefaults) {
   EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidParams);
 }
 
+// A repository URL with credentials (which would be copied into every
+// error, the log and the status reply) and relative file names (which
+// depend on where the host was started) are configuration errors.
+TEST(UpdateConfig, RefusesCredentialsInTheUrlAndRelativePaths) {
+  auto dir = bellwether::testing::TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  const fs::path file = (*dir)->path() / "update.json";
+  UpdateServiceOptions defaults;
+  defaults.repository_url = "https://updates.example/";
+  unsetenv("BELLWETHER_UPDATE_URL");
+  unsetenv("BELLWETHER_UPDATE_CA_BUNDLE");
+  unsetenv("BELLWETHER_TRUSTED_ROOT");
+  for (const char* config : {R"({"repositoryUrl":"https://reader:s3cret@updates.example/"})",
+                             R"({"repositoryUrl":"https://token@updates.example:8443/x"})",
+                             R"({"caBundle":"ca.pem"})", R"({"trustedRoot":"./root.json"})"}) {
+    std::ofstream(file, std::ios::trunc) << config;
+    auto applied = ApplyUpdateConfig(defaults, file);
+    ASSERT_FALSE(applied.ok()) << config;
+    EXPECT_EQ(applied.status().code(), ErrorCode::kInvalidParams) << config;
+    EXPECT_EQ(applied.status().message().find("s3cret"), std::string::npos);
+  }
+  setenv("BELLWETHER_UPDATE_URL", "https://user:pw@mirror.example/", 1);
+  std::ofstream(file, std::ios::trunc) << "{}";
+  EXPECT_FALSE(ApplyUpdateConfig(defaults, file).ok());
+  unsetenv("BELLWETHER_UPDATE_URL");
+  // An @ after the host (in the path or query) is not a credential.
+  std::ofstream(file, std::ios::trunc) << R"({"repositoryUrl":"https://updates.example/a@b/?x=@"})";
+  EXPECT_TRUE(ApplyUpdateConfig(defaults, file).ok());
+}
+
 // Damaged state files (wrong types, absurd numbers) neither crash the
 // service nor postpone the next check beyond one interval.
 TEST_F(UpdateServiceTest, SurvivesDamagedStateFiles) {
@@ -480,8 +526,9 @@ TEST_F(UpdateServiceTest, SurvivesDamagedStateFiles) {
 
 // A hostile lastCheck (the extremes of int64, a far-future or negative
 // time) neither overflows the schedule arithmetic nor postpones the next
-// check: a negative one counts as never, a future one as now.
-TEST_F(UpdateServiceTest, HostileLastCheckIsClampedBeforeScheduling) {
+// check: a negative one or one well in the future counts as never, one a
+// moment ahead as now.
+TEST_F(UpdateServiceTest, HostileLastCheckNeverPostponesTheSchedule) {
   UpdateServiceOptions options = Options();
   fs::create_directories(options.data_dir);
   UpdateService service(options);
@@ -495,10 +542,15 @@ TEST_F(UpdateServiceTest, HostileLastCheckIsClampedBeforeScheduling) {
                              std::numeric_limits<std::int64_t>::min() + 1}) {
     EXPECT_EQ(due_with_last_check(never), 0) << never;
   }
+  // A last check in the future (a clock once set ahead, or a damaged file)
+  // would otherwise move ahead of the real clock on every poll and never
+  // come due: it counts as never, so the next check runs and rewrites it.
   for (std::int64_t future : {std::numeric_limits<std::int64_t>::max(), now_ + 10 * 365 * 86400,
-                              std::numeric_limits<std::int64_t>::max() - 1}) {
-    EXPECT_EQ(due_with_last_check(future), interval) << future;
+                              std::numeric_limits<std::int64_t>::max() - 1, now_ + 3600}) {
+    EXPECT_EQ(due_with_last_check(future), 0) << future;
   }
+  // A moment ahead (another process's clock) counts as now.
+  EXPECT_EQ(due_with_last_check(now_ + 60), interval);
   EXPECT_EQ(due_with_last_check(now_ - 3600), interval - 3600);
   json status = service.StatusJson();
   EXPECT_TRUE(status["nextCheck"].is_string());
