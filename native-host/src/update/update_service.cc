@@ -16,6 +16,7 @@
 #include "common/json_guard.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "crypto/digest.h"
 #include "update/metadata_store.h"
 #include "update/tuf/metadata.h"
 
@@ -291,13 +292,56 @@ json UpdateService::LoadStatusFile() const {
   return *stored;
 }
 
+Status UpdateService::ResetIfAnchorChanged(const std::string& configured_root) {
+  // A root file (the one installed with the host, or one named in
+  // update.json or the environment) is an anchor by its hash; root bytes
+  // compiled in (embedding, tests) are one anchor whatever they are. The
+  // repository URL is not part of it: mirrors of one repository share the
+  // state and its protection against rollback. A host upgrade that ships a
+  // new root file starts over once, from that root.
+  const std::string anchor = configured_root.empty()
+                                 ? std::string("built-in")
+                                 : "sha256:" + crypto::HexEncode(crypto::Sha256(configured_root));
+  BW_ASSIGN_OR_RETURN(std::optional<std::string> stored, ReadFileIfExists(AnchorPath(), 1024));
+  std::string recorded = stored ? *stored : std::string();
+  while (!recorded.empty() && (recorded.back() == '\n' || recorded.back() == ' ')) recorded.pop_back();
+  if (stored && recorded != anchor) {
+    // Metadata trusted under another root, and content installed from its
+    // repository, must not pin or block this one (a demo repository's
+    // root or pack version, say). Who can change the configuration can
+    // name any root anyway, so starting over gives nothing away.
+    log::Info("update: the trust anchor changed; starting over from the configured root");
+    std::error_code ec;
+    for (const fs::path& dir : {MetadataDir(), ContentDir() / "targets"}) {
+      for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code remove_ec;
+        if (it->is_regular_file(remove_ec)) fs::remove(it->path(), remove_ec);
+      }
+      ec.clear();
+    }
+    // The schedule too: the first check under the new anchor is due now.
+    for (const fs::path& file : {CurrentPackPath(), StatusPath()}) {
+      fs::remove(file, ec);
+      if (ec) return Status::Storage("cannot remove " + file.string() + ": " + ec.message());
+    }
+  }
+  if (!stored || recorded != anchor) {
+    BW_RETURN_IF_ERROR(WriteFileAtomically(AnchorPath(), anchor + "\n"));
+  }
+  return Status::Ok();
+}
+
 Status UpdateService::EnsureTrustedRoot() {
   std::string shipped = options_.initial_root;
+  std::string configured;
   if (shipped.empty() && !options_.trusted_root_path.empty()) {
     auto read = ReadFileIfExists(options_.trusted_root_path, kDefaultMaxRootBytes);
     if (!read.ok()) return read.status();
-    if (read->has_value()) shipped = **read;
+    if (read->has_value()) shipped = configured = **read;
   }
+  // Only when the anchor is known: a configured root file that is missing
+  // leaves the stored state as it is (and the check fails below without one).
+  if (!shipped.empty()) BW_RETURN_IF_ERROR(ResetIfAnchorChanged(configured));
   MetadataStore store(MetadataDir());
   BW_ASSIGN_OR_RETURN(std::optional<std::string> local, store.Load(tuf::kRootRole, kDefaultMaxRootBytes));
   if (shipped.empty()) {

@@ -130,6 +130,10 @@ class UpdateService {
  private:
   Status RunCheckLocked(const messaging::NotifyFn& notify, bool* installed);
   Status EnsureTrustedRoot();
+  // Starts over (trusted metadata, downloads and installed pack deleted)
+  // when the configured trust anchor is not the one the stored state grew
+  // from; see docs/updates.md, "Changing the trust anchor".
+  Status ResetIfAnchorChanged(const std::string& configured_root);
   void RecordOutcome(const Status& status, bool installed);
   nlohmann::json LoadStatusFile() const;
   // Seconds from the last check to the next one, for the persisted state.
@@ -141,6 +145,7 @@ class UpdateService {
   std::filesystem::path CurrentPackPath() const { return ContentDir() / "current.json"; }
   std::filesystem::path StatusPath() const { return options_.data_dir / "update-status.json"; }
   std::filesystem::path LockPath() const { return options_.data_dir / "update.lock"; }
+  std::filesystem::path AnchorPath() const { return options_.data_dir / "update-anchor"; }
   std::string TargetName() const { return "content/" + options_.pack_id + ".json"; }
 
   UpdateServiceOptions options_;

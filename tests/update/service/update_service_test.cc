@@ -157,6 +157,35 @@ TEST_F(UpdateServiceTest, InstallsNewerSignedPackFromHttpsRepository) {
   EXPECT_TRUE(saw_completed_2);
 }
 
+// State that grew from one trust anchor (a configured root file) does not
+// carry over to another (here the built-in root): the check starts over and
+// installs afresh. The same anchor again keeps the state.
+TEST_F(UpdateServiceTest, ChangingTheTrustAnchorStartsOver) {
+  UpdateServiceOptions configured = Options();
+  const fs::path root_file = data_->path() / "demo-root.json";
+  std::ofstream(root_file, std::ios::binary) << repo_.RootBytes(1);
+  configured.initial_root.clear();
+  configured.trusted_root_path = root_file;
+  ASSERT_TRUE(UpdateService(configured).CheckNow({}).ok());
+  EXPECT_EQ(UpdateService(configured).StatusJson()["lastResult"], "ok");
+  ASSERT_TRUE(UpdateService(configured).CheckNow({}).ok());
+  EXPECT_EQ(UpdateService(configured).StatusJson()["lastResult"], "up-to-date");  // Kept.
+  const fs::path anchor = configured.data_dir / "update-anchor";
+  std::ifstream configured_anchor(anchor);
+  std::string recorded;
+  std::getline(configured_anchor, recorded);
+  EXPECT_EQ(recorded, "sha256:" + crypto::HexEncode(crypto::Sha256(repo_.RootBytes(1))));
+
+  UpdateService built_in(Options());
+  ASSERT_TRUE(built_in.CheckNow({}).ok());
+  EXPECT_EQ(built_in.StatusJson()["lastResult"], "ok");  // Installed again from scratch.
+  std::ifstream built_in_anchor(anchor);
+  std::getline(built_in_anchor, recorded);
+  EXPECT_EQ(recorded, "built-in");
+  ASSERT_TRUE(built_in.CheckNow({}).ok());
+  EXPECT_EQ(built_in.StatusJson()["lastResult"], "up-to-date");
+}
+
 // A second check with nothing new reports "up-to-date" and keeps the pack.
 TEST_F(UpdateServiceTest, ReportsUpToDateWhenNothingChanged) {
   UpdateService service(Options());
