@@ -101,6 +101,24 @@ TEST_F(VaultMethodsTest, BadParamsAreInvalidParams) {
             static_cast<int>(ErrorCode::kTooLarge));
 }
 
+// The compare-and-set methods refuse parameters they do not know: a
+// misspelt "expectedRevision" must not turn into an unconditional write.
+TEST_F(VaultMethodsTest, CompareAndSetMethodsRefuseUnknownParams) {
+  auto set = Call("vault.set", {{"namespace", "notes"}, {"key", "s1"}, {"value", 1}});
+  ASSERT_TRUE(set.contains("result")) << set.dump();
+  const auto rev = set["result"]["revision"].get<std::int64_t>();
+  auto misspelt =
+      Call("vault.set", {{"namespace", "notes"}, {"key", "s1"}, {"value", 2}, {"expectedRevison", rev + 7}});
+  EXPECT_EQ(ErrorCodeOf(misspelt), static_cast<int>(ErrorCode::kInvalidParams));
+  EXPECT_NE(misspelt["error"]["message"].get<std::string>().find("expectedRevison"), std::string::npos);
+  auto removal = Call("vault.delete", {{"namespace", "notes"}, {"key", "s1"}, {"revision", rev}});
+  EXPECT_EQ(ErrorCodeOf(removal), static_cast<int>(ErrorCode::kInvalidParams));
+  // Nothing was written or deleted.
+  auto get = Call("vault.get", {{"namespace", "notes"}, {"key", "s1"}});
+  EXPECT_EQ(get["result"]["value"], 1);
+  EXPECT_EQ(get["result"]["revision"], rev);
+}
+
 // vault.status carries every documented field.
 TEST_F(VaultMethodsTest, StatusHasDocumentedFields) {
   Call("vault.set", {{"namespace", "notes"}, {"key", "a"}, {"value", 1}});

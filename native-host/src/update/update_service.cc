@@ -76,7 +76,15 @@ class FileLock {
   static Result<FileLock> TryAcquire(const fs::path& path) {
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return Status::Storage("cannot open " + path.string() + ": " + strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    // HeldElsewhere() takes the lock shared for an instant; a few short
+    // retries keep such a probe from passing for a check in progress.
+    int locked = -1;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      locked = flock(fd, LOCK_EX | LOCK_NB);
+      if (locked == 0 || errno != EWOULDBLOCK) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (locked != 0) {
       int err = errno;
       close(fd);
       if (err == EWOULDBLOCK) {
@@ -229,6 +237,12 @@ Result<json> ValidateContentPack(std::string_view bytes, std::string_view expect
   if (changes == pack.end() || !changes->is_array()) return bad("changes must be an array");
   auto parts = pack.find("parts");
   if (parts == pack.end() || !parts->is_array() || parts->empty()) return bad("parts must be a non-empty array");
+  // content.get sends the pack as this parser writes it back, which can be
+  // longer than the file (1e9 is written 1000000000.0): it must still fit in
+  // one reply, so the limit applies to that form too.
+  if (pack.dump(-1, ' ', false, json::error_handler_t::replace).size() > kMaxContentPackBytes) {
+    return bad("it is too large once re-encoded");
+  }
   return pack;
 }
 

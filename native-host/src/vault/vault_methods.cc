@@ -94,6 +94,19 @@ Result<std::optional<std::int64_t>> OptionalRevision(const json& params) {
   return std::optional<std::int64_t>(it->get<std::int64_t>());
 }
 
+// For the compare-and-set methods: a misspelt "expectedRevision" must not
+// quietly turn a conditional write into an unconditional one.
+Status OnlyParams(const json& params, std::initializer_list<std::string_view> known) {
+  for (const auto& [name, value] : params.items()) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return Status::InvalidParams("unknown parameter \"" + name + "\" (known: " + list + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 json OptionalTime(const std::optional<std::chrono::system_clock::time_point>& t) {
   return t ? json(FormatIso8601(*t)) : json(nullptr);
 }
@@ -183,6 +196,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
   });
 
   add("vault.set", [](Vault& v, const json& p) -> Result<json> {
+    BW_RETURN_IF_ERROR(OnlyParams(p, {"namespace", "key", "value", "expectedRevision"}));
     BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
     BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
     if (!p.contains("value")) return Status::InvalidParams("missing parameter \"value\"");
@@ -192,6 +206,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
   });
 
   add("vault.delete", [](Vault& v, const json& p) -> Result<json> {
+    BW_RETURN_IF_ERROR(OnlyParams(p, {"namespace", "key", "expectedRevision"}));
     BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
     BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> expected, OptionalRevision(p));

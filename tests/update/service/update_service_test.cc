@@ -611,6 +611,23 @@ TEST(ContentPack, RefusesTooDeeplyNestedPack) {
   }
 }
 
+// A pack within the size limit whose re-encoding (what content.get sends)
+// would not be is refused: 1e9 is written back as 1000000000.0.
+TEST(ContentPack, RefusesPackThatGrowsPastTheLimitWhenReencoded) {
+  std::string text = json::parse(Pack(3)).dump();
+  const std::string blocks = "\"blocks\":[]";
+  const std::size_t at = text.find(blocks);
+  ASSERT_NE(at, std::string::npos);
+  std::string numbers;
+  for (int i = 0; i < 150000; ++i) numbers += i == 0 ? "1e9" : ",1e9";
+  text.replace(at, blocks.size(), "\"blocks\":[" + numbers + "]");
+  ASSERT_LT(text.size(), kMaxContentPackBytes);
+  auto pack = ValidateContentPack(text, "japan-us-trade");
+  ASSERT_FALSE(pack.ok());
+  EXPECT_EQ(pack.status().code(), ErrorCode::kUpdateVerification);
+  EXPECT_NE(pack.status().message().find("re-encoded"), std::string::npos) << pack.status().message();
+}
+
 // Too deeply nested status and policy files count as damaged: defaults are
 // used, a check is due, and the next check rewrites the status file.
 TEST_F(UpdateServiceTest, TooDeeplyNestedStateFilesCountAsDamaged) {
