@@ -77,6 +77,16 @@ async function pollVault(page, namespace, key, accept) {
   return value;
 }
 
+// Writes `text` as the note on a section through the reader's editor and
+// presses Save (the caller waits for what it expects to follow).
+async function writeNote(page, sectionId, text) {
+  const section = page.locator(`#${sectionId}`);
+  await section.locator('.note-toggle').click();
+  await section.locator('.note-input').fill(text);
+  await section.locator('.note-save').click();
+  return section;
+}
+
 async function openReader(context) {
   const page = await openExtensionPage(context, 'reader/reader.html');
   await page.waitForSelector('body[data-host-ready="true"]');
@@ -110,10 +120,7 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     if (vaultMissing) return t.skip(vaultMissing);
     const page = await openReader(context);
     await page.waitForSelector('body[data-vault="loaded"]');
-    const section = page.locator(`#${sectionId}`);
-    await section.locator('.note-toggle').click();
-    await section.locator('.note-input').fill(noteText);
-    await section.locator('.note-save').click();
+    const section = await writeNote(page, sectionId, noteText);
     await section.locator('.note-text', { hasText: noteText }).waitFor();
     await section.locator('.bookmark-toggle').click();
     await page.waitForFunction((id) =>
@@ -156,12 +163,7 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
       [...document.querySelectorAll('section[id]')].map((n) => n.id)
         .filter((id) => id !== taken && document.querySelector(`#${id} .note-toggle`)).at(-1), sectionId);
     assert.ok(otherId, 'a second section with notes');
-    const write = async (page, text) => {
-      const section = page.locator(`#${otherId}`);
-      await section.locator('.note-toggle').click();
-      await section.locator('.note-input').fill(text);
-      await section.locator('.note-save').click();
-    };
+    const write = (page, text) => writeNote(page, otherId, text);
     await write(first, 'from the first tab');
     await first.locator(`#${otherId} .note-text`, { hasText: 'from the first tab' }).waitFor();
     await write(second, 'from the second tab');
@@ -421,10 +423,7 @@ describe('vault features in the reader', { skip: hostBin ? false : 'bellwether-h
     const otherText = `A second note ${randomBytes(4).toString('hex')}`;
     const page = await openReader(context);
     await page.waitForSelector('body[data-vault="loaded"]');
-    const section = page.locator(`#${other}`);
-    await section.locator('.note-toggle').click();
-    await section.locator('.note-input').fill(otherText);
-    await section.locator('.note-save').click();
+    const section = await writeNote(page, other, otherText);
     await section.locator('.note-text', { hasText: otherText }).waitFor();
     assert.equal(await page.getAttribute('body', 'data-vault-damaged'), '0');
     assert.ok(await page.locator('#integrity-notice').isHidden());

@@ -462,18 +462,29 @@ TEST_F(UpdateServiceTest, BackgroundThreadChecksWhenDueAndStopsCleanly) {
   EXPECT_EQ(completions, 1);
 }
 
+// A scratch update.json, defaults naming one repository, and none of the
+// environment's overrides.
+class UpdateConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = bellwether::testing::TempDir::Create();
+    ASSERT_TRUE(dir.ok());
+    dir_ = std::move(dir).value();
+    file = dir_->path() / "update.json";
+    defaults.repository_url = "https://updates.example/";
+    unsetenv("BELLWETHER_UPDATE_URL");
+    unsetenv("BELLWETHER_UPDATE_CA_BUNDLE");
+    unsetenv("BELLWETHER_TRUSTED_ROOT");
+  }
+  std::unique_ptr<bellwether::testing::TempDir> dir_;
+  fs::path file;
+  UpdateServiceOptions defaults;
+};
+
 // Configuration: file values override defaults, the environment overrides
 // the file, and a malformed field is an error.
-TEST(UpdateConfig, FileThenEnvironmentOverrideDefaults) {
-  auto dir = bellwether::testing::TempDir::Create();
-  ASSERT_TRUE(dir.ok());
-  const fs::path file = (*dir)->path() / "update.json";
-  UpdateServiceOptions defaults;
-  defaults.repository_url = "https://updates.example/";
+TEST_F(UpdateConfig, FileThenEnvironmentOverrideDefaults) {
   defaults.initial_root = "{}";
-  unsetenv("BELLWETHER_UPDATE_URL");
-  unsetenv("BELLWETHER_UPDATE_CA_BUNDLE");
-  unsetenv("BELLWETHER_TRUSTED_ROOT");
 
   auto none = ApplyUpdateConfig(defaults, file);
   ASSERT_TRUE(none.ok());
@@ -503,15 +514,7 @@ TEST(UpdateConfig, FileThenEnvironmentOverrideDefaults) {
 // A repository URL with credentials (which would be copied into every
 // error, the log and the status reply) and relative file names (which
 // depend on where the host was started) are configuration errors.
-TEST(UpdateConfig, RefusesCredentialsInTheUrlAndRelativePaths) {
-  auto dir = bellwether::testing::TempDir::Create();
-  ASSERT_TRUE(dir.ok());
-  const fs::path file = (*dir)->path() / "update.json";
-  UpdateServiceOptions defaults;
-  defaults.repository_url = "https://updates.example/";
-  unsetenv("BELLWETHER_UPDATE_URL");
-  unsetenv("BELLWETHER_UPDATE_CA_BUNDLE");
-  unsetenv("BELLWETHER_TRUSTED_ROOT");
+TEST_F(UpdateConfig, RefusesCredentialsInTheUrlAndRelativePaths) {
   for (const char* config : {R"({"repositoryUrl":"https://reader:s3cret@updates.example/"})",
                              R"({"repositoryUrl":"https://token@updates.example:8443/x"})",
                              R"({"caBundle":"ca.pem"})", R"({"trustedRoot":"./root.json"})"}) {
