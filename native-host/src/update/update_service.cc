@@ -302,8 +302,13 @@ Status UpdateService::SavePolicy(const UpdatePolicy& policy) {
 
 json UpdateService::LoadStatusFile() const {
   auto stored = ReadJsonFile(StatusPath());
-  if (!stored.ok() || !stored->is_object()) return json::object();
-  return *stored;
+  json file = stored.ok() && stored->is_object() ? *stored : json::object();
+  // Another process may have saved a newer outcome since ours failed to save.
+  if (unsaved_status_ &&
+      IntField(file, "lastCheck").value_or(-1) < IntField(*unsaved_status_, "lastCheck").value_or(-1)) {
+    return *unsaved_status_;
+  }
+  return file;
 }
 
 Status UpdateService::ResetIfAnchorChanged(const std::string& configured_root) {
@@ -334,6 +339,10 @@ Status UpdateService::ResetIfAnchorChanged(const std::string& configured_root) {
       ec.clear();
     }
     // The schedule too: the first check under the new anchor is due now.
+    {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      unsaved_status_.reset();
+    }
     for (const fs::path& file : {CurrentPackPath(), StatusPath()}) {
       fs::remove(file, ec);
       if (ec) return Status::Storage("cannot remove " + file.string() + ": " + ec.message());
@@ -472,7 +481,12 @@ void UpdateService::RecordOutcome(const Status& status, bool installed) {
   if (auto loaded = LoadPolicy(); loaded.ok()) policy = *loaded;
   state["nextCheck"] = now + DelayAfterCheck(state, policy);
   Status written = WriteFileAtomically(StatusPath(), state.dump(2) + "\n");
-  if (!written.ok()) log::Warning("update: cannot save status: " + written.ToString());
+  if (written.ok()) {
+    unsaved_status_.reset();
+  } else {
+    log::Warning("update: cannot save status: " + written.ToString());
+    unsaved_status_ = state;
+  }
 }
 
 Status UpdateService::CheckNow(const messaging::NotifyFn& notify) {

@@ -152,6 +152,10 @@ class UpdateService {
   std::mutex check_mutex_;      // Held for the whole of one check.
   std::atomic<bool> checking_{false};
   std::mutex state_mutex_;      // Guards the files below and the thread.
+  // The last outcome when it could not be saved (a full disk, a read-only
+  // data directory): the schedule, and its backoff, go on from it rather
+  // than from an older or missing file. Guarded by state_mutex_.
+  std::optional<nlohmann::json> unsaved_status_;
   std::atomic<bool> stop_{false};
   std::mutex wake_mutex_;
   std::condition_variable wake_;

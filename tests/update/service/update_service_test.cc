@@ -186,6 +186,26 @@ TEST_F(UpdateServiceTest, ChangingTheTrustAnchorStartsOver) {
   EXPECT_EQ(built_in.StatusJson()["lastResult"], "up-to-date");
 }
 
+// When the outcome cannot be saved (here the status file's name is taken by
+// a directory, which running as root cannot fake with modes), the schedule
+// goes on from the outcome in memory: the next check is an interval away,
+// not due at every poll.
+TEST_F(UpdateServiceTest, ScheduleHoldsWhenTheStatusCannotBeSaved) {
+  UpdateServiceOptions options = Options();
+  fs::create_directories(options.data_dir / "update-status.json");
+  UpdateService service(options);
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  ASSERT_TRUE(fs::is_directory(options.data_dir / "update-status.json"));  // Still not saved.
+  const std::int64_t interval = std::int64_t{kDefaultIntervalHours} * 3600;
+  const std::optional<std::int64_t> due = service.SecondsUntilDue();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_GE(*due, interval);  // The interval plus up to 10% jitter.
+  EXPECT_LE(*due, interval + interval / 10);
+  EXPECT_EQ(service.StatusJson()["lastResult"], "ok");
+  // A service that never saw that outcome falls back to "never checked".
+  EXPECT_EQ(UpdateService(options).SecondsUntilDue(), 0);
+}
+
 // A second check with nothing new reports "up-to-date" and keeps the pack.
 TEST_F(UpdateServiceTest, ReportsUpToDateWhenNothingChanged) {
   UpdateService service(Options());
