@@ -118,13 +118,14 @@ int RunUpdateCommand(const std::vector<std::string>& args) {
     std::cerr << "bellwether-host: " << options.status().message() << "\n";
     return 1;
   }
-  Status s = update::RunBackgroundCheck(std::move(options).value());
-  if (!s.ok()) {
+  Result<bool> checked = update::RunBackgroundCheck(std::move(options).value());
+  if (!checked.ok()) {
+    const Status& s = checked.status();
     std::cerr << "bellwether-host: update check failed: " << update::DescribeUpdateError(s) << " ("
               << s.ToString() << ")\n";
     return s.code() == ErrorCode::kUpdateInProgress ? 0 : 1;
   }
-  std::cout << "Update check finished.\n";
+  std::cout << (*checked ? "Update check finished.\n" : "Automatic updates are off; nothing was checked.\n");
   return 0;
 }
 

@@ -708,15 +708,16 @@ Result<UpdateServiceOptions> ApplyUpdateConfig(UpdateServiceOptions defaults,
   return options;
 }
 
-Status RunBackgroundCheck(UpdateServiceOptions options) {
+Result<bool> RunBackgroundCheck(UpdateServiceOptions options) {
   UpdateService service(std::move(options));
   BW_ASSIGN_OR_RETURN(UpdatePolicy policy, service.LoadPolicy());
   if (!policy.automatic) {
     // The reader turned automatic updates off; a timer must respect that.
     log::Info("update: automatic updates are off; not checking");
-    return Status::Ok();
+    return false;
   }
-  return service.CheckNow({});
+  BW_RETURN_IF_ERROR(service.CheckNow({}));
+  return true;
 }
 
 }  // namespace bellwether::update

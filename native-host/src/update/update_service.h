@@ -174,8 +174,9 @@ Result<UpdateServiceOptions> ApplyUpdateConfig(UpdateServiceOptions defaults,
                                                const std::filesystem::path& config_file);
 
 // One check for `bellwether-host update --background` (systemd timer, cron):
-// no browser, no notifications. Honours the lock; returns the outcome.
-Status RunBackgroundCheck(UpdateServiceOptions options);
+// no browser, no notifications. Honours the lock and the policy: false when
+// automatic updates are off and nothing was checked, else the outcome.
+Result<bool> RunBackgroundCheck(UpdateServiceOptions options);
 
 // Words a reader understands for a failed check (status.lastError).
 std::string DescribeUpdateError(const Status& status);

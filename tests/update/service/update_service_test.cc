@@ -436,7 +436,9 @@ TEST_F(UpdateServiceTest, BackgroundCheckRespectsAutomaticOff) {
     UpdateService service(options);
     ASSERT_TRUE(service.SavePolicy({.automatic = false, .interval_hours = 6}).ok());
   }
-  ASSERT_TRUE(RunBackgroundCheck(options).ok());
+  Result<bool> checked = RunBackgroundCheck(options);
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_FALSE(*checked);  // Said so (the CLI prints it), not "finished".
   EXPECT_FALSE(fs::exists(options.data_dir / "update-status.json"));
   EXPECT_FALSE(fs::exists(options.data_dir / "content" / "current.json"));
 }
@@ -444,8 +446,9 @@ TEST_F(UpdateServiceTest, BackgroundCheckRespectsAutomaticOff) {
 // `update --background` with automatic on installs the pack.
 TEST_F(UpdateServiceTest, BackgroundCheckInstallsPack) {
   UpdateServiceOptions options = Options();
-  Status s = RunBackgroundCheck(options);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  Result<bool> checked = RunBackgroundCheck(options);
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_TRUE(*checked);
   EXPECT_TRUE(fs::exists(options.data_dir / "content" / "current.json"));
 }
 
