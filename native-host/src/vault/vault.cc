@@ -89,8 +89,11 @@ CREATE TABLE IF NOT EXISTS records (
   value_blob BLOB NOT NULL,
   UNIQUE (ns, name_mac));
 CREATE INDEX IF NOT EXISTS records_by_key ON records (key_id);
--- Covers vault.list, which then reads the index alone, in MAC order.
-CREATE INDEX IF NOT EXISTS records_list ON records (ns, name_mac, key_id, revision, name_blob);
+-- vault.list walks the UNIQUE index in MAC order. Earlier hosts kept a
+-- covering index for it (records_list); the name memos made it save little,
+-- while every write paid for a second copy of the sealed name (docs/
+-- performance.md, "Results (eighth session)").
+DROP INDEX IF EXISTS records_list;
 -- One sealed name memo per namespace (vault/name_memo.h). Only ever saves
 -- work: deleting a row here loses nothing. `current` is 1 while the memo
 -- lists the namespace's rows exactly: the triggers in kMemoTriggers see
@@ -1425,15 +1428,16 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'keys', 'records')"));
     BW_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row || st.Int(0) != 3) return Status::Ok();
-    // A vault from before the list index or the name memos takes the write
-    // path below, which puts that right; so does one whose triggers are
-    // not exactly the memo triggers.
+    // A vault from before the name memos, or one still carrying the old
+    // list index, takes the write path below, which puts that right; so
+    // does one whose triggers are not exactly the memo triggers.
     BW_ASSIGN_OR_RETURN(
-        Statement added,
-        db.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE (type = 'index' AND name = 'records_list') OR "
-                   "(type = 'table' AND name = 'name_memos')"));
-    BW_ASSIGN_OR_RETURN(bool has_row, added.Step());
-    if (!has_row || added.Int(0) != 2) return Status::Ok();
+        Statement current,
+        db.Prepare(
+            "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'name_memos'), "
+            "(SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list')"));
+    BW_ASSIGN_OR_RETURN(bool has_row, current.Step());
+    if (!has_row || current.Int(0) != 1 || current.Int(1) != 0) return Status::Ok();
     BW_ASSIGN_OR_RETURN(auto triggers, raw->CountTriggers());
     if (!triggers.exact()) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
