@@ -553,6 +553,51 @@ TEST(VaultMemo, AWarmProcessLeavesAStaleMemoAlone) {
   EXPECT_EQ(CurrentMemos(raw), 0);
 }
 
+// A listing reads the stored memo's nonce (the whole memo blob, to SQLite)
+// once while nothing in the file changes, and again after any change: this
+// process's own writes (which the next listing shows, with their
+// revisions), another connection's, and one that was rolled back.
+TEST(VaultMemo, MemoRowIsReadAgainAfterAnyChange) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  ListAll(*v, "notes");  // Writes the memo.
+  RawDb raw(dir.path() / "vault.db");
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  auto reads = [&v] { return v->KeyedWorkForTesting().memo_nonces_read; };
+  std::uint64_t before = reads();
+  ListAll(*v, "notes");
+  EXPECT_EQ(reads(), before + 1) << "the memo written since: its nonce is read once";
+  before = reads();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(reads(), before) << "six pages a listing, no change: the row read before still holds";
+
+  for (int i = 0; i < 3; ++i) {
+    const std::string key = "own-" + std::to_string(i);
+    auto revision = v->Set("notes", key, i);
+    ASSERT_TRUE(revision.ok());
+    before = reads();
+    const auto listed = ListAll(*v, "notes");
+    EXPECT_EQ(reads(), before + 1) << "read once after the write, not once a page";
+    EXPECT_EQ(listed.size(), static_cast<std::size_t>(kRecords + i + 1));
+    EXPECT_NE(std::find(listed.begin(), listed.end(), std::make_pair(key, *revision)), listed.end());
+  }
+
+  // Another connection commits a change (SQLite skips writes that change
+  // nothing, so a real one), then makes the memo current and rolls back.
+  before = reads();
+  raw.Exec("UPDATE meta SET v = v + 1 WHERE k = 'revision_clock'");
+  ListAll(*v, "notes");
+  EXPECT_EQ(reads(), before + 1);
+  before = reads();
+  raw.Exec("BEGIN IMMEDIATE");
+  raw.Exec("UPDATE name_memos SET current = 1");
+  raw.Exec("ROLLBACK");
+  const auto listed = ListAll(*v, "notes");
+  EXPECT_EQ(listed.size(), static_cast<std::size_t>(kRecords + 3));
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos"), 0);
+}
+
 // Small namespaces list fast enough without: no memo is written for them.
 TEST(VaultMemo, SmallNamespacesGetNoMemo) {
   TempDir dir;

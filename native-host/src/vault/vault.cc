@@ -301,6 +301,10 @@ struct Vault::Impl {
     std::uint32_t opened = 0;   // Names opened one by one since the last write.
     bool too_large = false;     // Not written or loaded in this process again.
     bool write_failed = false;  // Not written in this process again.
+    // The stored memo's nonce as CurrentMemo last read it, and the file's
+    // change mark then: while the mark holds, the memo is still that one.
+    std::optional<Database::ChangeMark> nonce_mark;
+    std::array<std::uint8_t, crypto::kGcmNonceBytes> stored_nonce{};
   };
   std::map<std::string, MemoState, std::less<>> memos;
   KeyedWork keyed_work;        // For tests: what the caches saved.
@@ -1012,9 +1016,16 @@ struct Vault::Impl {
   // it if this process holds another or none; else nullptr. Best effort:
   // trouble with the memo table itself is logged and the caller reads the
   // rows instead (a busy database is still reported, for the retry).
+  //
+  // `current` is read every time. The memo's nonce (which tells whether it
+  // is the memo this process holds) costs SQLite the whole memo blob, so it
+  // is read again only when the file's change mark has moved since: the
+  // mark is taken after the first read, so it is this transaction's
+  // snapshot's, and vault.list's read transaction writes nothing before it
+  // that could be rolled back after.
   Result<const NameCache::Memo*> CurrentMemo(std::string_view ns, MemoState& state) {
     state.stored = false;
-    auto st = db->Prepare(kStoredMemoSql);
+    auto st = db->Prepare("SELECT current FROM name_memos WHERE ns = ?");
     if (!st.ok()) return SkipMemo(st.status());
     st->Bind(1, ns);
     auto row = st->Step();
@@ -1022,8 +1033,21 @@ struct Vault::Impl {
     if (!*row) return nullptr;
     state.stored = true;
     const bool current = st->Int(0) != 0;
-    // Copied: LoadMemo runs this statement again.
-    const MemoNonce nonce = NonceOf(st->Blob(3));
+    const std::optional<Database::ChangeMark> mark = db->Mark();
+    if (!mark || state.nonce_mark != mark) {
+      state.nonce_mark.reset();
+      ++keyed_work.memo_nonces_read;
+      auto nonce_st = db->Prepare(kStoredMemoSql);
+      if (!nonce_st.ok()) return SkipMemo(nonce_st.status());
+      nonce_st->Bind(1, ns);
+      auto nonce_row = nonce_st->Step();
+      if (!nonce_row.ok()) return SkipMemo(nonce_row.status());
+      if (!*nonce_row) return Status::Internal("the memo row vanished inside a transaction");
+      // Copied: LoadMemo runs this statement again.
+      state.stored_nonce = NonceOf(nonce_st->Blob(3));
+      state.nonce_mark = mark;
+    }
+    const MemoNonce nonce = state.stored_nonce;
     // First look, another process wrote a newer one, or the cache dropped
     // it for room; not a memo that failed to open before.
     if ((!SameNonce(state.nonce, nonce) || names.MemoOf(ns) == nullptr) &&

@@ -209,6 +209,7 @@ class Vault {
   struct KeyedWork {
     std::uint64_t names_opened = 0;
     std::uint64_t macs_computed = 0;
+    std::uint64_t memo_nonces_read = 0;  // Reads of a stored memo's nonce.
   };
   KeyedWork KeyedWorkForTesting();
   // The buffer Get opens values into, kept between calls: its size, and
