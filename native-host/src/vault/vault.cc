@@ -1033,6 +1033,9 @@ struct Vault::Impl {
     if (!*row) return nullptr;
     state.stored = true;
     const bool current = st->Int(0) != 0;
+    // A stale memo only lends names to rows holding its exact bytes, which
+    // the memo this process already holds does as well as a newer one.
+    if (!current && names.MemoOf(ns) != nullptr) return nullptr;
     const std::optional<Database::ChangeMark> mark = db->Mark();
     if (!mark || state.nonce_mark != mark) {
       state.nonce_mark.reset();
