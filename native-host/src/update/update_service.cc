@@ -70,50 +70,6 @@ json IsoOrNull(const json& state, const char* key) {
   return IsoTime(*value);
 }
 
-// An exclusive, non-blocking flock held for the object's life.
-class FileLock {
- public:
-  static Result<FileLock> TryAcquire(const fs::path& path) {
-    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::Storage("cannot open " + path.string() + ": " + strerror(errno));
-    // HeldElsewhere() takes the lock shared for an instant; a few short
-    // retries keep such a probe from passing for a check in progress.
-    int locked = -1;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      locked = flock(fd, LOCK_EX | LOCK_NB);
-      if (locked == 0 || errno != EWOULDBLOCK) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (locked != 0) {
-      int err = errno;
-      close(fd);
-      if (err == EWOULDBLOCK) {
-        return Status(ErrorCode::kUpdateInProgress,
-                      "another Bellwether process is checking for updates right now");
-      }
-      return Status::Storage("cannot lock " + path.string() + ": " + strerror(err));
-    }
-    return FileLock(fd);
-  }
-  // True when another process holds the lock (probe without keeping it).
-  static bool HeldElsewhere(const fs::path& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd);
-    return held;
-  }
-  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileLock& operator=(FileLock&&) = delete;
-  ~FileLock() {
-    if (fd_ >= 0) close(fd_);  // Closing releases the flock.
-  }
-
- private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
 Result<json> ReadJsonFile(const fs::path& path) {
   BW_ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadFileIfExists(path, kMaxStateFileBytes));
   if (!bytes) return json(nullptr);
@@ -382,7 +338,52 @@ Status UpdateService::EnsureTrustedRoot() {
   return Status::Ok();
 }
 
-Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* installed) {
+// An exclusive, non-blocking flock held for the object's life.
+class UpdateService::FileLock {
+ public:
+  static Result<std::unique_ptr<FileLock>> TryAcquire(const fs::path& path) {
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::Storage("cannot open " + path.string() + ": " + strerror(errno));
+    // HeldElsewhere() takes the lock shared for an instant; a few short
+    // retries keep such a probe from passing for a check in progress.
+    int locked = -1;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      locked = flock(fd, LOCK_EX | LOCK_NB);
+      if (locked == 0 || errno != EWOULDBLOCK) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (locked != 0) {
+      int err = errno;
+      close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status(ErrorCode::kUpdateInProgress,
+                      "another Bellwether process is checking for updates right now");
+      }
+      return Status::Storage("cannot lock " + path.string() + ": " + strerror(err));
+    }
+    return std::unique_ptr<FileLock>(new FileLock(fd));
+  }
+  // True when another process holds the lock (probe without keeping it).
+  static bool HeldElsewhere(const fs::path& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);  // Closing releases the flock.
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* installed,
+                                     std::unique_ptr<FileLock>* lock) {
   *installed = false;
   if (options_.data_dir.empty()) return Status::Internal("the update service has no data directory");
   // First, so even "not configured" is recorded and shown to the reader.
@@ -392,7 +393,7 @@ Status UpdateService::RunCheckLocked(const messaging::NotifyFn& notify, bool* in
   }
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(MetadataDir()));
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(ContentDir() / "targets"));
-  BW_ASSIGN_OR_RETURN(FileLock lock, FileLock::TryAcquire(LockPath()));
+  BW_ASSIGN_OR_RETURN(*lock, FileLock::TryAcquire(LockPath()));
   BW_RETURN_IF_ERROR(EnsureTrustedRoot());
 
   MetadataStore store(MetadataDir());
@@ -497,8 +498,9 @@ Status UpdateService::CheckNow(const messaging::NotifyFn& notify) {
   checking_ = true;
   bool installed = false;
   Status status;
+  std::unique_ptr<FileLock> lock;  // Held until the outcome is recorded.
   try {
-    status = RunCheckLocked(notify, &installed);
+    status = RunCheckLocked(notify, &installed, &lock);
   } catch (const std::exception& e) {
     // Nothing below should throw; if it does, the background thread must
     // not take the host down with it.

@@ -128,7 +128,11 @@ class UpdateService {
   std::optional<std::int64_t> SecondsUntilDue();
 
  private:
-  Status RunCheckLocked(const messaging::NotifyFn& notify, bool* installed);
+  class FileLock;
+  // The check itself. `lock` receives the update lock once it is taken: the
+  // caller records the outcome before letting it go, so no other process's
+  // check can start in between and have its outcome overwritten.
+  Status RunCheckLocked(const messaging::NotifyFn& notify, bool* installed, std::unique_ptr<FileLock>* lock);
   Status EnsureTrustedRoot();
   // Starts over (trusted metadata, downloads and installed pack deleted)
   // when the configured trust anchor is not the one the stored state grew

@@ -328,6 +328,43 @@ TEST_F(UpdateServiceTest, ReportsInProgressWhileAnotherProcessHoldsTheLock) {
   EXPECT_TRUE(service.CheckNow({}).ok());
 }
 
+// A check's outcome is written while it still holds the update lock, so
+// another process's check cannot start in between and be overwritten by
+// it. (The outcome's time is the last thing a check reads from its clock;
+// the clock here notes whether the lock was held at each reading.)
+TEST_F(UpdateServiceTest, OutcomeIsRecordedUnderTheUpdateLock) {
+  UpdateServiceOptions options = Options();
+  const fs::path lock_path = options.data_dir / "update.lock";
+  std::vector<bool> held_at_reading;
+  options.clock = [this, &lock_path, &held_at_reading] {
+    const int fd = open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+    bool held = false;
+    if (fd >= 0) {
+      held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+      close(fd);
+    }
+    held_at_reading.push_back(held);
+    return now_;
+  };
+  UpdateService service(options);
+  ASSERT_TRUE(service.CheckNow({}).ok());
+  ASSERT_FALSE(held_at_reading.empty());
+  EXPECT_TRUE(held_at_reading.back()) << "a success recorded after the lock was released";
+  EXPECT_EQ(service.StatusJson()["lastResult"], "ok");
+
+  // A failure after the lock is taken (a tampered pack) too.
+  repo_.AddTarget(kTarget, Pack(2));
+  repo_.Publish();
+  WriteRepository();
+  std::ofstream(web_->path() / ServedTargetPath(Pack(2)), std::ios::binary | std::ios::trunc) << Pack(3);
+  held_at_reading.clear();
+  EXPECT_FALSE(service.CheckNow({}).ok());
+  ASSERT_FALSE(held_at_reading.empty());
+  EXPECT_TRUE(held_at_reading.back()) << "a failure recorded after the lock was released";
+  EXPECT_EQ(service.StatusJson()["lastResult"], "failed");
+  EXPECT_FALSE(service.StatusJson()["checking"].get<bool>()) << "released once recorded";
+}
+
 // After a failure the next check comes sooner (backoff) but not at once;
 // after success it follows the interval.
 TEST_F(UpdateServiceTest, SchedulesBackoffAfterFailureAndIntervalAfterSuccess) {
