@@ -93,6 +93,7 @@ TEST_F(HostProtocolTest, KeepsServingAfterHostileFrames) {
       {R"({"jsonrpc":"2.0","id":1,"method":42})", -32600},
       {R"({"jsonrpc":"2.0","id":1,"method":"host.ping","params":[]})", -32602},
       {R"({"jsonrpc":"2.0","id":1,"method":"host.ping","params":{"echo":7}})", -32602},
+      {R"({"jsonrpc":"2.0","id":1,"method":"host.ping","params":{"ecko":"hi"}})", -32602},
       {R"({"jsonrpc":"2.0","id":1,"method":"no.such"})", -32601},
       {std::string("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"host.ping\"\0}", 44), -32700},
   };
@@ -101,6 +102,10 @@ TEST_F(HostProtocolTest, KeepsServingAfterHostileFrames) {
     EXPECT_EQ(reply["error"]["code"], code) << frame.substr(0, 60);
   }
   EXPECT_EQ(Roundtrip(*host, Request(99, "host.ping"))["result"]["pong"], true);
+  // Optional parameters given as null are absent.
+  json nulls = Roundtrip(
+      *host, R"({"jsonrpc":"2.0","id":100,"method":"host.ping","params":{"echo":null,"paddingBytes":null}})");
+  EXPECT_EQ(nulls["result"], json({{"pong", true}})) << nulls.dump();
   EXPECT_EQ(host->Wait(), 0);
 }
 

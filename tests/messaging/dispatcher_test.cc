@@ -171,6 +171,17 @@ TEST_F(DispatcherTest, RequireHelpersCheckTypes) {
   EXPECT_EQ(RequireBool(params, "s").status().code(), ErrorCode::kInvalidParams);
 }
 
+// OnlyParams names the first parameter it does not know, and the known ones.
+TEST(OnlyParams, RefusesAnyParameterNotListed) {
+  EXPECT_TRUE(OnlyParams(json::object(), {"a", "b"}).ok());
+  EXPECT_TRUE(OnlyParams(json{{"a", 1}, {"b", nullptr}}, {"a", "b"}).ok());
+  Status s = OnlyParams(json{{"a", 1}, {"B", 2}}, {"a", "b"});
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidParams);
+  EXPECT_NE(s.message().find("\"B\""), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("known: a, b"), std::string::npos) << s.message();
+  EXPECT_EQ(OnlyParams(json{{"x", 1}}, {}).code(), ErrorCode::kInvalidParams);
+}
+
 // Secret parameters are overwritten in place once used; others are kept.
 TEST(WipeSecretParams, OverwritesPassphrasesOnly) {
   nlohmann::json params = {

@@ -119,6 +119,78 @@ TEST_F(VaultMethodsTest, CompareAndSetMethodsRefuseUnknownParams) {
   EXPECT_EQ(get["result"]["revision"], rev);
 }
 
+// Every method that takes parameters refuses ones it does not know, so a
+// misspelt one cannot change what a call does (vault.clear with a "prefix"
+// does not clear the whole namespace). Methods that take none ignore them.
+TEST_F(VaultMethodsTest, EveryMethodRefusesUnknownParams) {
+  const int kInvalid = static_cast<int>(ErrorCode::kInvalidParams);
+  ASSERT_TRUE(
+      Call("vault.set", {{"namespace", "notes"}, {"key", "part-1/a"}, {"value", 1}}).contains("result"));
+  EXPECT_EQ(ErrorCodeOf(Call("vault.clear", {{"namespace", "notes"}, {"prefix", "part-2/"}})), kInvalid);
+  EXPECT_EQ(Call("vault.get", {{"namespace", "notes"}, {"key", "part-1/a"}})["result"]["value"], 1)
+      << "nothing was cleared";
+  const std::vector<std::pair<std::string, json>> misspelt = {
+      {"vault.get", {{"namespace", "notes"}, {"key", "part-1/a"}, {"keys", "b"}}},
+      {"vault.list", {{"namespace", "notes"}, {"Limit", 5}}},
+      {"vault.unlock", {{"passphrase", "x"}, {"remember", true}}},
+      {"vault.setPassphrase", {{"passphrase", "x"}, {"oldPassphrase", "y"}}},
+      {"vault.export", {{"passphrase", "x"}, {"tofile", true}}},
+      {"vault.import", {{"passphrase", "x"}, {"backup", "{}"}, {"merge", true}}},
+      {"vault.downloadBackup", {{"file", "x.json"}, {"offset", 0}, {"length", 5}}},
+      {"vault.uploadBackup", {{"offset", 0}, {"data", "YWJj"}, {"final", true}}},
+  };
+  for (const auto& [method, params] : misspelt) {
+    auto reply = Call(method, params);
+    EXPECT_EQ(ErrorCodeOf(reply), kInvalid) << method << ": " << reply.dump();
+  }
+  EXPECT_FALSE(std::filesystem::exists(BackupDir(data_))) << "no upload was started";
+  EXPECT_TRUE(Call("vault.status", {{"verbose", true}}).contains("result"));
+  EXPECT_TRUE(Call("vault.lock", {{"now", true}}).contains("result"));
+}
+
+// Parameters are checked before the vault is opened: a malformed request
+// gets invalid_params and leaves no vault file behind.
+TEST_F(VaultMethodsTest, BadParamsOpenNothing) {
+  const int kInvalid = static_cast<int>(ErrorCode::kInvalidParams);
+  const std::vector<std::pair<std::string, json>> bad = {
+      {"vault.get", json::object()},
+      {"vault.set", {{"namespace", "notes"}, {"key", "a"}}},
+      {"vault.delete", {{"namespace", "notes"}, {"key", "a"}, {"expectedRevision", -1}}},
+      {"vault.list", {{"namespace", "notes"}, {"limit", 0}}},
+      {"vault.clear", {{"namespace", nullptr}}},
+      {"vault.unlock", json::object()},
+      {"vault.setPassphrase", json::object()},
+      {"vault.export", {{"passphrase", "x"}, {"toFile", "yes"}}},
+      {"vault.import", {{"passphrase", "x"}}},
+      {"vault.import", {{"passphrase", ""}, {"backup", "{}"}}},
+  };
+  for (const auto& [method, params] : bad) {
+    auto reply = Call(method, params);
+    EXPECT_EQ(ErrorCodeOf(reply), kInvalid) << method << ": " << reply.dump();
+  }
+  EXPECT_FALSE(std::filesystem::exists(data_ / "vault.db"));
+}
+
+// An import that cannot succeed for its passphrase alone leaves the upload
+// it names for the corrected request, which then uses it up.
+TEST_F(VaultMethodsTest, ImportRefusedForItsPassphraseKeepsTheUpload) {
+  auto exported = Call("vault.export", {{"passphrase", "backup passphrase"}});
+  ASSERT_TRUE(exported.contains("result")) << exported.dump();
+  const std::string backup = exported["result"]["backup"];
+  const std::span<const std::uint8_t> raw(reinterpret_cast<const std::uint8_t*>(backup.data()),
+                                          backup.size());
+  auto upload =
+      Call("vault.uploadBackup", {{"offset", 0}, {"data", crypto::Base64Encode(raw)}, {"done", true}});
+  ASSERT_TRUE(upload.contains("result")) << upload.dump();
+  const std::string file = upload["result"]["file"];
+  auto refused = Call("vault.import", {{"passphrase", ""}, {"file", file}});
+  EXPECT_EQ(ErrorCodeOf(refused), static_cast<int>(ErrorCode::kInvalidParams));
+  EXPECT_TRUE(std::filesystem::exists(BackupDir(data_) / file));
+  auto imported = Call("vault.import", {{"passphrase", "backup passphrase"}, {"file", file}});
+  ASSERT_TRUE(imported.contains("result")) << imported.dump();
+  EXPECT_FALSE(std::filesystem::exists(BackupDir(data_) / file));
+}
+
 // vault.status carries every documented field.
 TEST_F(VaultMethodsTest, StatusHasDocumentedFields) {
   Call("vault.set", {{"namespace", "notes"}, {"key", "a"}, {"value", 1}});

@@ -25,8 +25,10 @@ void RegisterHostMethods(messaging::Dispatcher& dispatcher) {
                   {"extensionId", ctx.caller.extension_id}}}};
   });
   dispatcher.Register("host.ping", [](const json& params, messaging::RequestContext&) -> Result<json> {
+    BW_RETURN_IF_ERROR(messaging::OnlyParams(params, {"echo", "paddingBytes"}));
     json result = {{"pong", true}};
-    if (auto echo = params.find("echo"); echo != params.end()) {
+    // Optional parameters: null is the same as absent.
+    if (auto echo = params.find("echo"); echo != params.end() && !echo->is_null()) {
       if (!echo->is_string()) return Status::InvalidParams("parameter \"echo\" must be a string");
       if (echo->get_ref<const std::string&>().size() > kMaxPingEchoBytes) {
         return Status::TooLarge("\"echo\" is longer than 1 MiB");
@@ -35,7 +37,7 @@ void RegisterHostMethods(messaging::Dispatcher& dispatcher) {
     }
     // Diagnostics: "padding" of n bytes lets the extension (and the tests)
     // probe the host-to-browser size limit end to end.
-    if (auto size = params.find("paddingBytes"); size != params.end()) {
+    if (auto size = params.find("paddingBytes"); size != params.end() && !size->is_null()) {
       if (!size->is_number_unsigned() || size->get<std::uint64_t>() > 2 * kMaxPingEchoBytes) {
         return Status::InvalidParams("\"paddingBytes\" must be an integer from 0 to 2097152");
       }

@@ -1,5 +1,6 @@
 #include "messaging/dispatcher.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "common/json_guard.h"
@@ -200,6 +201,21 @@ std::string Dispatcher::Call(const MethodHandler& handler, const std::string& me
                                      "(e.g. a smaller page with \"limit\")"));
   }
   return std::move(text).value();
+}
+
+Status OnlyParams(const json& params, std::span<const std::string_view> known) {
+  for (const auto& [name, value] : params.items()) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return Status::InvalidParams("unknown parameter \"" + name + "\" (known: " + list + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status OnlyParams(const json& params, std::initializer_list<std::string_view> known) {
+  return OnlyParams(params, std::span<const std::string_view>(known.begin(), known.size()));
 }
 
 Result<std::string> RequireString(const json& params, std::string_view name) {

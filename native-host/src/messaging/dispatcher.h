@@ -2,9 +2,9 @@
 //
 // HandleFrame() takes one frame's payload and returns the serialised reply.
 // It validates before dispatch: UTF-8, JSON (with a nesting cap), a request
-// object with "jsonrpc":"2.0", a string "method", an id that is a string,
-// number or null, and "params" that is an object when present (named
-// parameters only; docs/protocol.md).
+// object with "jsonrpc":"2.0", a string "method", an id that is a string or
+// a number (not null), and "params" that is an object when present (named
+// parameters only; absent means {}; docs/protocol.md).
 // Every failure becomes a JSON-RPC error with a stable code (common/status.h);
 // handler exceptions are caught here and never reach the wire as internals.
 // Requests without an "id" (notifications) are not accepted from the browser:
@@ -23,8 +23,10 @@
 #define BELLWETHER_MESSAGING_DISPATCHER_H_
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -107,6 +109,12 @@ Result<std::string_view> RequireStringView(const nlohmann::json& params, std::st
 void WipeSecretParams(nlohmann::json& params);
 Result<std::int64_t> RequireInt(const nlohmann::json& params, std::string_view name);
 Result<bool> RequireBool(const nlohmann::json& params, std::string_view name);
+// kInvalidParams naming the first parameter not in `known` (and the known
+// ones): a misspelt optional parameter must not be quietly ignored (a
+// misspelt "expectedRevision" would turn a conditional write into an
+// unconditional one). Every method that takes parameters calls it first.
+Status OnlyParams(const nlohmann::json& params, std::span<const std::string_view> known);
+Status OnlyParams(const nlohmann::json& params, std::initializer_list<std::string_view> known);
 
 }  // namespace bellwether::messaging
 

@@ -31,22 +31,28 @@ void RegisterUpdateMethods(messaging::Dispatcher& dispatcher, UpdateServiceOptio
       messaging::Runs::kInBackground);
   dispatcher.OnShutdown([service] { service->Stop(); });
 
-  dispatcher.Register("update.setPolicy", [service](const json& params, messaging::RequestContext&) -> Result<json> {
-    BW_ASSIGN_OR_RETURN(UpdatePolicy policy, service->LoadPolicy());
-    if (params.contains("automatic")) {
-      BW_ASSIGN_OR_RETURN(policy.automatic, messaging::RequireBool(params, "automatic"));
-    }
-    if (params.contains("intervalHours")) {
-      BW_ASSIGN_OR_RETURN(std::int64_t hours, messaging::RequireInt(params, "intervalHours"));
-      if (hours < kMinIntervalHours || hours > kMaxIntervalHours) {
-        return Status::InvalidParams("intervalHours must be between " + std::to_string(kMinIntervalHours) +
-                                     " and " + std::to_string(kMaxIntervalHours));
-      }
-      policy.interval_hours = static_cast<int>(hours);
-    }
-    BW_RETURN_IF_ERROR(service->SavePolicy(policy));
-    return service->StatusJson();
-  });
+  dispatcher.Register(
+      "update.setPolicy", [service](const json& params, messaging::RequestContext&) -> Result<json> {
+        // A misspelt setting must not be saved as "nothing to change".
+        BW_RETURN_IF_ERROR(messaging::OnlyParams(params, {"automatic", "intervalHours"}));
+        BW_ASSIGN_OR_RETURN(UpdatePolicy policy, service->LoadPolicy());
+        // Both optional: absent or null leaves the setting as it is.
+        auto given = [&params](const char* name) { return params.contains(name) && !params[name].is_null(); };
+        if (given("automatic")) {
+          BW_ASSIGN_OR_RETURN(policy.automatic, messaging::RequireBool(params, "automatic"));
+        }
+        if (given("intervalHours")) {
+          BW_ASSIGN_OR_RETURN(std::int64_t hours, messaging::RequireInt(params, "intervalHours"));
+          if (hours < kMinIntervalHours || hours > kMaxIntervalHours) {
+            return Status::InvalidParams("intervalHours must be between " +
+                                         std::to_string(kMinIntervalHours) + " and " +
+                                         std::to_string(kMaxIntervalHours));
+          }
+          policy.interval_hours = static_cast<int>(hours);
+        }
+        BW_RETURN_IF_ERROR(service->SavePolicy(policy));
+        return service->StatusJson();
+      });
 
   dispatcher.Register("content.get", [service](const json&, messaging::RequestContext&) -> Result<json> {
     return service->ContentJson();

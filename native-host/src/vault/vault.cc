@@ -227,12 +227,6 @@ Status CheckValueSize(std::size_t n) {
   return Status::Ok();
 }
 
-Status ValidatePassphrase(std::string_view p) {
-  if (p.empty()) return Status::InvalidParams("passphrase must not be empty");
-  if (p.size() > kMaxPassphraseBytes) return Status::TooLarge("passphrase longer than 1024 bytes");
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::string_view VaultStateName(VaultState state) {
@@ -251,6 +245,12 @@ std::string FormatIso8601(TimePoint t) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+Status ValidatePassphrase(std::string_view p) {
+  if (p.empty()) return Status::InvalidParams("passphrase must not be empty");
+  if (p.size() > kMaxPassphraseBytes) return Status::TooLarge("passphrase longer than 1024 bytes");
+  return Status::Ok();
 }
 
 Status ValidateNamespace(std::string_view ns) {

@@ -235,6 +235,8 @@ std::string FormatIso8601(std::chrono::system_clock::time_point t);
 // Shared validation (the wire layer reports the same errors).
 bellwether::Status ValidateNamespace(std::string_view ns);
 bellwether::Status ValidateRecordKey(std::string_view key);
+// Non-empty and at most 1024 bytes (kInvalidParams, kTooLarge).
+bellwether::Status ValidatePassphrase(std::string_view passphrase);
 
 }  // namespace bellwether::vault
 

@@ -94,24 +94,16 @@ Result<std::optional<std::int64_t>> OptionalRevision(const json& params) {
   return std::optional<std::int64_t>(it->get<std::int64_t>());
 }
 
-// For the compare-and-set methods: a misspelt "expectedRevision" must not
-// quietly turn a conditional write into an unconditional one.
-Status OnlyParams(const json& params, std::initializer_list<std::string_view> known) {
-  for (const auto& [name, value] : params.items()) {
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string list;
-      for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      return Status::InvalidParams("unknown parameter \"" + name + "\" (known: " + list + ")");
-    }
-  }
-  return Status::Ok();
-}
-
 json OptionalTime(const std::optional<std::chrono::system_clock::time_point>& t) {
   return t ? json(FormatIso8601(*t)) : json(nullptr);
 }
 
-using Handler = std::function<Result<json>(Vault& vault, const json& params)>;
+// A request whose parameters passed their checks: what to run once the
+// vault is open. (It may keep views into the request's params, which
+// outlive it.)
+using Run = std::function<Result<json>(Vault& vault)>;
+// Checks a request's parameters, opening nothing, and returns what to run.
+using Handler = std::function<Result<Run>(const json& params)>;
 
 }  // namespace
 
@@ -160,61 +152,77 @@ Result<VaultMethodOptions> ApplyVaultConfig(VaultMethodOptions defaults,
 
 void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions options) {
   auto lazy = std::make_shared<LazyVault>(std::move(options.vault), std::move(options.on_idle_wipe));
-  auto add = [&dispatcher, lazy](std::string method, Handler handler) {
+  // Parameters are checked before the vault is opened: a malformed request
+  // gets invalid_params whatever state the vault is in, and creates no file.
+  // `known`: the method's parameters (any other is refused, so a misspelt
+  // one cannot widen a write); empty for a method that takes none (its
+  // params are ignored).
+  auto add = [&dispatcher, lazy](std::string method, std::initializer_list<std::string_view> known,
+                                 Handler handler) {
     dispatcher.Register(std::move(method),
-                        [lazy, handler = std::move(handler)](const json& params, RequestContext&) -> Result<json> {
+                        [lazy, known = std::vector<std::string_view>(known), handler = std::move(handler)](
+                            const json& params, RequestContext&) -> Result<json> {
+                          if (!known.empty()) BW_RETURN_IF_ERROR(messaging::OnlyParams(params, known));
+                          BW_ASSIGN_OR_RETURN(Run run, handler(params));
                           BW_ASSIGN_OR_RETURN(Vault * vault, lazy->Get());
-                          return handler(*vault, params);
+                          return run(*vault);
                         });
   };
 
-  add("vault.status", [](Vault& v, const json&) -> Result<json> {
-    BW_ASSIGN_OR_RETURN(VaultStatus st, v.GetStatus());
-    json out = {{"state", VaultStateName(st.state)},
-                {"keySource", KeySourceName(st.key_source)},
-                {"passphraseSet", st.passphrase_set},
-                {"algorithm", "AES-256-GCM"},
-                {"recordCount", st.record_count},
-                {"usedBytes", st.used_bytes},
-                {"quotaBytes", st.quota_bytes},
-                {"keyId", st.active_key_id},
-                {"keyCreated", OptionalTime(st.key_created)},
-                {"keyAgeSeconds", st.key_age ? json(st.key_age->count()) : json(nullptr)},
-                {"lastRotation", OptionalTime(st.last_rotation)},
-                {"rotationPending", st.rotation_pending},
-                {"formatVersion", kFormatVersion},
-                {"path", st.path.string()}};
-    if (!st.locked_reason.empty()) out["lockedReason"] = st.locked_reason;
-    return out;
+  add("vault.status", {}, [](const json&) -> Result<Run> {
+    return Run([](Vault& v) -> Result<json> {
+      BW_ASSIGN_OR_RETURN(VaultStatus st, v.GetStatus());
+      json out = {{"state", VaultStateName(st.state)},
+                  {"keySource", KeySourceName(st.key_source)},
+                  {"passphraseSet", st.passphrase_set},
+                  {"algorithm", "AES-256-GCM"},
+                  {"recordCount", st.record_count},
+                  {"usedBytes", st.used_bytes},
+                  {"quotaBytes", st.quota_bytes},
+                  {"keyId", st.active_key_id},
+                  {"keyCreated", OptionalTime(st.key_created)},
+                  {"keyAgeSeconds", st.key_age ? json(st.key_age->count()) : json(nullptr)},
+                  {"lastRotation", OptionalTime(st.last_rotation)},
+                  {"rotationPending", st.rotation_pending},
+                  {"formatVersion", kFormatVersion},
+                  {"path", st.path.string()}};
+      if (!st.locked_reason.empty()) out["lockedReason"] = st.locked_reason;
+      return out;
+    });
   });
 
-  add("vault.get", [](Vault& v, const json& p) -> Result<json> {
+  add("vault.get", {"namespace", "key"}, [](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
     BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
-    BW_ASSIGN_OR_RETURN(Record r, v.Get(ns, key));
-    return json{{"value", std::move(r.value)}, {"revision", r.revision}};
+    return Run([ns = std::move(ns), key = std::move(key)](Vault& v) -> Result<json> {
+      BW_ASSIGN_OR_RETURN(Record r, v.Get(ns, key));
+      return json{{"value", std::move(r.value)}, {"revision", r.revision}};
+    });
   });
 
-  add("vault.set", [](Vault& v, const json& p) -> Result<json> {
-    BW_RETURN_IF_ERROR(OnlyParams(p, {"namespace", "key", "value", "expectedRevision"}));
+  add("vault.set", {"namespace", "key", "value", "expectedRevision"}, [](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
     BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
     if (!p.contains("value")) return Status::InvalidParams("missing parameter \"value\"");
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> expected, OptionalRevision(p));
-    BW_ASSIGN_OR_RETURN(std::int64_t revision, v.Set(ns, key, p["value"], expected));
-    return json{{"revision", revision}};
+    const json* value = &p["value"];
+    return Run([ns = std::move(ns), key = std::move(key), value, expected](Vault& v) -> Result<json> {
+      BW_ASSIGN_OR_RETURN(std::int64_t revision, v.Set(ns, key, *value, expected));
+      return json{{"revision", revision}};
+    });
   });
 
-  add("vault.delete", [](Vault& v, const json& p) -> Result<json> {
-    BW_RETURN_IF_ERROR(OnlyParams(p, {"namespace", "key", "expectedRevision"}));
+  add("vault.delete", {"namespace", "key", "expectedRevision"}, [](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
     BW_ASSIGN_OR_RETURN(std::string key, messaging::RequireString(p, "key"));
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> expected, OptionalRevision(p));
-    BW_RETURN_IF_ERROR(v.Delete(ns, key, expected));
-    return json{{"deleted", true}};
+    return Run([ns = std::move(ns), key = std::move(key), expected](Vault& v) -> Result<json> {
+      BW_RETURN_IF_ERROR(v.Delete(ns, key, expected));
+      return json{{"deleted", true}};
+    });
   });
 
-  add("vault.list", [](Vault& v, const json& p) -> Result<json> {
+  add("vault.list", {"namespace", "prefix", "cursor", "limit"}, [](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> prefix, OptionalString(p, "prefix"));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> cursor, OptionalString(p, "cursor"));
@@ -226,33 +234,41 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
       }
       limit = it->get<std::size_t>();
     }
-    std::optional<std::string_view> cursor_view;
-    if (cursor) cursor_view = *cursor;
-    BW_ASSIGN_OR_RETURN(ListPage page, v.List(ns, prefix.value_or(""), cursor_view, limit));
-    json items = json::array();
-    for (auto& item : page.items) items.push_back({{"key", std::move(item.key)}, {"revision", item.revision}});
-    return json{{"items", std::move(items)}, {"cursor", page.cursor ? json(*page.cursor) : json(nullptr)}};
+    return Run([ns = std::move(ns), prefix = std::move(prefix), cursor = std::move(cursor),
+                limit](Vault& v) -> Result<json> {
+      std::optional<std::string_view> cursor_view;
+      if (cursor) cursor_view = *cursor;
+      BW_ASSIGN_OR_RETURN(ListPage page, v.List(ns, prefix.value_or(""), cursor_view, limit));
+      json items = json::array();
+      for (auto& item : page.items)
+        items.push_back({{"key", std::move(item.key)}, {"revision", item.revision}});
+      return json{{"items", std::move(items)}, {"cursor", page.cursor ? json(*page.cursor) : json(nullptr)}};
+    });
   });
 
-  add("vault.clear", [](Vault& v, const json& p) -> Result<json> {
+  add("vault.clear", {"namespace"}, [](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string ns, messaging::RequireString(p, "namespace"));
-    BW_ASSIGN_OR_RETURN(std::uint64_t n, v.Clear(ns));
-    return json{{"deleted", n}};
+    return Run([ns = std::move(ns)](Vault& v) -> Result<json> {
+      BW_ASSIGN_OR_RETURN(std::uint64_t n, v.Clear(ns));
+      return json{{"deleted", n}};
+    });
   });
 
-  add("vault.lock", [](Vault& v, const json&) -> Result<json> {
-    bool locked = v.Lock();
-    return json{{"locked", locked}};
+  add("vault.lock", {}, [](const json&) -> Result<Run> {
+    return Run([](Vault& v) -> Result<json> { return json{{"locked", v.Lock()}}; });
   });
 
-  add("vault.unlock", [](Vault& v, const json& p) -> Result<json> {
+  add("vault.unlock", {"passphrase"}, [](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string_view passphrase, messaging::RequireStringView(p, "passphrase"));
-    BW_RETURN_IF_ERROR(v.Unlock(passphrase));
-    return json{{"unlocked", true}};
+    return Run([passphrase](Vault& v) -> Result<json> {
+      BW_RETURN_IF_ERROR(v.Unlock(passphrase));
+      return json{{"unlocked", true}};
+    });
   });
 
-  add("vault.setPassphrase", [](Vault& v, const json& p) -> Result<json> {
-    if (!p.contains("passphrase")) return Status::InvalidParams("missing parameter \"passphrase\" (string or null)");
+  add("vault.setPassphrase", {"passphrase", "currentPassphrase"}, [](const json& p) -> Result<Run> {
+    if (!p.contains("passphrase"))
+      return Status::InvalidParams("missing parameter \"passphrase\" (string or null)");
     std::optional<std::string_view> next, current;
     if (!p["passphrase"].is_null()) {
       BW_ASSIGN_OR_RETURN(next, messaging::RequireStringView(p, "passphrase"));
@@ -260,59 +276,73 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
     if (p.contains("currentPassphrase") && !p["currentPassphrase"].is_null()) {
       BW_ASSIGN_OR_RETURN(current, messaging::RequireStringView(p, "currentPassphrase"));
     }
-    BW_RETURN_IF_ERROR(v.SetPassphrase(next, current));
-    return json{{"passphraseSet", next.has_value()}};
+    return Run([next, current](Vault& v) -> Result<json> {
+      BW_RETURN_IF_ERROR(v.SetPassphrase(next, current));
+      return json{{"passphraseSet", next.has_value()}};
+    });
   });
 
-  add("vault.rotateKey", [](Vault& v, const json&) -> Result<json> {
-    BW_ASSIGN_OR_RETURN(RotationResult r, v.RotateKey());
-    return json{{"keyId", r.key_id}, {"resealed", r.resealed}};
+  add("vault.rotateKey", {}, [](const json&) -> Result<Run> {
+    return Run([](Vault& v) -> Result<json> {
+      BW_ASSIGN_OR_RETURN(RotationResult r, v.RotateKey());
+      return json{{"keyId", r.key_id}, {"resealed", r.resealed}};
+    });
   });
 
-  add("vault.export", [lazy](Vault& v, const json& p) -> Result<json> {
+  add("vault.export", {"passphrase", "toFile"}, [lazy](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string_view passphrase, messaging::RequireStringView(p, "passphrase"));
     bool to_file = false;
     if (auto it = p.find("toFile"); it != p.end() && !it->is_null()) {
       if (!it->is_boolean()) return Status::InvalidParams("parameter \"toFile\" must be a boolean");
       to_file = it->get<bool>();
     }
-    BW_ASSIGN_OR_RETURN(ExportResult r, v.Export(passphrase));
-    if (to_file) {
-      BW_ASSIGN_OR_RETURN(std::filesystem::path path,
-                          WriteBackupFile(lazy->data_dir(), r.backup, std::chrono::system_clock::now()));
-      return json{{"file", path.filename().string()}, {"path", path.string()}, {"records", r.records}};
-    }
-    if (r.backup.size() > kMaxInlineBackupBytes) {
-      return Status::TooLarge("the backup is " + std::to_string(r.backup.size()) +
-                              " bytes, too large for one reply; call vault.export with {\"toFile\": true}");
-    }
-    return json{{"backup", std::move(r.backup)}, {"records", r.records}};
+    return Run([lazy, passphrase, to_file](Vault& v) -> Result<json> {
+      BW_ASSIGN_OR_RETURN(ExportResult r, v.Export(passphrase));
+      if (to_file) {
+        BW_ASSIGN_OR_RETURN(std::filesystem::path path,
+                            WriteBackupFile(lazy->data_dir(), r.backup, std::chrono::system_clock::now()));
+        return json{{"file", path.filename().string()}, {"path", path.string()}, {"records", r.records}};
+      }
+      if (r.backup.size() > kMaxInlineBackupBytes) {
+        return Status::TooLarge("the backup is " + std::to_string(r.backup.size()) +
+                                " bytes, too large for one reply; call vault.export with {\"toFile\": true}");
+      }
+      return json{{"backup", std::move(r.backup)}, {"records", r.records}};
+    });
   });
 
-  add("vault.import", [lazy](Vault& v, const json& p) -> Result<json> {
+  add("vault.import", {"passphrase", "backup", "file"}, [lazy](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string_view passphrase, messaging::RequireStringView(p, "passphrase"));
+    // Before an upload is used up (below): a request that cannot succeed
+    // leaves it for the corrected one.
+    BW_RETURN_IF_ERROR(ValidatePassphrase(passphrase));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> backup, OptionalString(p, "backup"));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> file, OptionalString(p, "file"));
     if (backup.has_value() == file.has_value()) {
       return Status::InvalidParams("give exactly one of \"backup\" (the text) or \"file\" (a name in backups/)");
     }
-    if (file) {
-      BW_ASSIGN_OR_RETURN(std::string text, ReadBackupFile(lazy->data_dir(), *file));
-      backup = std::move(text);
-      if (IsUploadName(*file)) {
-        // An upload exists for one import, whatever its outcome (a wrong
-        // passphrase included: the reader keeps the original and sends it
-        // again), so failed attempts never pile up against kMaxOpenUploads.
-        std::error_code ec;
-        std::filesystem::remove(BackupDir(lazy->data_dir()) / *file, ec);
-      }
-    }
-    BW_ASSIGN_OR_RETURN(ImportReport r, v.Import(*backup, passphrase));
-    return json{{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}};
+    return Run(
+        [lazy, passphrase, backup = std::move(backup), file = std::move(file)](Vault& v) -> Result<json> {
+          std::string text;
+          if (file) {
+            BW_ASSIGN_OR_RETURN(text, ReadBackupFile(lazy->data_dir(), *file));
+            if (IsUploadName(*file)) {
+              // An upload exists for one import, whatever its outcome (a wrong
+              // passphrase included: the reader keeps the original and sends
+              // it again), so failed attempts never pile up against
+              // kMaxOpenUploads.
+              std::error_code ec;
+              std::filesystem::remove(BackupDir(lazy->data_dir()) / *file, ec);
+            }
+          }
+          BW_ASSIGN_OR_RETURN(ImportReport r, v.Import(file ? text : *backup, passphrase));
+          return json{{"added", r.added}, {"updated", r.updated}, {"unchanged", r.unchanged}};
+        });
   });
 
   // Moving backups in pieces needs no keys: the vault is not opened.
   dispatcher.Register("vault.downloadBackup", [lazy](const json& p, RequestContext&) -> Result<json> {
+    BW_RETURN_IF_ERROR(messaging::OnlyParams(p, {"file", "offset"}));
     BW_ASSIGN_OR_RETURN(std::string file, messaging::RequireString(p, "file"));
     BW_ASSIGN_OR_RETURN(std::int64_t offset, messaging::RequireInt(p, "offset"));
     if (offset < 0) return Status::InvalidParams("parameter \"offset\" must be >= 0");
@@ -326,6 +356,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
   });
 
   dispatcher.Register("vault.uploadBackup", [lazy](const json& p, RequestContext&) -> Result<json> {
+    BW_RETURN_IF_ERROR(messaging::OnlyParams(p, {"upload", "offset", "data", "done"}));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> upload, OptionalString(p, "upload"));
     BW_ASSIGN_OR_RETURN(std::int64_t offset, messaging::RequireInt(p, "offset"));
     if (offset < 0) return Status::InvalidParams("parameter \"offset\" must be >= 0");

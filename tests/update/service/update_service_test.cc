@@ -454,6 +454,14 @@ TEST_F(UpdateServiceTest, MethodsSetPolicyAndServeContent) {
   reply = call("update.setPolicy", {{"intervalHours", 0}});
   ASSERT_TRUE(reply.contains("error")) << reply.dump();
   EXPECT_EQ(reply["error"]["code"], static_cast<int>(ErrorCode::kInvalidParams));
+  // A misspelt setting is refused, not saved as "nothing to change"; null
+  // leaves a setting as it is.
+  reply = call("update.setPolicy", {{"automatic", true}, {"intervalhours", 6}});
+  EXPECT_EQ(reply["error"]["code"], static_cast<int>(ErrorCode::kInvalidParams)) << reply.dump();
+  reply = call("update.setPolicy", {{"automatic", true}, {"intervalHours", nullptr}});
+  ASSERT_TRUE(reply.contains("result")) << reply.dump();
+  EXPECT_EQ(reply["result"]["automatic"], true);
+  EXPECT_EQ(reply["result"]["intervalHours"], 12);
 
   reply = call("update.check", json::object());
   ASSERT_TRUE(reply.contains("result")) << reply.dump();
