@@ -384,6 +384,33 @@ TEST(Vault, OlderVaultGainsMemosAndDropsTheOldListIndexOnOpen) {
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << "no sort: " << plan;
 }
 
+// A vault that needs nothing put right opens without writing, so it opens
+// and reads while another connection holds the write lock; one that still
+// carries the old list index too (the index is dropped later, by an open
+// that finds the file free).
+TEST(Vault, CurrentVaultOpensAndReadsWhileAnotherConnectionWrites) {
+  TempDir dir;
+  auto options = TestOptions(dir.path());
+  options.busy_timeout_ms = 200;
+  ASSERT_TRUE(OpenVault(options)->Set("notes", "a", 1).ok());
+  const std::string list_index = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'records_list'";
+  for (bool old_index : {false, true}) {
+    RawDb writer(dir.path() / "vault.db");
+    if (old_index)
+      writer.Exec("CREATE INDEX records_list ON records (ns, name_mac, key_id, revision, name_blob)");
+    writer.Exec("BEGIN IMMEDIATE");
+    auto v = Vault::Open(options);
+    ASSERT_TRUE(v.ok()) << (old_index ? "old index: " : "") << v.status().ToString();
+    auto got = (*v)->Get("notes", "a");
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->value, 1);
+    EXPECT_EQ(writer.Int(list_index), old_index ? 1 : 0);
+    writer.Exec("COMMIT");
+  }
+  ASSERT_TRUE(Vault::Open(options).ok());
+  EXPECT_EQ(RawDb(dir.path() / "vault.db").Int(list_index), 0) << "dropped once the file was free";
+}
+
 }  // namespace
 }  // namespace bellwether::vault
 

@@ -150,12 +150,6 @@ std::optional<unsigned int> Database::DataVersion() const {
   return version;
 }
 
-std::optional<Database::ChangeMark> Database::Mark() const {
-  const std::optional<unsigned int> version = DataVersion();
-  if (!version) return std::nullopt;
-  return ChangeMark{*version, static_cast<std::int64_t>(api_->total_changes64(db_))};
-}
-
 Status Database::Transaction(bool write, FunctionRef<Status()> body, int max_attempts) {
   if (in_transaction_) return body();  // Nested: part of the outer one.
   Status last;

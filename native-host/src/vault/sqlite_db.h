@@ -86,19 +86,9 @@ class Database {
 
   std::int64_t Changes() const;
   // SQLite's data version of the main database: it changes whenever any
-  // connection commits to the file. nullopt if SQLite cannot say.
+  // connection, this one included, commits to the file (in a transaction,
+  // as of its snapshot once it has read). nullopt if SQLite cannot say.
   std::optional<unsigned int> DataVersion() const;
-  // Whether the file can have changed between two reads: the data version
-  // (commits by any connection) and this connection's count of rows it
-  // changed (rolled-back statements included, so a change undone still
-  // moves it). Equal marks: what was read then holds now. nullopt if
-  // SQLite cannot say.
-  struct ChangeMark {
-    unsigned int data_version = 0;
-    std::int64_t own_changes = 0;
-    bool operator==(const ChangeMark&) const = default;
-  };
-  std::optional<ChangeMark> Mark() const;
   const SqliteApi& api() const { return *api_; }
 
   // Maps the connection's current error (rc) to a Status. Records whether

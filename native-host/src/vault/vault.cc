@@ -301,9 +301,9 @@ struct Vault::Impl {
     std::uint32_t opened = 0;   // Names opened one by one since the last write.
     bool too_large = false;     // Not written or loaded in this process again.
     bool write_failed = false;  // Not written in this process again.
-    // The stored memo's nonce as CurrentMemo last read it, and the file's
-    // change mark then: while the mark holds, the memo is still that one.
-    std::optional<Database::ChangeMark> nonce_mark;
+    // The stored memo's nonce as CurrentMemo last read it, and SQLite's
+    // data version then: while it holds, the memo is still that one.
+    std::optional<unsigned int> nonce_version;
     std::array<std::uint8_t, crypto::kGcmNonceBytes> stored_nonce{};
   };
   std::map<std::string, MemoState, std::less<>> memos;
@@ -1019,10 +1019,10 @@ struct Vault::Impl {
   //
   // `current` is read every time. The memo's nonce (which tells whether it
   // is the memo this process holds) costs SQLite the whole memo blob, so it
-  // is read again only when the file's change mark has moved since: the
-  // mark is taken after the first read, so it is this transaction's
-  // snapshot's, and vault.list's read transaction writes nothing before it
-  // that could be rolled back after.
+  // is read again only when the file has changed since: SQLite's data
+  // version moves with every commit, this connection's or another's, and
+  // it is taken after the first read, so it is this transaction's
+  // snapshot's.
   Result<const NameCache::Memo*> CurrentMemo(std::string_view ns, MemoState& state) {
     state.stored = false;
     auto st = db->Prepare("SELECT current FROM name_memos WHERE ns = ?");
@@ -1036,9 +1036,9 @@ struct Vault::Impl {
     // A stale memo only lends names to rows holding its exact bytes, which
     // the memo this process already holds does as well as a newer one.
     if (!current && names.MemoOf(ns) != nullptr) return nullptr;
-    const std::optional<Database::ChangeMark> mark = db->Mark();
-    if (!mark || state.nonce_mark != mark) {
-      state.nonce_mark.reset();
+    const std::optional<unsigned int> version = db->DataVersion();
+    if (!version || state.nonce_version != version) {
+      state.nonce_version.reset();
       ++keyed_work.memo_nonces_read;
       auto nonce_st = db->Prepare(kStoredMemoSql);
       if (!nonce_st.ok()) return SkipMemo(nonce_st.status());
@@ -1048,7 +1048,7 @@ struct Vault::Impl {
       if (!*nonce_row) return Status::Internal("the memo row vanished inside a transaction");
       // Copied: LoadMemo runs this statement again.
       state.stored_nonce = NonceOf(nonce_st->Blob(3));
-      state.nonce_mark = mark;
+      state.nonce_version = version;
     }
     const MemoNonce nonce = state.stored_nonce;
     // First look, another process wrote a newer one, or the cache dropped
@@ -1448,23 +1448,26 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
   Impl* raw = impl.get();
   // An existing vault opens with a read transaction only, so host processes
   // starting together do not queue for the write lock.
-  bool ready = false;
+  bool ready = false, old_list_index = false;
   if (bellwether::Status read_status = db.Transaction(false, [&]() -> Status {
     ready = false;
     BW_ASSIGN_OR_RETURN(Statement st, db.Prepare(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'keys', 'records')"));
     BW_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row || st.Int(0) != 3) return Status::Ok();
-    // A vault from before the name memos, or one still carrying the old
-    // list index, takes the write path below, which puts that right; so
-    // does one whose triggers are not exactly the memo triggers.
+    // A vault from before the name memos takes the write path below, which
+    // puts that right; so does one whose triggers are not exactly the memo
+    // triggers. (The old list index is dropped after opening, when that is
+    // free: it only costs writes time, so it never holds up or fails an
+    // open.)
     BW_ASSIGN_OR_RETURN(
         Statement current,
         db.Prepare(
             "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'name_memos'), "
             "(SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list')"));
     BW_ASSIGN_OR_RETURN(bool has_row, current.Step());
-    if (!has_row || current.Int(0) != 1 || current.Int(1) != 0) return Status::Ok();
+    if (!has_row || current.Int(0) != 1) return Status::Ok();
+    old_list_index = current.Int(1) != 0;
     BW_ASSIGN_OR_RETURN(auto triggers, raw->CountTriggers());
     if (!triggers.exact()) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> version, raw->MetaInt("format_version"));
@@ -1481,7 +1484,18 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
   }); !read_status.ok()) {
     return read_status;
   }
-  if (ready) return std::unique_ptr<Vault>(new Vault(std::move(impl)));
+  if (ready) {
+    if (old_list_index) {
+      // Best effort: one attempt that gives way to any writer (an older
+      // host that still wants the index may open the vault in between and
+      // build it again; the next open drops it again).
+      if (Status dropped = db.TryCacheWrite([&] { return db.Exec("DROP INDEX IF EXISTS records_list"); });
+          !dropped.ok()) {
+        log::Info("vault: the old list index stays for now: " + dropped.message());
+      }
+    }
+    return std::unique_ptr<Vault>(new Vault(std::move(impl)));
+  }
   if (bellwether::Status txn_status = db.Transaction(true, [&]() -> Status {
     BW_RETURN_IF_ERROR(db.Exec(kSchemaSql));
     BW_RETURN_IF_ERROR(raw->RestoreMemoTriggers());
