@@ -49,15 +49,32 @@ function tempDir(label) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `bw-interop-${label}-`));
 }
 
+// Each step's start and end go to stderr with the time since the file
+// started, so a run that stalls (CTest's timeout, once, in CI) shows where.
+const started = Date.now();
+function note(message) {
+  process.stderr.write(`[interop +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+}
+async function step(label, fn) {
+  note(`${label} ...`);
+  try {
+    return await fn();
+  } finally {
+    note(`${label} done`);
+  }
+}
+
 // Runs a binary; resolves to {code, stdout, stderr} (never rejects on exit 1).
 async function run(binary, args, options = {}) {
-  try {
-    const { stdout, stderr } = await execFileAsync(binary, args, { timeout: 60_000, ...options });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    if (typeof error.code !== 'number') throw error;
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
+  return step(`${path.basename(binary)} ${args[0]}`, async () => {
+    try {
+      const { stdout, stderr } = await execFileAsync(binary, args, { timeout: 60_000, ...options });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      if (typeof error.code !== 'number') throw error;
+      return { code: error.code, stdout: error.stdout, stderr: error.stderr };
+    }
+  });
 }
 
 async function release(args) {
@@ -254,11 +271,11 @@ describe('tuf-js verifies other key types and thresholds from bellwether-release
           targetBaseUrl: `${server.base}/targets`,
           config: UPDATER_CONFIG,
         });
-        await updater.refresh();
+        await step(`tuf-js refresh (${keyType})`, () => updater.refresh());
         const info = await updater.getTargetInfo('content/pack.json');
         assert.ok(info);
         const file = path.join(work, 'downloaded.json');
-        await updater.downloadTarget(info, file);
+        await step(`tuf-js download (${keyType})`, () => updater.downloadTarget(info, file));
         assert.deepEqual(fs.readFileSync(file), pack);
         const root = JSON.parse(fs.readFileSync(path.join(metadataDir, 'root.json')));
         assert.equal(root.signed.version, 2);
