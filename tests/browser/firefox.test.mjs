@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findHostBinary, kExtensionDir, makeSandbox } from './lib/launch.mjs';
 import { Marionette, firefoxAvailable, kFirefox } from './lib/marionette.mjs';
@@ -21,6 +21,18 @@ const skip = !hostBin
     : false;
 
 const kAddonId = 'reader@bellwether.io';
+// Firefox suspends an idle MV3 background page (an event page) after this
+// long; 30 s by default, 1 s here so the tests see what suspension does.
+const kIdleTimeoutMs = 1000;
+
+// The host processes Firefox (process `ppid`) has started.
+function hostProcesses(ppid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(ppid), '-f', 'bellwether-host']).toString().split('\n').filter(Boolean);
+  } catch {
+    return [];  // pgrep exits 1 when nothing matches.
+  }
+}
 
 describe('extension in Firefox', { skip }, () => {
   let sandbox;
@@ -33,7 +45,7 @@ describe('extension in Firefox', { skip }, () => {
     await promisify(execFile)(hostBin, ['install', '--browser', 'firefox'], { env: sandbox.env, timeout: 30000 });
     manifest = JSON.parse(await readFile(
       join(sandbox.dirs.home, '.mozilla', 'native-messaging-hosts', 'io.bellwether.host.json'), 'utf8'));
-    firefox = await Marionette.launch(sandbox);
+    firefox = await Marionette.launch(sandbox, { prefs: { 'extensions.background.idle.timeout': kIdleTimeoutMs } });
     const installed = await firefox.installTemporaryAddon(kExtensionDir);
     assert.equal(installed, kAddonId);
     base = await firefox.extensionBase(kAddonId);
@@ -86,6 +98,32 @@ describe('extension in Firefox', { skip }, () => {
         done((await vault.get('notes', 'firefox/test')).value.text);
       }).catch((e) => done('error: ' + e.message));`, [text]);
     assert.equal(stored, text);
+  });
+
+  test('one host process serves the background page through idle time and reader reloads', async () => {
+    // Property: the background page keeps its native port (Firefox does not
+    // suspend it while the port is open), so one host process serves every
+    // reader, none piles up, and the vault answers after the idle time.
+    await firefox.command('WebDriver:Navigate', { url: `${base}reader/reader.html` });
+    await firefox.waitFor('return document.body.dataset.hostReady === "true" ? true : null;');
+    const serving = hostProcesses(firefox.child.pid);
+    assert.equal(serving.length, 1, `host processes: ${serving}`);
+    for (let i = 0; i < 3; i++) {
+      await firefox.command('WebDriver:Navigate', { url: 'about:blank' });
+      await new Promise((resolve) => setTimeout(resolve, 3 * kIdleTimeoutMs));
+      assert.deepEqual(hostProcesses(firefox.child.pid), serving, `after idle time ${i + 1}`);
+      await firefox.command('WebDriver:Navigate', { url: `${base}reader/reader.html` });
+      await firefox.waitFor('return document.body.dataset.hostReady === "true" ? true : null;');
+    }
+    await firefox.waitFor('return document.body.dataset.vault === "loaded" ? true : null;');
+    const stored = await firefox.executeAsync(`
+      const done = arguments[arguments.length - 1];
+      import('../lib/vault.js').then(async (vault) => {
+        await vault.set('notes', 'firefox/idle', { text: 'after idle' });
+        done((await vault.get('notes', 'firefox/idle')).value.text);
+      }).catch((e) => done('error: ' + e.message));`);
+    assert.equal(stored, 'after idle');
+    assert.deepEqual(hostProcesses(firefox.child.pid), serving);
   });
 
   test('the security page shows the host through a port and a one-shot message', async () => {

@@ -31,7 +31,8 @@ function freePort() {
 }
 
 export class Marionette {
-  static async launch(sandbox, { timeoutMs = 30000 } = {}) {
+  // `prefs`: more preferences for the profile, by name.
+  static async launch(sandbox, { timeoutMs = 30000, prefs = {} } = {}) {
     const port = await freePort();
     const profile = join(sandbox.root, 'firefox-profile');
     await mkdir(profile, { recursive: true, mode: 0o700 });
@@ -41,6 +42,7 @@ export class Marionette {
       'user_pref("app.update.disabledForTesting", true);',
       'user_pref("datareporting.policy.dataSubmissionEnabled", false);',
       'user_pref("browser.aboutwelcome.enabled", false);',
+      ...Object.entries(prefs).map(([name, value]) => `user_pref(${JSON.stringify(name)}, ${JSON.stringify(value)});`),
       '',
     ].join('\n'));
     const child = spawn(kFirefox, ['--headless', '--no-remote', '--marionette', '--remote-allow-system-access',
