@@ -182,6 +182,16 @@ TEST(OnlyParams, RefusesAnyParameterNotListed) {
   EXPECT_EQ(OnlyParams(json{{"x", 1}}, {}).code(), ErrorCode::kInvalidParams);
 }
 
+// OptionalParam: an absent parameter and a null one are the same.
+TEST(OptionalParam, AbsentAndNullAreTheSame) {
+  const json params = {{"given", 0}, {"null", nullptr}, {"empty", ""}};
+  ASSERT_NE(OptionalParam(params, "given"), nullptr);
+  EXPECT_EQ(*OptionalParam(params, "given"), 0);
+  ASSERT_NE(OptionalParam(params, "empty"), nullptr);
+  EXPECT_EQ(OptionalParam(params, "null"), nullptr);
+  EXPECT_EQ(OptionalParam(params, "absent"), nullptr);
+}
+
 // Secret parameters are overwritten in place once used; others are kept.
 TEST(WipeSecretParams, OverwritesPassphrasesOnly) {
   nlohmann::json params = {

@@ -27,8 +27,7 @@ void RegisterHostMethods(messaging::Dispatcher& dispatcher) {
   dispatcher.Register("host.ping", [](const json& params, messaging::RequestContext&) -> Result<json> {
     BW_RETURN_IF_ERROR(messaging::OnlyParams(params, {"echo", "paddingBytes"}));
     json result = {{"pong", true}};
-    // Optional parameters: null is the same as absent.
-    if (auto echo = params.find("echo"); echo != params.end() && !echo->is_null()) {
+    if (const json* echo = messaging::OptionalParam(params, "echo")) {
       if (!echo->is_string()) return Status::InvalidParams("parameter \"echo\" must be a string");
       if (echo->get_ref<const std::string&>().size() > kMaxPingEchoBytes) {
         return Status::TooLarge("\"echo\" is longer than 1 MiB");
@@ -37,7 +36,7 @@ void RegisterHostMethods(messaging::Dispatcher& dispatcher) {
     }
     // Diagnostics: "padding" of n bytes lets the extension (and the tests)
     // probe the host-to-browser size limit end to end.
-    if (auto size = params.find("paddingBytes"); size != params.end() && !size->is_null()) {
+    if (const json* size = messaging::OptionalParam(params, "paddingBytes")) {
       if (!size->is_number_unsigned() || size->get<std::uint64_t>() > 2 * kMaxPingEchoBytes) {
         return Status::InvalidParams("\"paddingBytes\" must be an integer from 0 to 2097152");
       }

@@ -218,6 +218,11 @@ Status OnlyParams(const json& params, std::initializer_list<std::string_view> kn
   return OnlyParams(params, std::span<const std::string_view>(known.begin(), known.size()));
 }
 
+const json* OptionalParam(const json& params, std::string_view name) {
+  auto it = params.find(name);
+  return it == params.end() || it->is_null() ? nullptr : &*it;
+}
+
 Result<std::string> RequireString(const json& params, std::string_view name) {
   BW_ASSIGN_OR_RETURN(std::string_view value, RequireStringView(params, name));
   return std::string(value);

@@ -115,6 +115,9 @@ Result<bool> RequireBool(const nlohmann::json& params, std::string_view name);
 // unconditional one). Every method that takes parameters calls it first.
 Status OnlyParams(const nlohmann::json& params, std::span<const std::string_view> known);
 Status OnlyParams(const nlohmann::json& params, std::initializer_list<std::string_view> known);
+// An optional parameter's value, or nullptr when it is absent or null (the
+// same thing, for every method; docs/protocol.md).
+const nlohmann::json* OptionalParam(const nlohmann::json& params, std::string_view name);
 
 }  // namespace bellwether::messaging
 

@@ -37,11 +37,10 @@ void RegisterUpdateMethods(messaging::Dispatcher& dispatcher, UpdateServiceOptio
         BW_RETURN_IF_ERROR(messaging::OnlyParams(params, {"automatic", "intervalHours"}));
         BW_ASSIGN_OR_RETURN(UpdatePolicy policy, service->LoadPolicy());
         // Both optional: absent or null leaves the setting as it is.
-        auto given = [&params](const char* name) { return params.contains(name) && !params[name].is_null(); };
-        if (given("automatic")) {
+        if (messaging::OptionalParam(params, "automatic") != nullptr) {
           BW_ASSIGN_OR_RETURN(policy.automatic, messaging::RequireBool(params, "automatic"));
         }
-        if (given("intervalHours")) {
+        if (messaging::OptionalParam(params, "intervalHours") != nullptr) {
           BW_ASSIGN_OR_RETURN(std::int64_t hours, messaging::RequireInt(params, "intervalHours"));
           if (hours < kMinIntervalHours || hours > kMaxIntervalHours) {
             return Status::InvalidParams("intervalHours must be between " +

@@ -79,15 +79,15 @@ class LazyVault {
 };
 
 Result<std::optional<std::string>> OptionalString(const json& params, const char* name) {
-  auto it = params.find(name);
-  if (it == params.end() || it->is_null()) return std::optional<std::string>();
+  const json* it = messaging::OptionalParam(params, name);
+  if (it == nullptr) return std::optional<std::string>();
   if (!it->is_string()) return Status::InvalidParams(std::string("parameter \"") + name + "\" must be a string");
   return std::optional<std::string>(it->get<std::string>());
 }
 
 Result<std::optional<std::int64_t>> OptionalRevision(const json& params) {
-  auto it = params.find("expectedRevision");
-  if (it == params.end() || it->is_null()) return std::optional<std::int64_t>();
+  const json* it = messaging::OptionalParam(params, "expectedRevision");
+  if (it == nullptr) return std::optional<std::int64_t>();
   if (!it->is_number_integer() || it->get<std::int64_t>() < 0) {
     return Status::InvalidParams("parameter \"expectedRevision\" must be a non-negative integer");
   }
@@ -227,7 +227,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
     BW_ASSIGN_OR_RETURN(std::optional<std::string> prefix, OptionalString(p, "prefix"));
     BW_ASSIGN_OR_RETURN(std::optional<std::string> cursor, OptionalString(p, "cursor"));
     std::size_t limit = kDefaultListLimit;
-    if (auto it = p.find("limit"); it != p.end() && !it->is_null()) {
+    if (const json* it = messaging::OptionalParam(p, "limit")) {
       if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
           it->get<std::int64_t>() > static_cast<std::int64_t>(kMaxListLimit)) {
         return Status::InvalidParams("parameter \"limit\" must be an integer 1..1000");
@@ -273,7 +273,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
     if (!p["passphrase"].is_null()) {
       BW_ASSIGN_OR_RETURN(next, messaging::RequireStringView(p, "passphrase"));
     }
-    if (p.contains("currentPassphrase") && !p["currentPassphrase"].is_null()) {
+    if (messaging::OptionalParam(p, "currentPassphrase") != nullptr) {
       BW_ASSIGN_OR_RETURN(current, messaging::RequireStringView(p, "currentPassphrase"));
     }
     return Run([next, current](Vault& v) -> Result<json> {
@@ -292,7 +292,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
   add("vault.export", {"passphrase", "toFile"}, [lazy](const json& p) -> Result<Run> {
     BW_ASSIGN_OR_RETURN(std::string_view passphrase, messaging::RequireStringView(p, "passphrase"));
     bool to_file = false;
-    if (auto it = p.find("toFile"); it != p.end() && !it->is_null()) {
+    if (const json* it = messaging::OptionalParam(p, "toFile")) {
       if (!it->is_boolean()) return Status::InvalidParams("parameter \"toFile\" must be a boolean");
       to_file = it->get<bool>();
     }
@@ -362,7 +362,7 @@ void RegisterVaultMethods(messaging::Dispatcher& dispatcher, VaultMethodOptions 
     if (offset < 0) return Status::InvalidParams("parameter \"offset\" must be >= 0");
     BW_ASSIGN_OR_RETURN(std::string data, messaging::RequireString(p, "data"));
     bool done = false;
-    if (auto it = p.find("done"); it != p.end() && !it->is_null()) {
+    if (messaging::OptionalParam(p, "done") != nullptr) {
       BW_ASSIGN_OR_RETURN(done, messaging::RequireBool(p, "done"));
     }
     BW_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, crypto::Base64Decode(data));
