@@ -11,6 +11,7 @@ BELLWETHER_APT_PACKAGES=(
   chromium firefox-esr
   nginx-light openssl faketime curl
   gnome-keyring dbus dbus-x11 libsecret-tools
+  procps
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
