@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -623,6 +626,212 @@ TEST(VaultMemo, SmallNamespacesGetNoMemo) {
   EXPECT_EQ(ListAll(*v, "settings").size(), 5u);
   RawDb raw(dir.path() / "vault.db");
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+}
+
+// ---- a process's own writes, listed over its memo
+
+using Listing = std::vector<std::pair<std::string, std::int64_t>>;
+
+Listing Expected(const std::map<std::string, std::int64_t>& model) {
+  return Listing(model.begin(), model.end());
+}
+
+// A vault whose "notes" hold kRecords records and a current memo that this
+// process has listed from, so it keeps its own writes over the memo.
+std::map<std::string, std::int64_t> FillAndListTwice(Vault& v) {
+  std::map<std::string, std::int64_t> model;
+  for (int i = 0; i < kRecords; ++i) {
+    auto revision = v.Set("notes", Key(i), i);
+    EXPECT_TRUE(revision.ok());
+    if (revision.ok()) model[Key(i)] = *revision;
+  }
+  EXPECT_EQ(ListAll(v, "notes"), Expected(model));  // Reads the rows, writes the memo.
+  EXPECT_EQ(ListAll(v, "notes"), Expected(model));  // From the memo.
+  return model;
+}
+
+// After its own sets and deletes, a process lists from its memo with those
+// writes over it: no row is read, and every listing is the namespace as it
+// is (new names, new revisions, deleted names gone, a name deleted and
+// written again back). Writes to another namespace leave it so.
+TEST(VaultMemo, OwnWritesAreListedOverTheMemoWithoutReadingRows) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  const auto work = [&v] { return v->KeyedWorkForTesting(); };
+  const std::uint64_t rows = work().list_rows_read;
+  auto set = [&](std::string_view ns, const std::string& key, const nlohmann::json& value) {
+    auto revision = v->Set(ns, key, value);
+    ASSERT_TRUE(revision.ok()) << revision.status().ToString();
+    if (ns == "notes") model[key] = *revision;
+  };
+  auto remove = [&](const std::string& key) {
+    ASSERT_TRUE(v->Delete("notes", key).ok());
+    model.erase(key);
+  };
+  RawDb raw(dir.path() / "vault.db");
+  set("notes", "added", 1);
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(CurrentMemos(raw), 0) << "the memo in the file is stale";
+  set("notes", Key(3), "changed");
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  remove(Key(5));
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0) << "a deletion drops the memo in the file";
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  remove(Key(6));
+  set("notes", Key(6), "again");
+  remove("added");
+  set("highlights", "elsewhere", 1);
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(work().list_rows_read, rows) << "no listing read the rows";
+  EXPECT_GE(work().pages_over_own_writes, 4u * 6u);
+  EXPECT_EQ(work().names_opened, 0u);
+
+  // A new process, which reads the rows, lists the same.
+  auto fresh = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(ListAll(*fresh, "notes"), Expected(model));
+  EXPECT_GT(fresh->KeyedWorkForTesting().list_rows_read, 0u);
+}
+
+// Pages listed over own writes are the pages read from the rows, item for
+// item and cursor for cursor, with and without a prefix, including pages
+// that end on a written or deleted record.
+TEST(VaultMemo, OwnWritePagesAreTheRowPagesExactly) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  FillAndListTwice(*v);
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(v->Set("notes", "part-1/p" + std::to_string(i), i).ok());
+  for (int i = 0; i < kRecords; i += 3) ASSERT_TRUE(v->Delete("notes", Key(i)).ok());
+  for (int i = 1; i < kRecords; i += 4) ASSERT_TRUE(v->Set("notes", Key(i), "new").ok());
+  struct Call {
+    std::string prefix;
+    std::size_t limit;
+  };
+  auto pages = [](Vault& vault) {
+    std::vector<std::string> out;
+    for (const Call& call :
+         {Call{"", 1}, Call{"", 7}, Call{"", 100}, Call{"part-1/", 3}, Call{"section-1", 5}}) {
+      std::optional<std::string> cursor;
+      for (int n = 0; n < 100; ++n) {
+        std::optional<std::string_view> c;
+        if (cursor) c = *cursor;
+        auto page = vault.List("notes", call.prefix, c, call.limit);
+        EXPECT_TRUE(page.ok());
+        if (!page.ok()) break;
+        std::string line;
+        for (const auto& item : page->items) line += item.key + "@" + std::to_string(item.revision) + " ";
+        out.push_back(line + "| " + page->cursor.value_or("end"));
+        cursor = page->cursor;
+        if (!cursor) break;
+      }
+    }
+    return out;
+  };
+  const std::uint64_t rows = v->KeyedWorkForTesting().list_rows_read;
+  const auto own_pages = pages(*v);
+  EXPECT_EQ(v->KeyedWorkForTesting().list_rows_read, rows);
+  RawDb raw(dir.path() / "vault.db");
+  raw.Exec("DELETE FROM name_memos");
+  auto fresh = OpenVault(TestOptions(dir.path()));
+  const auto row_pages = pages(*fresh);
+  EXPECT_GT(fresh->KeyedWorkForTesting().list_rows_read, 0u);
+  EXPECT_EQ(own_pages, row_pages);
+  EXPECT_GT(own_pages.size(), 40u);
+}
+
+// Whatever this process did not write itself, one record at a time, sends
+// its next listing back to the rows: another connection's commit, its own
+// clear of another namespace, a key rotation, a write refused for a stale
+// revision. Each listing is right.
+TEST(VaultMemo, AnyOtherChangeSendsListingsBackToTheRows) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  ASSERT_TRUE(v->Set("highlights", "h", 1).ok());
+  RawDb raw(dir.path() / "vault.db");
+  const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
+  // Lists once after an own write (over the memo), then after `change`,
+  // right away or after another own write: from the rows, and right.
+  auto check = [&](const char* what, const std::function<void()>& change) {
+    for (bool write_between : {false, true}) {
+      SCOPED_TRACE(std::string(what) + (write_between ? ", then an own write" : ""));
+      // A listing that finds no memo writes one; the next starts from it.
+      raw.Exec("DELETE FROM name_memos");
+      ListAll(*v, "notes");
+      ASSERT_EQ(CurrentMemos(raw), 1);
+      ListAll(*v, "notes");
+      auto own = [&](const std::string& key) {
+        auto revision = v->Set("notes", key, what);
+        ASSERT_TRUE(revision.ok());
+        model[key] = *revision;
+      };
+      own("own");
+      std::uint64_t before = rows();
+      ASSERT_EQ(ListAll(*v, "notes"), Expected(model));
+      ASSERT_EQ(rows(), before) << "over the memo";
+      change();
+      if (write_between) own("own-after");
+      before = rows();
+      EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+      EXPECT_GT(rows(), before) << "from the rows";
+    }
+  };
+  check("another connection's commit", [&] {
+    auto other = OpenVault(TestOptions(dir.path()));
+    auto revision = other->Set("notes", "theirs", 2);
+    ASSERT_TRUE(revision.ok());
+    model["theirs"] = *revision;
+  });
+  check("a commit by a program that knows nothing of memos",
+        [&] { raw.Exec("UPDATE meta SET v = v + 1 WHERE k = 'revision_clock'"); });
+  check("another connection's commit elsewhere", [&] {
+    auto other = OpenVault(TestOptions(dir.path()));
+    ASSERT_TRUE(other->Set("highlights", "theirs", 2).ok());
+  });
+  check("its own clear of another namespace", [&] { ASSERT_TRUE(v->Clear("highlights").ok()); });
+  check("a key rotation", [&] { ASSERT_TRUE(v->RotateKey().ok()); });
+  check("a write refused as stale",
+        [&] { EXPECT_EQ(v->Set("notes", Key(2), "stale", 1).status().code(), ErrorCode::kConflict); });
+}
+
+// Two processes (two connections) set, overwrite and delete records in one
+// namespace, clear it and rotate keys, in a random order; after every step
+// both list it exactly as it is, page by page, and the one that wrote last
+// lists over its memo whenever it can.
+TEST(VaultMemo, RandomOwnAndForeignChangesAlwaysListExactly) {
+  TempDir dir;
+  auto a = OpenVault(TestOptions(dir.path()));
+  auto b = OpenVault(TestOptions(dir.path()));
+  std::map<std::string, std::int64_t> model = FillAndListTwice(*a);
+  std::mt19937 random(20261129);
+  auto pick = [&random](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  for (int step = 0; step < 400; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    Vault& v = pick(4) == 0 ? *b : *a;
+    const std::string key = Key(pick(kRecords + 10));
+    const int what = pick(100);
+    if (what < 55) {
+      auto revision = v.Set("notes", key, step);
+      ASSERT_TRUE(revision.ok());
+      model[key] = *revision;
+    } else if (what < 85) {
+      const Status s = v.Delete("notes", key);
+      ASSERT_EQ(s.ok(), model.count(key) == 1) << s.ToString();
+      model.erase(key);
+    } else if (what < 95) {
+      ASSERT_TRUE(v.Set("highlights", key, step).ok());
+    } else if (what < 98) {
+      ASSERT_TRUE(v.RotateKey().ok());
+    } else {
+      ASSERT_TRUE(v.Clear("notes").ok());
+      model.clear();
+    }
+    ASSERT_EQ(ListAll(*a, "notes"), Expected(model));
+    if (pick(3) == 0) {
+      ASSERT_EQ(ListAll(*b, "notes"), Expected(model));
+    }
+  }
+  EXPECT_GT(a->KeyedWorkForTesting().pages_over_own_writes, 100u) << "the writes were listed over the memo";
 }
 
 }  // namespace

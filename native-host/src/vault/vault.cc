@@ -57,6 +57,9 @@ constexpr std::size_t kMemoMinRows = 16;
 constexpr std::uint32_t kMemoRewriteAfterOpens = 8;
 // Namespaces with memo bookkeeping in one process (forgotten beyond).
 constexpr std::size_t kMaxMemoStates = 256;
+// A namespace's own writes listed over its memo (MemoState::OwnWrites):
+// beyond this many records changed, listings read the rows again.
+constexpr std::size_t kMaxOwnWrites = 256;
 constexpr char kBackupFormat[] = "bellwether-vault-backup";
 
 // Domain-separation labels (part of the format; see docs/security.md, "Vault format").
@@ -227,6 +230,14 @@ Status CheckValueSize(std::size_t n) {
   return Status::Ok();
 }
 
+// Orders name MACs (and list cursors) as SQLite orders the name_mac blobs.
+struct MacOrder {
+  using is_transparent = void;
+  bool operator()(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+  }
+};
+
 }  // namespace
 
 std::string_view VaultStateName(VaultState state) {
@@ -305,6 +316,26 @@ struct Vault::Impl {
     // data version then: while it holds, the memo is still that one.
     std::optional<unsigned int> nonce_version;
     std::array<std::uint8_t, crypto::kGcmNonceBytes> stored_nonce{};
+    // This process's own writes to the namespace since a listing last
+    // found its memo (`memo`, by nonce) current, while nothing else has
+    // committed to the file since: SQLite's data version, which moves with
+    // every commit by any connection, is still `version`, the one after the
+    // last of them. The memo with these changes over it then lists exactly
+    // the namespace's rows, so a listing right after this process's own
+    // write need not read them. Anything else (another connection's
+    // commit, a clear, a rotation, a failed write) moves the version or
+    // drops this, and listings read the rows again.
+    struct OwnWrite {
+      SecureBytes name;  // Empty for a deleted record.
+      std::int64_t revision = 0;
+      bool deleted = false;
+    };
+    struct OwnWrites {
+      std::array<std::uint8_t, crypto::kGcmNonceBytes> memo{};
+      unsigned int version = 0;
+      std::map<NameCache::Mac, OwnWrite, MacOrder> changes;
+    };
+    std::optional<OwnWrites> own_writes;
   };
   std::map<std::string, MemoState, std::less<>> memos;
   KeyedWork keyed_work;        // For tests: what the caches saved.
@@ -1067,6 +1098,84 @@ struct Vault::Impl {
     return nullptr;
   }
 
+  // Inside a listing's transaction, after CurrentMemo found the memo of
+  // `ns` current: from here on, this process's own writes are kept over it.
+  void StartOwnWrites(MemoState& state) {
+    const std::optional<unsigned int> version = db->DataVersion();
+    if (!version || !state.nonce) {
+      state.own_writes.reset();
+      return;
+    }
+    if (state.own_writes && state.own_writes->version == *version && state.own_writes->memo == *state.nonce &&
+        state.own_writes->changes.empty()) {
+      return;
+    }
+    state.own_writes.emplace();
+    state.own_writes->memo = *state.nonce;
+    state.own_writes->version = *version;
+  }
+
+  // Inside a listing's transaction, when the memo of `ns` is not current:
+  // the memo this process holds, if it and the own writes kept over it
+  // still list the namespace exactly (nothing else committed since);
+  // otherwise nullptr, and they are dropped.
+  const NameCache::Memo* MemoWithOwnWrites(std::string_view ns, MemoState& state) {
+    if (!state.own_writes) return nullptr;
+    const NameCache::Memo* memo = names.MemoOf(ns);
+    const std::optional<unsigned int> version = db->DataVersion();
+    if (memo == nullptr || !state.nonce || *state.nonce != state.own_writes->memo || !version ||
+        *version != state.own_writes->version) {
+      state.own_writes.reset();
+      return nullptr;
+    }
+    return memo;
+  }
+
+  // After this process committed one write of a record (`name` empty: a
+  // deletion) in `ns`: the data version was `before` inside the write's
+  // transaction and is `after` now. Namespaces whose own writes were up to
+  // date at `before` stay so (the write touched no other namespace); the
+  // written one gains the change. A version that did not move, or a
+  // namespace that was not up to date, drops them: the next listing reads
+  // the rows.
+  void NoteOwnWrite(std::string_view ns, std::span<const std::uint8_t> mac,
+                    std::optional<std::string_view> name, std::int64_t revision,
+                    std::optional<unsigned int> before) {
+    const std::optional<unsigned int> after = db->DataVersion();
+    for (auto& [memo_ns, state] : memos) {
+      if (!state.own_writes) continue;
+      MemoState::OwnWrites& own = *state.own_writes;
+      if (!before || !after || *after == *before || own.version != *before) {
+        state.own_writes.reset();
+        continue;
+      }
+      own.version = *after;
+      if (memo_ns != ns) continue;
+      NameCache::Mac key{};
+      if (mac.size() != key.size()) {
+        state.own_writes.reset();
+        continue;
+      }
+      std::copy(mac.begin(), mac.end(), key.begin());
+      auto it = own.changes.find(key);
+      if (it == own.changes.end()) {
+        if (own.changes.size() >= kMaxOwnWrites) {
+          state.own_writes.reset();
+          continue;
+        }
+        it = own.changes.emplace(key, MemoState::OwnWrite{}).first;
+      }
+      it->second.name = name ? SecureBytes::CopyOf(*name) : SecureBytes();
+      it->second.revision = revision;
+      it->second.deleted = !name;
+    }
+  }
+
+  // After a write that failed: whether it reached the file is not known.
+  void DropOwnWrites() {
+    for (auto& entry : memos) entry.second.own_writes.reset();
+  }
+
   // Seals the namespace's names (every row, as of this transaction) into
   // its memo and keeps it as this process's memo. Best effort and cheap to
   // skip: a write transaction of its own that gives up at once if another
@@ -1569,11 +1678,15 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
   BW_RETURN_IF_ERROR(CheckValueSize(serialized.size()));
   std::int64_t revision = 0;
   bool rotate_due = false;
+  NameCache::Mac written{};
+  std::optional<unsigned int> version_before;
   auto put = [&]() {
     return impl_->RunUnlocked(true, [&]() -> bellwether::Status {
       rotate_due = false;
       BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
       BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
+      written = mac;
+      version_before = impl_->db->DataVersion();
       if (expected_revision) {
         if (*expected_revision == 0 && existing) {
           return Status::Conflict("record already exists (revision " + std::to_string(existing->revision) +
@@ -1596,7 +1709,11 @@ Result<std::int64_t> Vault::Set(std::string_view ns, std::string_view key, const
     impl_->RotateIfDue(true);
     op_status = put();
   }
-  if (!op_status.ok()) return op_status;
+  if (!op_status.ok()) {
+    impl_->DropOwnWrites();
+    return op_status;
+  }
+  impl_->NoteOwnWrite(ns, written, key, revision, version_before);
   impl_->RotateIfDue(rotate_due);
   return revision;
 }
@@ -1606,9 +1723,13 @@ bellwether::Status Vault::Delete(std::string_view ns, std::string_view key,
   std::lock_guard<std::mutex> lock(impl_->mu);
   BW_RETURN_IF_ERROR(ValidateNamespace(ns));
   BW_RETURN_IF_ERROR(ValidateRecordKey(key));
-  return impl_->RunUnlocked(true, [&]() -> bellwether::Status {
+  NameCache::Mac deleted{};
+  std::optional<unsigned int> version_before;
+  bellwether::Status op_status = impl_->RunUnlocked(true, [&]() -> bellwether::Status {
     BW_ASSIGN_OR_RETURN(const NameCache::Mac mac, impl_->NameMac(ns, key));
     BW_ASSIGN_OR_RETURN(std::optional<RowRef> existing, impl_->FindRow(ns, mac));
+    deleted = mac;
+    version_before = impl_->db->DataVersion();
     if (!existing) return Status::NotFound("no record with that key in namespace '" + std::string(ns) + "'");
     if (expected_revision && *expected_revision != existing->revision) {
       return Status::Conflict("record is at revision " + std::to_string(existing->revision) + ", not " +
@@ -1619,6 +1740,12 @@ bellwether::Status Vault::Delete(std::string_view ns, std::string_view key,
     BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> usage, impl_->MetaInt("usage_bytes"));
     return impl_->SetMetaInt("usage_bytes", std::max<std::int64_t>(0, usage.value_or(0) - existing->size));
   });
+  if (!op_status.ok()) {
+    impl_->DropOwnWrites();
+    return op_status;
+  }
+  impl_->NoteOwnWrite(ns, deleted, std::nullopt, 0, version_before);
+  return op_status;
 }
 
 namespace {
@@ -1680,15 +1807,36 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     if (!memo_state.too_large) {
       BW_ASSIGN_OR_RETURN(const NameCache::Memo* memo, impl_->CurrentMemo(ns, memo_state));
       if (memo != nullptr) {
-        // The memo lists exactly these rows: the page comes from it alone.
+        impl_->StartOwnWrites(memo_state);
+      } else {
+        memo = impl_->MemoWithOwnWrites(ns, memo_state);
+      }
+      if (memo != nullptr) {
+        // The memo, with this process's own writes since over it, lists
+        // exactly these rows: the page comes from them alone.
         from_memo = true;
-        auto it = std::upper_bound(memo->by_mac.begin(), memo->by_mac.end(), after,
-                                   [](const Bytes& a, const NameCache::Memo::Entry& e) {
-                                     return std::lexicographical_compare(a.begin(), a.end(), e.mac.begin(),
-                                                                         e.mac.end());
-                                   });
-        for (; it != memo->by_mac.end(); ++it) {
-          if (builder.Add(it->mac, it->name, it->revision)) break;
+        const MacOrder less;
+        auto it = std::upper_bound(
+            memo->by_mac.begin(), memo->by_mac.end(), after,
+            [&less](const Bytes& a, const NameCache::Memo::Entry& e) { return less(a, e.mac); });
+        static const decltype(Impl::MemoState::OwnWrites::changes) kNone;
+        const auto& own = memo_state.own_writes ? memo_state.own_writes->changes : kNone;
+        if (!own.empty()) ++impl_->keyed_work.pages_over_own_writes;
+        auto own_it = own.upper_bound(after);
+        while (it != memo->by_mac.end() || own_it != own.end()) {
+          const bool from_own =
+              own_it != own.end() && (it == memo->by_mac.end() || !less(it->mac, own_it->first));
+          if (!from_own) {
+            if (builder.Add(it->mac, it->name, it->revision)) break;
+            ++it;
+            continue;
+          }
+          // The own write replaces the memo's entry for its record, if any.
+          if (it != memo->by_mac.end() && !less(own_it->first, it->mac)) ++it;
+          const Impl::MemoState::OwnWrite& change = own_it->second;
+          const std::span<const std::uint8_t> mac = own_it->first;
+          ++own_it;
+          if (!change.deleted && builder.Add(mac, change.name.view(), change.revision)) break;
         }
         page = builder.Take();
         return Status::Ok();
@@ -1711,6 +1859,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
                                     st.Blob(3)};
         position.assign(at.mac.begin(), at.mac.end());
+        ++impl_->keyed_work.list_rows_read;
         bool full = false;
         if (const auto known = impl_->names.FindName(at)) {
           full = builder.Add(at.mac, *known, at.revision);

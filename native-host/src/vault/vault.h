@@ -210,6 +210,9 @@ class Vault {
     std::uint64_t names_opened = 0;
     std::uint64_t macs_computed = 0;
     std::uint64_t memo_nonces_read = 0;  // Reads of a stored memo's nonce.
+    std::uint64_t list_rows_read = 0;    // Rows read by listings (not served from a memo).
+    // List pages served from a memo with this process's own writes over it.
+    std::uint64_t pages_over_own_writes = 0;
   };
   KeyedWork KeyedWorkForTesting();
   // The buffer Get opens values into, kept between calls: its size, and
