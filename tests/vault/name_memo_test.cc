@@ -118,6 +118,32 @@ TEST(NameMemo, RefusesTrailingBytesUnknownVersionAndImpossibleCounts) {
   EXPECT_EQ(status.code(), ErrorCode::kIntegrity);
 }
 
+// The writer's buffer grows as entries come (from a few KiB to the bound):
+// every entry reads back as written, across each growth.
+TEST(NameMemo, EntriesSurviveTheWritersGrowth) {
+  std::vector<OwnedEntry> entries;
+  for (int i = 0; i < 3000; ++i) {
+    Bytes mac(32, static_cast<std::uint8_t>(i));
+    mac[0] = static_cast<std::uint8_t>(i >> 8);
+    entries.push_back({mac, static_cast<std::uint32_t>(i % 7), i * 3,
+                       Bytes(40 + i % 50, static_cast<std::uint8_t>(i)),
+                       "section-" + std::to_string(i) + "/note"});
+  }
+  const auto plain = Encode(entries);
+  EXPECT_GT(plain.size(), 200u * 1024) << "several doublings";
+  Status status;
+  const auto back = Decode(plain.span(), &status);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(back.size(), entries.size());
+  for (std::size_t i = 0; i < back.size(); ++i) {
+    EXPECT_EQ(back[i].mac, entries[i].mac);
+    EXPECT_EQ(back[i].key_id, entries[i].key_id);
+    EXPECT_EQ(back[i].revision, entries[i].revision);
+    EXPECT_EQ(back[i].sealed, entries[i].sealed);
+    EXPECT_EQ(back[i].name, entries[i].name);
+  }
+}
+
 TEST(NameMemo, WriterStopsAtItsBoundAndRefusesMalformedEntries) {
   NameMemoWriter writer;
   const Bytes sealed(600, 's');
@@ -626,6 +652,34 @@ TEST(VaultMemo, SmallNamespacesGetNoMemo) {
   EXPECT_EQ(ListAll(*v, "settings").size(), 5u);
   RawDb raw(dir.path() / "vault.db");
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+}
+
+// A long-lived process rewrites a memo that others' writes left stale once
+// it has had to open an eighth of the memo's names one by one (and at least
+// eight): a rewrite reads and seals every name, so it waits until it saves
+// a later process that much.
+TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsNamesWereOpened) {
+  TempDir dir;
+  constexpr int kMany = 200;  // An eighth: 25.
+  auto v = OpenVault(TestOptions(dir.path()));
+  for (int i = 0; i < kMany; ++i) ASSERT_TRUE(v->Set("notes", Key(i), i).ok());
+  ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kMany));
+  RawDb raw(dir.path() / "vault.db");
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  auto other = OpenVault(TestOptions(dir.path()));
+  auto change = [&](int from, int to) {
+    for (int i = from; i < to; ++i) ASSERT_TRUE(other->Set("notes", Key(i), -i).ok());
+    EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kMany));
+  };
+  change(0, 20);
+  EXPECT_EQ(CurrentMemos(raw), 0) << "20 names opened: not yet";
+  change(20, 24);
+  EXPECT_EQ(CurrentMemos(raw), 0) << "24 names opened: not yet";
+  change(24, 25);
+  EXPECT_EQ(CurrentMemos(raw), 1) << "25 names opened: rewritten";
+  auto fresh = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(ListAll(*fresh, "notes").size(), static_cast<std::size_t>(kMany));
+  EXPECT_EQ(fresh->KeyedWorkForTesting().names_opened, 0u) << "the rewritten memo lists every name";
 }
 
 // ---- a process's own writes, listed over its memo

@@ -12,6 +12,7 @@ constexpr std::size_t kMacBytes = 32;
 constexpr std::size_t kHeaderBytes = 1 + 4;
 // MAC, key id, revision and the two lengths.
 constexpr std::size_t kEntryFixedBytes = kMacBytes + 4 + 8 + 2 + 2;
+constexpr std::size_t kInitialWriterBytes = 16 * 1024;
 
 void PutBig(std::uint8_t* at, std::uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) {
@@ -70,9 +71,20 @@ std::optional<NameMemoEntry> ReadEntry(Reader& r) {
 
 }  // namespace
 
-NameMemoWriter::NameMemoWriter() : buffer_(kMaxNameMemoBytes) {
+NameMemoWriter::NameMemoWriter() : buffer_(crypto::SecureBytes::ForOverwrite(kInitialWriterBytes)) {
   buffer_.data()[0] = kNameMemoVersion;
   used_ = kHeaderBytes;
+}
+
+bool NameMemoWriter::Reserve(std::size_t n) {
+  if (n > kMaxNameMemoBytes - used_) return false;
+  if (n <= buffer_.size() - used_) return true;
+  std::size_t capacity = buffer_.size();
+  while (capacity - used_ < n) capacity = std::min(capacity * 2, kMaxNameMemoBytes);
+  crypto::SecureBytes grown = crypto::SecureBytes::ForOverwrite(capacity);
+  std::memcpy(grown.data(), buffer_.data(), used_);
+  buffer_ = std::move(grown);  // Wipes the old buffer.
+  return true;
 }
 
 bool NameMemoWriter::Add(const NameMemoEntry& e) {
@@ -82,7 +94,7 @@ bool NameMemoWriter::Add(const NameMemoEntry& e) {
     return false;
   }
   const std::size_t size = kEntryFixedBytes + e.sealed_name.size() + e.name.size();
-  if (size > buffer_.size() - used_) return false;
+  if (!Reserve(size)) return false;
   std::uint8_t* at = buffer_.data() + used_;
   std::memcpy(at, e.mac.data(), kMacBytes);
   at += kMacBytes;

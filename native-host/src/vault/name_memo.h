@@ -55,8 +55,10 @@ struct NameMemoEntry {
   std::string_view name;
 };
 
-// Builds a memo's plaintext in one wiped buffer of kMaxNameMemoBytes that
-// never reallocates.
+// Builds a memo's plaintext in a buffer that starts small and doubles as
+// needed, up to kMaxNameMemoBytes (a namespace of a few hundred names needs
+// some 30 KiB). Each buffer is wiped when it is outgrown or the writer is
+// destroyed, so no copy of the names is left behind.
 class NameMemoWriter {
  public:
   NameMemoWriter();
@@ -67,6 +69,9 @@ class NameMemoWriter {
   std::span<const std::uint8_t> Finish();
 
  private:
+  // Room for `n` more bytes (false beyond kMaxNameMemoBytes).
+  bool Reserve(std::size_t n);
+
   crypto::SecureBytes buffer_;
   std::size_t used_ = 0;
   std::uint32_t count_ = 0;

@@ -51,10 +51,14 @@ constexpr std::size_t kListMaxScannedRows = 20000;
 // kMemoMinRows rows without a current memo may write one (see WriteMemo).
 constexpr std::uint32_t kMemoLoadAfterMacs = 4;
 constexpr std::size_t kMemoMinRows = 16;
-// A stale memo is rewritten by the listing that had to open this many names
-// one by one (a process that has them all in memory leaves it to the next
-// process that pays), a missing one by any listing that reaches the end.
+// A stale memo is rewritten by the listing after which this process has had
+// to open this many names one by one since it last wrote one, and at least
+// 1/kMemoRewriteFraction of the names its memo holds (a rewrite reads and
+// seals every name, so it waits until it saves a later process that much;
+// a process that has every name in memory leaves it to the next process
+// that pays); a missing memo by any listing that reaches the end.
 constexpr std::uint32_t kMemoRewriteAfterOpens = 8;
+constexpr std::size_t kMemoRewriteFraction = 8;
 // Namespaces with memo bookkeeping in one process (forgotten beyond).
 constexpr std::size_t kMaxMemoStates = 256;
 // A namespace's own writes listed over its memo (MemoState::OwnWrites):
@@ -1886,7 +1890,10 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
   // (A whole namespace too small for a memo is not tried.)
   const bool small = !cursor && scanned < kMemoMinRows;
   const Impl::MemoState& memo_state = impl_->Memo(ns);
-  const bool worth_it = !memo_state.stored || memo_state.opened >= kMemoRewriteAfterOpens;
+  const NameCache::Memo* held = impl_->names.MemoOf(ns);
+  const std::size_t rewrite_after = std::max<std::size_t>(
+      kMemoRewriteAfterOpens, held != nullptr ? held->by_mac.size() / kMemoRewriteFraction : 0);
+  const bool worth_it = !memo_state.stored || memo_state.opened >= rewrite_after;
   if (!page.cursor && !from_memo && !small && worth_it && !memo_state.too_large && !memo_state.write_failed) {
     impl_->WriteMemo(ns);
   }
