@@ -340,6 +340,10 @@ struct Vault::Impl {
       std::map<NameCache::Mac, OwnWrite, MacOrder> changes;
     };
     std::optional<OwnWrites> own_writes;
+    // SQLite's data version when a listing last found the memo unusable
+    // (stale, missing or not this process's): while the file has not
+    // changed since, it still is.
+    std::optional<unsigned int> unusable_at;
   };
   std::map<std::string, MemoState, std::less<>> memos;
   KeyedWork keyed_work;        // For tests: what the caches saved.
@@ -1061,6 +1065,7 @@ struct Vault::Impl {
   // it is taken after the first read, so it is this transaction's
   // snapshot's.
   Result<const NameCache::Memo*> CurrentMemo(std::string_view ns, MemoState& state) {
+    ++keyed_work.memo_looks;
     state.stored = false;
     auto st = db->Prepare("SELECT current FROM name_memos WHERE ns = ?");
     if (!st.ok()) return SkipMemo(st.status());
@@ -1808,41 +1813,57 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     PageBuilder builder(prefix, limit);
     Impl::MemoState& memo_state = impl_->Memo(ns);
     from_memo = false;
-    if (!memo_state.too_large) {
+    // The memo, with this process's own writes since over it, when it lists
+    // exactly these rows (nullptr otherwise). An unusable one stays so
+    // until something commits: noted with SQLite's data version.
+    auto usable_memo = [&]() -> Result<const NameCache::Memo*> {
       BW_ASSIGN_OR_RETURN(const NameCache::Memo* memo, impl_->CurrentMemo(ns, memo_state));
       if (memo != nullptr) {
         impl_->StartOwnWrites(memo_state);
       } else {
         memo = impl_->MemoWithOwnWrites(ns, memo_state);
       }
-      if (memo != nullptr) {
-        // The memo, with this process's own writes since over it, lists
-        // exactly these rows: the page comes from them alone.
-        from_memo = true;
-        const MacOrder less;
-        auto it = std::upper_bound(
-            memo->by_mac.begin(), memo->by_mac.end(), after,
-            [&less](const Bytes& a, const NameCache::Memo::Entry& e) { return less(a, e.mac); });
-        static const decltype(Impl::MemoState::OwnWrites::changes) kNone;
-        const auto& own = memo_state.own_writes ? memo_state.own_writes->changes : kNone;
-        if (!own.empty()) ++impl_->keyed_work.pages_over_own_writes;
-        auto own_it = own.upper_bound(after);
-        while (it != memo->by_mac.end() || own_it != own.end()) {
-          const bool from_own =
-              own_it != own.end() && (it == memo->by_mac.end() || !less(it->mac, own_it->first));
-          if (!from_own) {
-            if (builder.Add(it->mac, it->name, it->revision)) break;
-            ++it;
-            continue;
-          }
-          // The own write replaces the memo's entry for its record, if any.
-          if (it != memo->by_mac.end() && !less(own_it->first, it->mac)) ++it;
-          const Impl::MemoState::OwnWrite& change = own_it->second;
-          const std::span<const std::uint8_t> mac = own_it->first;
-          ++own_it;
-          if (!change.deleted && builder.Add(mac, change.name.view(), change.revision)) break;
+      memo_state.unusable_at.reset();
+      if (memo == nullptr) memo_state.unusable_at = impl_->db->DataVersion();
+      return memo;
+    };
+    // The page from the memo and the own writes alone.
+    auto memo_page = [&](const NameCache::Memo* memo) {
+      from_memo = true;
+      const MacOrder less;
+      auto it = std::upper_bound(
+          memo->by_mac.begin(), memo->by_mac.end(), after,
+          [&less](const Bytes& a, const NameCache::Memo::Entry& e) { return less(a, e.mac); });
+      static const decltype(Impl::MemoState::OwnWrites::changes) kNone;
+      const auto& own = memo_state.own_writes ? memo_state.own_writes->changes : kNone;
+      if (!own.empty()) ++impl_->keyed_work.pages_over_own_writes;
+      auto own_it = own.upper_bound(after);
+      while (it != memo->by_mac.end() || own_it != own.end()) {
+        const bool from_own =
+            own_it != own.end() && (it == memo->by_mac.end() || !less(it->mac, own_it->first));
+        if (!from_own) {
+          if (builder.Add(it->mac, it->name, it->revision)) break;
+          ++it;
+          continue;
         }
-        page = builder.Take();
+        // The own write replaces the memo's entry for its record, if any.
+        if (it != memo->by_mac.end() && !less(own_it->first, it->mac)) ++it;
+        const Impl::MemoState::OwnWrite& change = own_it->second;
+        const std::span<const std::uint8_t> mac = own_it->first;
+        ++own_it;
+        if (!change.deleted && builder.Add(mac, change.name.view(), change.revision)) break;
+      }
+      page = builder.Take();
+    };
+    // A memo found unusable before, while this process holds one to lend
+    // names, is looked at again only if the file changed since: known after
+    // the transaction's first read, the rows' own.
+    bool looked = memo_state.too_large;
+    if (!looked && !(memo_state.unusable_at && impl_->names.MemoOf(ns) != nullptr)) {
+      looked = true;
+      BW_ASSIGN_OR_RETURN(const NameCache::Memo* memo, usable_memo());
+      if (memo != nullptr) {
+        memo_page(memo);
         return Status::Ok();
       }
     }
@@ -1857,6 +1878,19 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
       std::size_t rows = 0;
       for (;; ++rows) {
         BW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!looked) {
+          looked = true;
+          const std::optional<unsigned int> version = impl_->db->DataVersion();
+          if (!version || version != memo_state.unusable_at) {
+            // Something committed: the memo may be usable now. (Its
+            // statements leave this one's row as it is.)
+            BW_ASSIGN_OR_RETURN(const NameCache::Memo* memo, usable_memo());
+            if (memo != nullptr) {
+              memo_page(memo);
+              return Status::Ok();
+            }
+          }
+        }
         if (!row) break;
         // Blobs stay valid until the next Step (opening a name uses other
         // statements).

@@ -211,6 +211,7 @@ class Vault {
     std::uint64_t macs_computed = 0;
     std::uint64_t memo_nonces_read = 0;  // Reads of a stored memo's nonce.
     std::uint64_t list_rows_read = 0;    // Rows read by listings (not served from a memo).
+    std::uint64_t memo_looks = 0;        // List pages that read the stored memo's state.
     // List pages served from a memo with this process's own writes over it.
     std::uint64_t pages_over_own_writes = 0;
   };
