@@ -203,6 +203,65 @@ TEST(NameCache, MemoAnswersOnlyForItsExactRows) {
   EXPECT_EQ(cache.FindMac(input), nullptr);
 }
 
+// A walk over rows in MAC order answers as FindName does for every row:
+// matching rows, rows changed in any field, MACs the memo lacks, rows of
+// another namespace, rows out of order, names opened one by one, and after
+// the cache let go of the memo under it.
+TEST(NameCache, MemoWalkAnswersAsFindName) {
+  NameCache cache;
+  std::vector<OwnedEntry> entries;
+  for (int i = 0; i < 40; i += 2) {
+    entries.push_back({Bytes(32, static_cast<std::uint8_t>(i)), 1, 100 + i, B("sealed-" + std::to_string(i)),
+                       "name-" + std::to_string(i)});
+  }
+  ASSERT_TRUE(cache.AddMemo("notes", Encode(entries)).ok());
+  const Bytes opened_mac(32, 41), opened_blob = B("sealed-41");
+  cache.PutName({"notes", opened_mac, 1, 141, opened_blob}, "opened-41");
+  struct Row {
+    std::string ns;
+    Bytes mac;
+    std::uint32_t key_id;
+    std::int64_t revision;
+    Bytes blob;
+  };
+  std::vector<Row> rows;
+  for (int i = 0; i < 42; ++i) {
+    Row r{"notes", Bytes(32, static_cast<std::uint8_t>(i)), 1, 100 + i, B("sealed-" + std::to_string(i))};
+    if (i == 6) r.revision = 7;        // Another revision.
+    if (i == 8) r.key_id = 2;          // Another key.
+    if (i == 10) r.blob[0] ^= 1;       // Other bytes.
+    if (i == 12) r.ns = "highlights";  // Another namespace.
+    if (i == 14) r.mac.resize(31);     // Not a MAC.
+    rows.push_back(r);
+  }
+  rows.push_back(rows[4]);  // Out of order.
+  rows.push_back(rows[2]);
+  const auto view = [](const Row& r) {
+    return NameCache::NameRow{r.ns, r.mac, r.key_id, r.revision, r.blob};
+  };
+  NameCache::MemoWalk walk(cache, "notes");
+  int found = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE("row " + std::to_string(i));
+    const auto expected = cache.FindName(view(rows[i]));
+    const auto got = walk.FindName(view(rows[i]));
+    ASSERT_EQ(got.has_value(), expected.has_value());
+    if (got) {
+      EXPECT_EQ(*got, *expected);
+      ++found;
+    }
+  }
+  EXPECT_EQ(found, 20 - 5 + 1 + 2) << "the memo's rows but five changed ones, the opened one, the two again";
+
+  // The cache lets go of the memo under a walk: no answer from it after.
+  NameCache::MemoWalk later(cache, "notes");
+  ASSERT_TRUE(later.FindName(view(rows[0])).has_value());
+  cache.Clear();
+  EXPECT_FALSE(later.FindName(view(rows[2])).has_value());
+  ASSERT_TRUE(cache.AddMemo("notes", Encode(entries)).ok());
+  EXPECT_EQ(later.FindName(view(rows[4])).value_or(""), "name-4") << "and follows the new one";
+}
+
 TEST(NameCache, RefusesMemosListingAMacTwiceOrTooLargeToHold) {
   NameCache cache;
   auto twice = SampleEntries();

@@ -89,11 +89,37 @@ std::optional<std::string_view> NameCache::FindName(const NameRow& row) const {
   }
   const Memo* memo = MemoOf(row.ns);
   const Memo::Entry* e = memo == nullptr ? nullptr : memo->FindByMac(mac);
-  if (e == nullptr || e->key_id != row.key_id || e->revision != row.revision ||
-      AsText(e->sealed_name) != AsText(row.blob)) {
-    return std::nullopt;
-  }
+  if (e == nullptr || !Memo::Matches(*e, row)) return std::nullopt;
   return e->name;
+}
+
+bool NameCache::Memo::Matches(const Entry& e, const NameRow& row) {
+  return e.key_id == row.key_id && e.revision == row.revision && AsText(e.sealed_name) == AsText(row.blob) &&
+         AsText(e.mac) == AsText(row.mac);
+}
+
+std::optional<std::string_view> NameCache::MemoWalk::FindName(const NameRow& row) {
+  Mac mac;
+  if (!AsMac(row.mac, mac)) return std::nullopt;
+  if (row.ns != ns_) return cache_.FindName(row);
+  if (generation_ != cache_.generation_) {
+    // First row, or the cache let go of what the walk pointed into.
+    generation_ = cache_.generation_;
+    memo_ = cache_.MemoOf(ns_);
+    next_ = 0;
+    if (memo_ != nullptr) {
+      next_ = static_cast<std::size_t>(
+          std::lower_bound(memo_->by_mac.begin(), memo_->by_mac.end(), mac,
+                           [](const Memo::Entry& e, const Mac& m) { return e.mac < m; }) -
+          memo_->by_mac.begin());
+    }
+  }
+  if (memo_ != nullptr) {
+    const std::vector<Memo::Entry>& entries = memo_->by_mac;
+    while (next_ < entries.size() && entries[next_].mac < mac) ++next_;
+    if (next_ < entries.size() && Memo::Matches(entries[next_], row)) return entries[next_].name;
+  }
+  return cache_.FindName(row);
 }
 
 // ---- memos
@@ -160,6 +186,7 @@ Status NameCache::AddMemo(std::string_view ns, crypto::SecureBytes plaintext) {
   Reserve(cost);
   bytes_ += cost;
   memos_.push_back(std::move(memo));
+  ++generation_;
   return Status::Ok();
 }
 
@@ -231,6 +258,7 @@ void NameCache::Clear() {
   for (Opened& o : slots_) Cleanse(o.data);
   slots_.clear();
   memos_.clear();  // SecureBytes wipes each memo's plaintext.
+  ++generation_;
   names_ = 0;
   bytes_ = 0;
 }

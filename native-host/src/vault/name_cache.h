@@ -83,6 +83,25 @@ class NameCache {
     const Entry* FindByMac(const Mac& mac) const;
     const Entry* FindByName(std::string_view name) const;
     std::size_t Cost() const;
+    // The entry is this very row: MAC, key id, revision and sealed bytes.
+    static bool Matches(const Entry& e, const NameRow& row);
+  };
+
+  // FindName for the rows of namespace `ns` read in MAC order, as a
+  // listing reads them: the memo is walked once alongside the rows rather
+  // than searched for each. The same answers as FindName, whatever the
+  // order; valid while the cache is (it follows a Clear or AddMemo).
+  class MemoWalk {
+   public:
+    MemoWalk(const NameCache& cache, std::string_view ns) : cache_(cache), ns_(ns) {}
+    std::optional<std::string_view> FindName(const NameRow& row);
+
+   private:
+    const NameCache& cache_;
+    std::string_view ns_;
+    std::uint64_t generation_ = ~std::uint64_t{0};
+    const Memo* memo_ = nullptr;
+    std::size_t next_ = 0;
   };
   // The memo of `ns` taken in, or nullptr. Valid until the next AddMemo
   // or Clear.
@@ -133,6 +152,7 @@ class NameCache {
   std::vector<Opened> slots_;  // Size zero or a power of two.
   std::size_t names_ = 0;      // Slots in use.
   std::vector<Memo> memos_;    // One per namespace, few.
+  std::uint64_t generation_ = 0;  // Moves whenever memos_ changes (MemoWalk).
   std::size_t bytes_ = 0;
   std::size_t max_bytes_;
 };

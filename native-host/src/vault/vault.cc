@@ -1868,6 +1868,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
       }
     }
     Bytes position = after;
+    NameCache::MemoWalk walk(impl_->names, ns);
     for (;;) {
       BW_ASSIGN_OR_RETURN(Statement st,
                           impl_->db->Prepare("SELECT name_mac, key_id, revision, name_blob FROM records "
@@ -1899,7 +1900,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         position.assign(at.mac.begin(), at.mac.end());
         ++impl_->keyed_work.list_rows_read;
         bool full = false;
-        if (const auto known = impl_->names.FindName(at)) {
+        if (const auto known = walk.FindName(at)) {
           full = builder.Add(at.mac, *known, at.revision);
         } else {
           BW_ASSIGN_OR_RETURN(std::string name, impl_->OpenNameUncached(at));
