@@ -741,6 +741,40 @@ TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsNamesWereOpened) {
   EXPECT_EQ(fresh->KeyedWorkForTesting().names_opened, 0u) << "the rewritten memo lists every name";
 }
 
+// A memo found unusable (here: stale by another process's write) is looked
+// at again only once something has committed: not on every page. A fresh
+// memo another process writes is still found and listed from.
+TEST(VaultMemo, UnusableMemoIsLookedAtAgainOnlyAfterACommit) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  ListAll(*v, "notes");  // Writes the memo.
+  auto other = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(other->Set("notes", Key(1), "theirs").ok());
+  const auto looks = [&v] { return v->KeyedWorkForTesting().memo_looks; };
+  const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
+  std::uint64_t before = looks();
+  ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(looks(), before + 1) << "six pages, one look";
+  before = looks();
+  ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(looks(), before) << "nothing committed since";
+
+  RawDb raw(dir.path() / "vault.db");
+  raw.Exec("UPDATE meta SET v = v + 1 WHERE k = 'revision_clock'");
+  ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(looks(), before + 1) << "one look after a commit";
+
+  ASSERT_TRUE(other->Delete("notes", Key(2)).ok());
+  ASSERT_EQ(ListAll(*other, "notes").size(), static_cast<std::size_t>(kRecords - 1));
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  const std::uint64_t rows_before = rows();
+  const auto listed = ListAll(*v, "notes");
+  EXPECT_EQ(listed.size(), static_cast<std::size_t>(kRecords - 1));
+  EXPECT_EQ(std::count_if(listed.begin(), listed.end(), [](const auto& p) { return p.first == Key(2); }), 0);
+  EXPECT_EQ(rows(), rows_before) << "looked at after the first read, and listed from";
+}
+
 // ---- a process's own writes, listed over its memo
 
 using Listing = std::vector<std::pair<std::string, std::int64_t>>;
