@@ -115,9 +115,20 @@ std::optional<std::string_view> NameCache::MemoWalk::FindName(const NameRow& row
     }
   }
   if (memo_ != nullptr) {
+    // One comparison of MACs per entry passed (memcmp orders them as
+    // std::array does), then the rest of the row.
     const std::vector<Memo::Entry>& entries = memo_->by_mac;
-    while (next_ < entries.size() && entries[next_].mac < mac) ++next_;
-    if (next_ < entries.size() && Memo::Matches(entries[next_], row)) return entries[next_].name;
+    int order = -1;
+    while (next_ < entries.size() &&
+           (order = std::memcmp(entries[next_].mac.data(), mac.data(), mac.size())) < 0) {
+      ++next_;
+    }
+    if (order == 0) {
+      const Memo::Entry& e = entries[next_];
+      if (e.key_id == row.key_id && e.revision == row.revision && AsText(e.sealed_name) == AsText(row.blob)) {
+        return e.name;
+      }
+    }
   }
   return cache_.FindName(row);
 }
