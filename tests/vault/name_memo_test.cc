@@ -67,8 +67,8 @@ std::vector<OwnedEntry> Decode(std::span<const std::uint8_t> plain, Status* stat
   return out;
 }
 
-TEST(NameMemo, RoundTripsEveryField) {
-  const auto entries = SampleEntries();
+// Encodes `entries` and decodes them again: every field comes back.
+void ExpectRoundTrip(const std::vector<OwnedEntry>& entries) {
   const auto plain = Encode(entries);
   Status status;
   const auto back = Decode(plain.span(), &status);
@@ -81,6 +81,10 @@ TEST(NameMemo, RoundTripsEveryField) {
     EXPECT_EQ(back[i].sealed, entries[i].sealed);
     EXPECT_EQ(back[i].name, entries[i].name);
   }
+}
+
+TEST(NameMemo, RoundTripsEveryField) {
+  ExpectRoundTrip(SampleEntries());
 }
 
 // Every prefix of a memo is malformed.
@@ -129,19 +133,8 @@ TEST(NameMemo, EntriesSurviveTheWritersGrowth) {
                        Bytes(40 + i % 50, static_cast<std::uint8_t>(i)),
                        "section-" + std::to_string(i) + "/note"});
   }
-  const auto plain = Encode(entries);
-  EXPECT_GT(plain.size(), 200u * 1024) << "several doublings";
-  Status status;
-  const auto back = Decode(plain.span(), &status);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-  ASSERT_EQ(back.size(), entries.size());
-  for (std::size_t i = 0; i < back.size(); ++i) {
-    EXPECT_EQ(back[i].mac, entries[i].mac);
-    EXPECT_EQ(back[i].key_id, entries[i].key_id);
-    EXPECT_EQ(back[i].revision, entries[i].revision);
-    EXPECT_EQ(back[i].sealed, entries[i].sealed);
-    EXPECT_EQ(back[i].name, entries[i].name);
-  }
+  EXPECT_GT(Encode(entries).size(), 200u * 1024) << "several doublings";
+  ExpectRoundTrip(entries);
 }
 
 TEST(NameMemo, WriterStopsAtItsBoundAndRefusesMalformedEntries) {
@@ -316,6 +309,35 @@ void WriteNotesWithMemo(const std::filesystem::path& dir) {
 
 std::int64_t CurrentMemos(RawDb& raw) {
   return raw.Int("SELECT COUNT(*) FROM name_memos WHERE current = 1");
+}
+
+// Every page of "notes" for several calls (prefixes and limits), each as
+// its items with their revisions and its cursor; `before_each` runs before
+// each page is asked for.
+std::vector<std::string> PagesOfNotes(Vault& v, const std::function<void()>& before_each = {}) {
+  struct Call {
+    std::string prefix;
+    std::size_t limit;
+  };
+  std::vector<std::string> out;
+  for (const Call& call :
+       {Call{"", 1}, Call{"", 7}, Call{"", 100}, Call{"part-1/", 3}, Call{"section-1", 5}}) {
+    std::optional<std::string> cursor;
+    for (int n = 0; n < 100; ++n) {
+      std::optional<std::string_view> c;
+      if (cursor) c = *cursor;
+      if (before_each) before_each();
+      auto page = v.List("notes", call.prefix, c, call.limit);
+      EXPECT_TRUE(page.ok());
+      if (!page.ok()) break;
+      std::string line;
+      for (const auto& item : page->items) line += item.key + "@" + std::to_string(item.revision) + " ";
+      out.push_back(line + "| " + page->cursor.value_or("end"));
+      cursor = page->cursor;
+      if (!cursor) break;
+    }
+  }
+  return out;
 }
 
 // A listing leaves a sealed memo; a new process lists from it with no
@@ -515,29 +537,11 @@ TEST(VaultMemo, MemoPagesAreTheRowPagesExactly) {
   }
   RawDb raw(dir.path() / "vault.db");
   ASSERT_EQ(CurrentMemos(raw), 1);
-  struct Call {
-    std::string prefix;
-    std::size_t limit;
-  };
   auto pages = [&](bool from_memo) {
     auto v = OpenVault(TestOptions(dir.path()));
-    std::vector<std::string> out;
-    for (const Call& call : {Call{"", 1}, Call{"", 7}, Call{"", 100}, Call{"part-1/", 3}, Call{"section-1", 5}}) {
-      std::optional<std::string> cursor;
-      for (int n = 0; n < 100; ++n) {
-        std::optional<std::string_view> c;
-        if (cursor) c = *cursor;
-        if (!from_memo) raw.Exec("DELETE FROM name_memos");  // Rows every time.
-        auto page = v->List("notes", call.prefix, c, call.limit);
-        EXPECT_TRUE(page.ok());
-        if (!page.ok()) break;
-        std::string line;
-        for (const auto& item : page->items) line += item.key + "@" + std::to_string(item.revision) + " ";
-        out.push_back(line + "| " + page->cursor.value_or("end"));
-        cursor = page->cursor;
-        if (!cursor) break;
-      }
-    }
+    auto out = PagesOfNotes(*v, [&] {
+      if (!from_memo) raw.Exec("DELETE FROM name_memos");  // Rows every time.
+    });
     EXPECT_EQ(v->KeyedWorkForTesting().names_opened == 0, from_memo);
     return out;
   };
@@ -850,37 +854,13 @@ TEST(VaultMemo, OwnWritePagesAreTheRowPagesExactly) {
   for (int i = 0; i < 12; ++i) ASSERT_TRUE(v->Set("notes", "part-1/p" + std::to_string(i), i).ok());
   for (int i = 0; i < kRecords; i += 3) ASSERT_TRUE(v->Delete("notes", Key(i)).ok());
   for (int i = 1; i < kRecords; i += 4) ASSERT_TRUE(v->Set("notes", Key(i), "new").ok());
-  struct Call {
-    std::string prefix;
-    std::size_t limit;
-  };
-  auto pages = [](Vault& vault) {
-    std::vector<std::string> out;
-    for (const Call& call :
-         {Call{"", 1}, Call{"", 7}, Call{"", 100}, Call{"part-1/", 3}, Call{"section-1", 5}}) {
-      std::optional<std::string> cursor;
-      for (int n = 0; n < 100; ++n) {
-        std::optional<std::string_view> c;
-        if (cursor) c = *cursor;
-        auto page = vault.List("notes", call.prefix, c, call.limit);
-        EXPECT_TRUE(page.ok());
-        if (!page.ok()) break;
-        std::string line;
-        for (const auto& item : page->items) line += item.key + "@" + std::to_string(item.revision) + " ";
-        out.push_back(line + "| " + page->cursor.value_or("end"));
-        cursor = page->cursor;
-        if (!cursor) break;
-      }
-    }
-    return out;
-  };
   const std::uint64_t rows = v->KeyedWorkForTesting().list_rows_read;
-  const auto own_pages = pages(*v);
+  const auto own_pages = PagesOfNotes(*v);
   EXPECT_EQ(v->KeyedWorkForTesting().list_rows_read, rows);
   RawDb raw(dir.path() / "vault.db");
   raw.Exec("DELETE FROM name_memos");
   auto fresh = OpenVault(TestOptions(dir.path()));
-  const auto row_pages = pages(*fresh);
+  const auto row_pages = PagesOfNotes(*fresh);
   EXPECT_GT(fresh->KeyedWorkForTesting().list_rows_read, 0u);
   EXPECT_EQ(own_pages, row_pages);
   EXPECT_GT(own_pages.size(), 40u);
