@@ -246,6 +246,18 @@ TEST(NameCache, MemoWalkAnswersAsFindName) {
   }
   EXPECT_EQ(found, 20 - 5 + 1 + 2) << "the memo's rows but five changed ones, the opened one, the two again";
 
+  // Memos of other namespaces come in after a walk started (the cache's
+  // list of memos may move in memory): the walk still answers right.
+  NameCache::MemoWalk moved(cache, "notes");
+  ASSERT_TRUE(moved.FindName(view(rows[0])).has_value());
+  for (int n = 0; n < 20; ++n) {
+    ASSERT_TRUE(cache.AddMemo("ns-" + std::to_string(n), Encode(entries)).ok());
+  }
+  for (int i : {2, 4, 16, 18}) {
+    EXPECT_EQ(moved.FindName(view(rows[static_cast<std::size_t>(i)])).value_or(""),
+              "name-" + std::to_string(i));
+  }
+
   // The cache lets go of the memo under a walk: no answer from it after.
   NameCache::MemoWalk later(cache, "notes");
   ASSERT_TRUE(later.FindName(view(rows[0])).has_value());
@@ -877,11 +889,15 @@ TEST(VaultMemo, AnyOtherChangeSendsListingsBackToTheRows) {
   ASSERT_TRUE(v->Set("highlights", "h", 1).ok());
   RawDb raw(dir.path() / "vault.db");
   const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
-  // Lists once after an own write (over the memo), then after `change`,
-  // right away or after another own write: from the rows, and right.
+  // Lists once after an own write (over the memo), then after `change`:
+  // right away, after another own write to the namespace, or after one to
+  // another namespace. Each time from the rows, and right.
+  enum class Then { kList, kWriteHere, kWriteElsewhere };
   auto check = [&](const char* what, const std::function<void()>& change) {
-    for (bool write_between : {false, true}) {
-      SCOPED_TRACE(std::string(what) + (write_between ? ", then an own write" : ""));
+    for (Then then : {Then::kList, Then::kWriteHere, Then::kWriteElsewhere}) {
+      SCOPED_TRACE(std::string(what) + (then == Then::kWriteHere        ? ", then an own write"
+                                        : then == Then::kWriteElsewhere ? ", then an own write elsewhere"
+                                                                        : ""));
       // A listing that finds no memo writes one; the next starts from it.
       raw.Exec("DELETE FROM name_memos");
       ListAll(*v, "notes");
@@ -897,7 +913,10 @@ TEST(VaultMemo, AnyOtherChangeSendsListingsBackToTheRows) {
       ASSERT_EQ(ListAll(*v, "notes"), Expected(model));
       ASSERT_EQ(rows(), before) << "over the memo";
       change();
-      if (write_between) own("own-after");
+      if (then == Then::kWriteHere) own("own-after");
+      if (then == Then::kWriteElsewhere) {
+        ASSERT_TRUE(v->Set("highlights", "own-after", what).ok());
+      }
       before = rows();
       EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
       EXPECT_GT(rows(), before) << "from the rows";
@@ -919,6 +938,29 @@ TEST(VaultMemo, AnyOtherChangeSendsListingsBackToTheRows) {
   check("a key rotation", [&] { ASSERT_TRUE(v->RotateKey().ok()); });
   check("a write refused as stale",
         [&] { EXPECT_EQ(v->Set("notes", Key(2), "stale", 1).status().code(), ErrorCode::kConflict); });
+}
+
+// Beyond 256 records changed since the memo was current, a process's own
+// writes are no longer kept over it: listings read the rows, and are right.
+TEST(VaultMemo, ManyOwnWritesGoBackToTheRows) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  const auto work = [&v] { return v->KeyedWorkForTesting(); };
+  for (int i = 0; i < 256; ++i) {
+    auto revision = v->Set("notes", "many-" + std::to_string(i), i);
+    ASSERT_TRUE(revision.ok());
+    model["many-" + std::to_string(i)] = *revision;
+  }
+  std::uint64_t rows = work().list_rows_read;
+  ASSERT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(work().list_rows_read, rows) << "256 changes: over the memo";
+  auto revision = v->Set("notes", "one-more", 1);
+  ASSERT_TRUE(revision.ok());
+  model["one-more"] = *revision;
+  rows = work().list_rows_read;
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_GT(work().list_rows_read, rows) << "257: from the rows";
 }
 
 // Two processes (two connections) set, overwrite and delete records in one

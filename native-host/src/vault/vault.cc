@@ -1068,10 +1068,10 @@ struct Vault::Impl {
     ++keyed_work.memo_looks;
     state.stored = false;
     auto st = db->Prepare("SELECT current FROM name_memos WHERE ns = ?");
-    if (!st.ok()) return SkipMemo(st.status());
+    if (!st.ok()) return SkipMemo(state, st.status());
     st->Bind(1, ns);
     auto row = st->Step();
-    if (!row.ok()) return SkipMemo(row.status());
+    if (!row.ok()) return SkipMemo(state, row.status());
     if (!*row) return nullptr;
     state.stored = true;
     const bool current = st->Int(0) != 0;
@@ -1083,10 +1083,10 @@ struct Vault::Impl {
       state.nonce_version.reset();
       ++keyed_work.memo_nonces_read;
       auto nonce_st = db->Prepare(kStoredMemoSql);
-      if (!nonce_st.ok()) return SkipMemo(nonce_st.status());
+      if (!nonce_st.ok()) return SkipMemo(state, nonce_st.status());
       nonce_st->Bind(1, ns);
       auto nonce_row = nonce_st->Step();
-      if (!nonce_row.ok()) return SkipMemo(nonce_row.status());
+      if (!nonce_row.ok()) return SkipMemo(state, nonce_row.status());
       if (!*nonce_row) return Status::Internal("the memo row vanished inside a transaction");
       // Copied: LoadMemo runs this statement again.
       state.stored_nonce = NonceOf(nonce_st->Blob(3));
@@ -1101,7 +1101,11 @@ struct Vault::Impl {
     }
     return current && SameNonce(state.nonce, nonce) ? names.MemoOf(ns) : nullptr;
   }
-  Result<const NameCache::Memo*> SkipMemo(const Status& s) {
+  // The memo table failed: the rows are read instead. Own writes kept over
+  // the memo are dropped too, as this transaction may not have read
+  // anything yet, so SQLite's data version cannot vouch for them.
+  Result<const NameCache::Memo*> SkipMemo(MemoState& state, const Status& s) {
+    state.own_writes.reset();
     if (db->last_error_busy()) return s;
     log::Warning("vault: listing without the name memo table: " + s.message());
     return nullptr;
