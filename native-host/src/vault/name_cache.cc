@@ -94,8 +94,7 @@ std::optional<std::string_view> NameCache::FindName(const NameRow& row) const {
 }
 
 bool NameCache::Memo::Matches(const Entry& e, const NameRow& row) {
-  return e.key_id == row.key_id && e.revision == row.revision && AsText(e.sealed_name) == AsText(row.blob) &&
-         AsText(e.mac) == AsText(row.mac);
+  return e.key_id == row.key_id && e.revision == row.revision && AsText(e.sealed_name) == AsText(row.blob);
 }
 
 std::optional<std::string_view> NameCache::MemoWalk::FindName(const NameRow& row) {
@@ -106,13 +105,7 @@ std::optional<std::string_view> NameCache::MemoWalk::FindName(const NameRow& row
     // First row, or the cache let go of what the walk pointed into.
     generation_ = cache_.generation_;
     memo_ = cache_.MemoOf(ns_);
-    next_ = 0;
-    if (memo_ != nullptr) {
-      next_ = static_cast<std::size_t>(
-          std::lower_bound(memo_->by_mac.begin(), memo_->by_mac.end(), mac,
-                           [](const Memo::Entry& e, const Mac& m) { return e.mac < m; }) -
-          memo_->by_mac.begin());
-    }
+    next_ = memo_ == nullptr ? 0 : memo_->LowerBound(mac);
   }
   if (memo_ != nullptr) {
     // One comparison of MACs per entry passed (memcmp orders them as
@@ -123,12 +116,7 @@ std::optional<std::string_view> NameCache::MemoWalk::FindName(const NameRow& row
            (order = std::memcmp(entries[next_].mac.data(), mac.data(), mac.size())) < 0) {
       ++next_;
     }
-    if (order == 0) {
-      const Memo::Entry& e = entries[next_];
-      if (e.key_id == row.key_id && e.revision == row.revision && AsText(e.sealed_name) == AsText(row.blob)) {
-        return e.name;
-      }
-    }
+    if (order == 0 && Memo::Matches(entries[next_], row)) return entries[next_].name;
   }
   return cache_.FindName(row);
 }
@@ -142,10 +130,15 @@ const NameCache::Memo* NameCache::MemoOf(std::string_view ns) const {
   return nullptr;
 }
 
+std::size_t NameCache::Memo::LowerBound(const Mac& mac) const {
+  return static_cast<std::size_t>(std::lower_bound(by_mac.begin(), by_mac.end(), mac,
+                                                   [](const Entry& e, const Mac& m) { return e.mac < m; }) -
+                                  by_mac.begin());
+}
+
 const NameCache::Memo::Entry* NameCache::Memo::FindByMac(const Mac& mac) const {
-  auto it = std::lower_bound(by_mac.begin(), by_mac.end(), mac,
-                             [](const Entry& e, const Mac& m) { return e.mac < m; });
-  return it != by_mac.end() && it->mac == mac ? &*it : nullptr;
+  const std::size_t i = LowerBound(mac);
+  return i < by_mac.size() && by_mac[i].mac == mac ? &by_mac[i] : nullptr;
 }
 
 const NameCache::Memo::Entry* NameCache::Memo::FindByName(std::string_view name) const {

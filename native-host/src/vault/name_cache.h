@@ -80,10 +80,13 @@ class NameCache {
     crypto::SecureBytes plain;
     std::vector<Entry> by_mac;
     std::vector<std::uint32_t> by_name;
+    // The first entry whose MAC is not below `mac` (by_mac.size() if none).
+    std::size_t LowerBound(const Mac& mac) const;
     const Entry* FindByMac(const Mac& mac) const;
     const Entry* FindByName(std::string_view name) const;
     std::size_t Cost() const;
-    // The entry is this very row: MAC, key id, revision and sealed bytes.
+    // The entry, found by the row's MAC, is this very row: key id,
+    // revision and sealed bytes.
     static bool Matches(const Entry& e, const NameRow& row);
   };
 

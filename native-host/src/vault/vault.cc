@@ -1151,9 +1151,8 @@ struct Vault::Impl {
   // written one gains the change. A version that did not move, or a
   // namespace that was not up to date, drops them: the next listing reads
   // the rows.
-  void NoteOwnWrite(std::string_view ns, std::span<const std::uint8_t> mac,
-                    std::optional<std::string_view> name, std::int64_t revision,
-                    std::optional<unsigned int> before) {
+  void NoteOwnWrite(std::string_view ns, const NameCache::Mac& mac, std::optional<std::string_view> name,
+                    std::int64_t revision, std::optional<unsigned int> before) {
     const std::optional<unsigned int> after = db->DataVersion();
     for (auto& [memo_ns, state] : memos) {
       if (!state.own_writes) continue;
@@ -1164,19 +1163,13 @@ struct Vault::Impl {
       }
       own.version = *after;
       if (memo_ns != ns) continue;
-      NameCache::Mac key{};
-      if (mac.size() != key.size()) {
-        state.own_writes.reset();
-        continue;
-      }
-      std::copy(mac.begin(), mac.end(), key.begin());
-      auto it = own.changes.find(key);
+      auto it = own.changes.find(mac);
       if (it == own.changes.end()) {
         if (own.changes.size() >= kMaxOwnWrites) {
           state.own_writes.reset();
           continue;
         }
-        it = own.changes.emplace(key, MemoState::OwnWrite{}).first;
+        it = own.changes.emplace(mac, MemoState::OwnWrite{}).first;
       }
       it->second.name = name ? SecureBytes::CopyOf(*name) : SecureBytes();
       it->second.revision = revision;
