@@ -332,6 +332,38 @@ TEST(VaultPassphrase, PassphraseSetElsewhereLocksThisProcess) {
   EXPECT_EQ(b->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
 }
 
+// The keys check reads the wrap generation where its row was found last
+// time (one page, not its key's index and then the table). Another row at
+// that place is not taken for it; a row that moved is found by its key,
+// and then where it moved to. A passphrase set elsewhere still locks.
+TEST(VaultPassphrase, PassphraseSetElsewhereIsSeenWhereverItsRowMoved) {
+  TempDir dir;
+  auto a = OpenVault(TestOptions(dir.path()));
+  auto b = OpenVault(TestOptions(dir.path()));
+  const auto at_known_rowid = [&b] { return b->KeyedWorkForTesting().wrap_generations_at_known_rowid; };
+  auto write_then_read = [&](int value) {
+    ASSERT_TRUE(a->Set("notes", "a", value).ok());
+    auto got = b->Get("notes", "a");
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->value, value);
+  };
+  write_then_read(1);  // b finds the row by its key.
+  std::uint64_t before = at_known_rowid();
+  write_then_read(2);
+  EXPECT_EQ(at_known_rowid(), before + 1) << "found where it was";
+
+  RawDb raw(dir.path() / "vault.db");
+  raw.SwapRowids("meta", "k = 'wrap_generation'", "k = 'created'");
+  before = at_known_rowid();
+  write_then_read(3);
+  EXPECT_EQ(at_known_rowid(), before) << "the row now at its old place is another";
+  write_then_read(4);
+  EXPECT_EQ(at_known_rowid(), before + 1) << "found where it moved to";
+
+  ASSERT_TRUE(a->SetPassphrase("pw", std::nullopt).ok());
+  EXPECT_EQ(b->Get("notes", "a").status().code(), ErrorCode::kVaultLocked);
+}
+
 // Every operation of a process that unlocked earlier sees a passphrase set
 // elsewhere: nothing is read, written, exported, imported or cleared with
 // the keys it held. (Each checks inside its own transaction, RunUnlocked,

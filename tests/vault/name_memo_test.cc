@@ -791,6 +791,50 @@ TEST(VaultMemo, UnusableMemoIsLookedAtAgainOnlyAfterACommit) {
   EXPECT_EQ(rows(), rows_before) << "looked at after the first read, and listed from";
 }
 
+// A listing after a commit reads its memo's state where the memo's row was
+// found last time. Another namespace's row at that place is not taken for
+// it: after two memo rows swap places, a current memo is still listed from
+// and a stale one is not.
+TEST(VaultMemo, MemoStateIsReadWhereverItsRowMoved) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  Fill(*v, "notes");
+  Fill(*v, "highlights");
+  for (const char* ns : {"notes", "highlights"}) {
+    ListAll(*v, ns);  // Writes the memo.
+    ListAll(*v, ns);  // Finds its row by the namespace.
+  }
+  auto other = OpenVault(TestOptions(dir.path()));
+  ASSERT_TRUE(other->Set("notes", Key(1), "theirs").ok());  // The notes' memo is stale.
+  const auto work = [&v] { return v->KeyedWorkForTesting(); };
+  // One page each (kRecords names): one look at the memo's state.
+  const auto list = [&v](std::string_view ns) {
+    auto page = v->List(ns, "", std::nullopt, 100);
+    EXPECT_TRUE(page.ok() && !page->cursor && page->items.size() == static_cast<std::size_t>(kRecords));
+    std::string out;
+    if (page.ok()) {
+      for (const auto& item : page->items) out += item.key + "@" + std::to_string(item.revision) + " ";
+    }
+    return out;
+  };
+  const std::string highlights = list("highlights"), notes = list("notes");
+
+  RawDb raw(dir.path() / "vault.db");
+  raw.SwapRowids("name_memos", "ns = 'notes'", "ns = 'highlights'");
+  Vault::KeyedWork before = work();
+  EXPECT_EQ(list("highlights"), highlights);
+  EXPECT_EQ(work().list_rows_read, before.list_rows_read) << "listed from its memo, still current";
+  EXPECT_EQ(work().memo_states_at_known_rowid, before.memo_states_at_known_rowid) << "found by its namespace";
+  EXPECT_EQ(list("notes"), notes);
+  EXPECT_GT(work().list_rows_read, before.list_rows_read) << "a stale memo is not listed from";
+
+  before = work();
+  EXPECT_EQ(list("highlights"), highlights);
+  EXPECT_EQ(work().list_rows_read, before.list_rows_read);
+  EXPECT_EQ(work().memo_states_at_known_rowid, before.memo_states_at_known_rowid + 1)
+      << "found where it moved to";
+}
+
 // ---- a process's own writes, listed over its memo
 
 using Listing = std::vector<std::pair<std::string, std::int64_t>>;

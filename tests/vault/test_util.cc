@@ -61,6 +61,14 @@ void RawDb::Exec(const std::string& sql) {
   sqlite3_free(err);
 }
 
+void RawDb::SwapRowids(const std::string& table, const std::string& where_a, const std::string& where_b) {
+  const std::string a = std::to_string(Int("SELECT rowid FROM " + table + " WHERE " + where_a));
+  const std::string b = std::to_string(Int("SELECT rowid FROM " + table + " WHERE " + where_b));
+  Exec("BEGIN; UPDATE " + table + " SET rowid = -1 WHERE rowid = " + a + "; UPDATE " + table +
+       " SET rowid = " + a + " WHERE rowid = " + b + "; UPDATE " + table + " SET rowid = " + b +
+       " WHERE rowid = -1; COMMIT");
+}
+
 std::vector<std::uint8_t> RawDb::Blob(const std::string& sql) {
   sqlite3_stmt* st = nullptr;
   std::vector<std::uint8_t> out;

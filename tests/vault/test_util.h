@@ -41,6 +41,9 @@ class RawDb {
   std::int64_t Int(const std::string& sql);
   void SetBlob(const std::string& sql, const std::vector<std::uint8_t>& blob);  // sql has one '?'.
   std::string IntegrityCheck();
+  // Gives the row of `table` matching `where_a` the rowid of the one
+  // matching `where_b`, and that one its rowid: the same rows, moved.
+  void SwapRowids(const std::string& table, const std::string& where_a, const std::string& where_b);
   // Column `column` of every row, joined with newlines (e.g. a query plan).
   std::string Text(const std::string& sql, int column);
 

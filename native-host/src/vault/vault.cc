@@ -308,6 +308,8 @@ struct Vault::Impl {
   // and whether its memo would be too large to write.
   struct MemoState {
     bool loaded = false;
+    // Where the memo's row was found last (IntByKey).
+    std::optional<std::int64_t> rowid;
     std::uint32_t macs = 0;
     std::optional<std::array<std::uint8_t, crypto::kGcmNonceBytes>> nonce;
     // A stored memo that failed to open (not tried again while stored).
@@ -357,6 +359,7 @@ struct Vault::Impl {
   // bytes a read used are wiped when it is done (ValueBuffer).
   SecureBytes value_scratch;
   std::int64_t wrap_generation = 0;
+  std::optional<std::int64_t> wrap_generation_rowid;  // IntByKey.
   // SQLite data version at which wrap_generation was last confirmed.
   std::optional<unsigned int> verified_data_version;
   TimePoint last_used;
@@ -404,6 +407,47 @@ struct Vault::Impl {
     if (!row || st.IsNull(0)) return std::optional<std::string>();
     return std::optional<std::string>(std::string(st.Text(0)));
   }
+  // An integer column of the row whose unique text key is `key`, read
+  // first at the rowid that row had last time (`rowid`): one page, where
+  // the key's index costs two (the index, then the table). After another
+  // process's commit SQLite has dropped every cached page, so each page is
+  // a read from the file. The row there counts only if it still holds
+  // `key`; otherwise the index is searched and `rowid` updated. nullopt
+  // for no such row (or NULL). `found_at_rowid` counts the first case.
+  struct ByKeySql {
+    const char* at_rowid;  // SELECT key, value ... WHERE rowid = ?
+    const char* by_key;    // SELECT rowid, value ... WHERE key = ?
+  };
+  static constexpr ByKeySql kWrapGenerationSql{"SELECT k, v FROM meta WHERE rowid = ?",
+                                               "SELECT rowid, v FROM meta WHERE k = ?"};
+  static constexpr ByKeySql kMemoCurrentSql{"SELECT ns, current FROM name_memos WHERE rowid = ?",
+                                            "SELECT rowid, current FROM name_memos WHERE ns = ?"};
+  Result<std::optional<std::int64_t>> IntByKey(const ByKeySql& sql, std::string_view key,
+                                               std::optional<std::int64_t>& rowid,
+                                               std::uint64_t& found_at_rowid) {
+    auto value = [](const Statement& st) {
+      return st.IsNull(1) ? std::optional<std::int64_t>() : std::optional<std::int64_t>(st.Int(1));
+    };
+    if (rowid) {
+      BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(sql.at_rowid));
+      st.Bind(1, *rowid);
+      BW_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row && st.Text(0) == key) {
+        ++found_at_rowid;
+        return value(st);
+      }
+    }
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(sql.by_key));
+    st.Bind(1, key);
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      rowid.reset();
+      return std::optional<std::int64_t>();
+    }
+    rowid = st.Int(0);
+    return value(st);
+  }
+
   Status SetMetaInt(const char* k, std::int64_t v) {
     BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)"));
     return st.Bind(1, std::string_view(k)).Bind(2, v).Run();
@@ -663,7 +707,9 @@ struct Vault::Impl {
   Result<bool> KeysStale() {
     const std::optional<unsigned int> version = db->DataVersion();
     if (version && verified_data_version && *verified_data_version == *version) return false;
-    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen, MetaInt("wrap_generation"));
+    BW_ASSIGN_OR_RETURN(std::optional<std::int64_t> gen,
+                        IntByKey(kWrapGenerationSql, "wrap_generation", wrap_generation_rowid,
+                                 keyed_work.wrap_generations_at_known_rowid));
     if (gen.value_or(0) != wrap_generation) return true;
     if (version) verified_data_version = version;
     return false;
@@ -1067,14 +1113,11 @@ struct Vault::Impl {
   Result<const NameCache::Memo*> CurrentMemo(std::string_view ns, MemoState& state) {
     ++keyed_work.memo_looks;
     state.stored = false;
-    auto st = db->Prepare("SELECT current FROM name_memos WHERE ns = ?");
-    if (!st.ok()) return SkipMemo(state, st.status());
-    st->Bind(1, ns);
-    auto row = st->Step();
-    if (!row.ok()) return SkipMemo(state, row.status());
-    if (!*row) return nullptr;
+    auto flag = IntByKey(kMemoCurrentSql, ns, state.rowid, keyed_work.memo_states_at_known_rowid);
+    if (!flag.ok()) return SkipMemo(state, flag.status());
+    if (!*flag) return nullptr;
     state.stored = true;
-    const bool current = st->Int(0) != 0;
+    const bool current = **flag != 0;
     // A stale memo only lends names to rows holding its exact bytes, which
     // the memo this process already holds does as well as a newer one.
     if (!current && names.MemoOf(ns) != nullptr) return nullptr;
@@ -1894,7 +1937,8 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         // statements).
         const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
                                     st.Blob(3)};
-        position.assign(at.mac.begin(), at.mac.end());
+        if (rows + 1 == kListScanBatch)
+          position.assign(at.mac.begin(), at.mac.end());  // The next batch's start.
         ++impl_->keyed_work.list_rows_read;
         bool full = false;
         if (const auto known = walk.FindName(at)) {

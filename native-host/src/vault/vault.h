@@ -214,6 +214,10 @@ class Vault {
     std::uint64_t memo_looks = 0;        // List pages that read the stored memo's state.
     // List pages served from a memo with this process's own writes over it.
     std::uint64_t pages_over_own_writes = 0;
+    // The wrap generation and memo states found where their rows were
+    // last time, without their key's index.
+    std::uint64_t wrap_generations_at_known_rowid = 0;
+    std::uint64_t memo_states_at_known_rowid = 0;
   };
   KeyedWork KeyedWorkForTesting();
   // The buffer Get opens values into, kept between calls: its size, and
