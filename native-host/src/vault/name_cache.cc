@@ -118,6 +118,7 @@ std::optional<std::string_view> NameCache::MemoWalk::FindName(const NameRow& row
     }
     if (order == 0 && Memo::Matches(entries[next_], row)) return entries[next_].name;
   }
+  ++misses_;
   return cache_.FindName(row);
 }
 

@@ -98,6 +98,11 @@ class NameCache {
    public:
     MemoWalk(const NameCache& cache, std::string_view ns) : cache_(cache), ns_(ns) {}
     std::optional<std::string_view> FindName(const NameRow& row);
+    // Rows of `ns` so far that the memo itself did not answer in step
+    // (answered from names opened before, or not at all): in a listing,
+    // what a new process holding only the memo would open one by one.
+    // (A row out of MAC order counts too; a listing reads none.)
+    std::size_t misses() const { return misses_; }
 
    private:
     const NameCache& cache_;
@@ -105,6 +110,7 @@ class NameCache {
     std::uint64_t generation_ = ~std::uint64_t{0};
     const Memo* memo_ = nullptr;
     std::size_t next_ = 0;
+    std::size_t misses_ = 0;
   };
   // The memo of `ns` taken in, or nullptr. Valid until the next AddMemo
   // or Clear.

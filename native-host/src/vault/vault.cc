@@ -51,13 +51,13 @@ constexpr std::size_t kListMaxScannedRows = 20000;
 // kMemoMinRows rows without a current memo may write one (see WriteMemo).
 constexpr std::uint32_t kMemoLoadAfterMacs = 4;
 constexpr std::size_t kMemoMinRows = 16;
-// A stale memo is rewritten by the listing after which this process has had
-// to open this many names one by one since it last wrote one, and at least
-// 1/kMemoRewriteFraction of the names its memo holds (a rewrite reads and
-// seals every name, so it waits until it saves a later process that much;
-// a process that has every name in memory leaves it to the next process
-// that pays); a missing memo by any listing that reaches the end.
-constexpr std::uint32_t kMemoRewriteAfterOpens = 8;
+// A stale memo is rewritten by a listing that found this many of the rows
+// not in the memo this process holds, and at least 1/kMemoRewriteFraction
+// of the names that memo holds: each is a name a new process would open
+// one by one, and a row this process must look up elsewhere. (A rewrite
+// reads and seals every name, so it waits until it saves that much.) A
+// missing memo is written by any listing that reaches the end.
+constexpr std::size_t kMemoRewriteAfterMisses = 8;
 constexpr std::size_t kMemoRewriteFraction = 8;
 // Namespaces with memo bookkeeping in one process (forgotten beyond).
 constexpr std::size_t kMaxMemoStates = 256;
@@ -315,7 +315,9 @@ struct Vault::Impl {
     // A stored memo that failed to open (not tried again while stored).
     std::optional<std::array<std::uint8_t, crypto::kGcmNonceBytes>> failed_nonce;
     bool stored = false;        // A memo row was there at the last look.
-    std::uint32_t opened = 0;   // Names opened one by one since the last write.
+    // Rows of the listing under way (from its first page) that the memo
+    // this process holds did not list as they are.
+    std::size_t missed = 0;
     bool too_large = false;     // Not written or loaded in this process again.
     bool write_failed = false;  // Not written in this process again.
     // The stored memo's nonce as CurrentMemo last read it, and SQLite's
@@ -1284,7 +1286,7 @@ struct Vault::Impl {
                              .Bind(3, std::span<const std::uint8_t>(blob)).Run());
       BW_RETURN_IF_ERROR(CountEncryptions(active.id, 1));
       state.loaded = true;
-      state.opened = 0;
+      state.missed = 0;
       if (names.AddMemo(ns, SecureBytes::CopyOf(plain)).ok()) state.nonce = nonce;
       return Status::Ok();
     });
@@ -1846,6 +1848,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     }
     after = std::move(decoded).value();
   }
+  std::size_t page_misses = 0;  // Rows read that the memo did not answer.
   ListPage page;
   bool from_memo = false;
   std::size_t scanned = 0;
@@ -1945,11 +1948,11 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
           full = builder.Add(at.mac, *known, at.revision);
         } else {
           BW_ASSIGN_OR_RETURN(std::string name, impl_->OpenNameUncached(at));
-          ++memo_state.opened;
           full = builder.Add(at.mac, name, at.revision);
         }
         if (full) {
           page = builder.Take();
+          page_misses = walk.misses();
           return Status::Ok();
         }
       }
@@ -1957,6 +1960,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     }
     scanned = builder.scanned();
     page = builder.Take();
+    page_misses = walk.misses();
     return Status::Ok();
   }); !op_status.ok()) {
     return op_status;
@@ -1965,11 +1969,13 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
   // the next listing (and the next process).
   // (A whole namespace too small for a memo is not tried.)
   const bool small = !cursor && scanned < kMemoMinRows;
-  const Impl::MemoState& memo_state = impl_->Memo(ns);
+  Impl::MemoState& memo_state = impl_->Memo(ns);
+  if (!cursor) memo_state.missed = 0;
+  memo_state.missed += page_misses;
   const NameCache::Memo* held = impl_->names.MemoOf(ns);
   const std::size_t rewrite_after = std::max<std::size_t>(
-      kMemoRewriteAfterOpens, held != nullptr ? held->by_mac.size() / kMemoRewriteFraction : 0);
-  const bool worth_it = !memo_state.stored || memo_state.opened >= rewrite_after;
+      kMemoRewriteAfterMisses, held != nullptr ? held->by_mac.size() / kMemoRewriteFraction : 0);
+  const bool worth_it = !memo_state.stored || memo_state.missed >= rewrite_after;
   if (!page.cursor && !from_memo && !small && worth_it && !memo_state.too_large && !memo_state.write_failed) {
     impl_->WriteMemo(ns);
   }
