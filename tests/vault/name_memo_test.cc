@@ -295,6 +295,8 @@ std::string Key(int i) {
   return "section-" + std::to_string(i) + "/note";
 }
 
+using Listing = std::vector<std::pair<std::string, std::int64_t>>;
+
 std::vector<std::pair<std::string, std::int64_t>> ListAll(Vault& v, std::string_view ns) {
   std::vector<std::pair<std::string, std::int64_t>> out;
   std::optional<std::string> cursor;
@@ -757,6 +759,11 @@ TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsRowsChanged) {
   EXPECT_EQ(CurrentMemos(raw), 0) << "24 rows changed: not yet";
   change(*other, 24, 25);
   EXPECT_EQ(CurrentMemos(raw), 1) << "25 rows changed: rewritten";
+  // Rewritten in place: after a commit, its state is read where it was.
+  raw.Exec("UPDATE meta SET v = v + 1 WHERE k = 'revision_clock'");
+  const std::uint64_t at_rowid = v->KeyedWorkForTesting().memo_states_at_known_rowid;
+  ASSERT_TRUE(v->List("notes", "", std::nullopt, 1000).ok());
+  EXPECT_EQ(v->KeyedWorkForTesting().memo_states_at_known_rowid, at_rowid + 1);
   auto fresh = OpenVault(TestOptions(dir.path()));
   EXPECT_EQ(ListAll(*fresh, "notes").size(), static_cast<std::size_t>(kMany));
   EXPECT_EQ(fresh->KeyedWorkForTesting().names_opened, 0u) << "the rewritten memo lists every name";
@@ -767,6 +774,44 @@ TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsRowsChanged) {
   EXPECT_EQ(CurrentMemos(raw), 0) << "and 23 of this process's own: 24 rows, not yet";
   change(*v, 123, 124);
   EXPECT_EQ(CurrentMemos(raw), 1) << "25 rows, its own writes among them: rewritten";
+}
+
+// Listings that read the rows read them in batches of 256, each starting
+// after the last row of the one before: pages of every size around that
+// boundary list each record once, as it is.
+TEST(VaultMemo, RowsListingsCrossTheirBatchBoundaries) {
+  TempDir dir;
+  constexpr int kMany = 600;  // Two batches and some.
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto other = OpenVault(TestOptions(dir.path()));
+  std::map<std::string, std::int64_t> model;
+  for (int i = 0; i < kMany; ++i) {
+    auto revision = v->Set("notes", Key(i), i);
+    ASSERT_TRUE(revision.ok());
+    model[Key(i)] = *revision;
+  }
+  for (const std::size_t limit : {1000, 257, 256, 255, 100}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    auto revision = other->Set("notes", Key(static_cast<int>(limit)), "theirs");  // The rows are read.
+    ASSERT_TRUE(revision.ok());
+    model[Key(static_cast<int>(limit))] = *revision;
+    const std::uint64_t rows = v->KeyedWorkForTesting().list_rows_read;
+    Listing listed;
+    std::optional<std::string> cursor;
+    for (int n = 0; n < kMany; ++n) {
+      std::optional<std::string_view> c;
+      if (cursor) c = *cursor;
+      auto page = v->List("notes", "", c, limit);
+      ASSERT_TRUE(page.ok());
+      for (const auto& item : page->items) listed.emplace_back(item.key, item.revision);
+      cursor = page->cursor;
+      if (!cursor) break;
+    }
+    std::sort(listed.begin(), listed.end());
+    EXPECT_EQ(listed, Listing(model.begin(), model.end()));
+    EXPECT_GE(v->KeyedWorkForTesting().list_rows_read - rows, static_cast<std::uint64_t>(kMany))
+        << "from the rows";
+  }
 }
 
 // A memo found unusable (here: stale by another process's write) is looked
@@ -848,8 +893,6 @@ TEST(VaultMemo, MemoStateIsReadWhereverItsRowMoved) {
 }
 
 // ---- a process's own writes, listed over its memo
-
-using Listing = std::vector<std::pair<std::string, std::int64_t>>;
 
 Listing Expected(const std::map<std::string, std::int64_t>& model) {
   return Listing(model.begin(), model.end());

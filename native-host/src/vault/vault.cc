@@ -55,8 +55,9 @@ constexpr std::size_t kMemoMinRows = 16;
 // not in the memo this process holds, and at least 1/kMemoRewriteFraction
 // of the names that memo holds: each is a name a new process would open
 // one by one, and a row this process must look up elsewhere. (A rewrite
-// reads and seals every name, so it waits until it saves that much.) A
-// missing memo is written by any listing that reaches the end.
+// reads and seals every name, so it waits until it saves that much. The
+// held memo may be older than a stale one stored since: then it comes
+// early.) A missing memo is written by any listing that reaches the end.
 constexpr std::size_t kMemoRewriteAfterMisses = 8;
 constexpr std::size_t kMemoRewriteFraction = 8;
 // Namespaces with memo bookkeeping in one process (forgotten beyond).
@@ -422,8 +423,9 @@ struct Vault::Impl {
   };
   static constexpr ByKeySql kWrapGenerationSql{"SELECT k, v FROM meta WHERE rowid = ?",
                                                "SELECT rowid, v FROM meta WHERE k = ?"};
-  static constexpr ByKeySql kMemoCurrentSql{"SELECT ns, current FROM name_memos WHERE rowid = ?",
-                                            "SELECT rowid, current FROM name_memos WHERE ns = ?"};
+  // (A NULL flag, which only an edited file holds, reads as stale.)
+  static constexpr ByKeySql kMemoCurrentSql{"SELECT ns, IFNULL(current, 0) FROM name_memos WHERE rowid = ?",
+                                            "SELECT rowid, IFNULL(current, 0) FROM name_memos WHERE ns = ?"};
   Result<std::optional<std::int64_t>> IntByKey(const ByKeySql& sql, std::string_view key,
                                                std::optional<std::int64_t>& rowid,
                                                std::uint64_t& found_at_rowid) {
@@ -1280,8 +1282,13 @@ struct Vault::Impl {
       BW_RETURN_IF_ERROR(nonces.Fill(nonce));
       const std::span<const std::uint8_t> plain = writer.Finish();
       BW_ASSIGN_OR_RETURN(Bytes blob, SealField('m', active.id, *key, 0, ns, {}, plain, nonce));
-      BW_ASSIGN_OR_RETURN(Statement put, db->Prepare(
-          "INSERT OR REPLACE INTO name_memos (ns, key_id, current, memo) VALUES (?, ?, 1, ?)"));
+      // An upsert, not INSERT OR REPLACE: the row keeps its rowid, where
+      // listings look for it first (IntByKey).
+      BW_ASSIGN_OR_RETURN(
+          Statement put,
+          db->Prepare(
+              "INSERT INTO name_memos (ns, key_id, current, memo) VALUES (?, ?, 1, ?) ON CONFLICT (ns) DO "
+              "UPDATE SET key_id = excluded.key_id, current = 1, memo = excluded.memo"));
       BW_RETURN_IF_ERROR(put.Bind(1, ns).Bind(2, static_cast<std::int64_t>(active.id))
                              .Bind(3, std::span<const std::uint8_t>(blob)).Run());
       BW_RETURN_IF_ERROR(CountEncryptions(active.id, 1));
@@ -1856,6 +1863,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
     PageBuilder builder(prefix, limit);
     Impl::MemoState& memo_state = impl_->Memo(ns);
     from_memo = false;
+    page_misses = 0;  // (The body may run again.)
     // The memo, with this process's own writes since over it, when it lists
     // exactly these rows (nullptr otherwise). An unusable one stays so
     // until something commits: noted with SQLite's data version.
@@ -1940,8 +1948,8 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         // statements).
         const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
                                     st.Blob(3)};
-        if (rows + 1 == kListScanBatch)
-          position.assign(at.mac.begin(), at.mac.end());  // The next batch's start.
+        // The next batch starts after the last row of this one.
+        if (rows + 1 == kListScanBatch) position.assign(at.mac.begin(), at.mac.end());
         ++impl_->keyed_work.list_rows_read;
         bool full = false;
         if (const auto known = walk.FindName(at)) {
