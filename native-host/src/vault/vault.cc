@@ -436,7 +436,9 @@ struct Vault::Impl {
       BW_ASSIGN_OR_RETURN(Statement st, db->Prepare(sql.at_rowid));
       st.Bind(1, *rowid);
       BW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (row && st.Text(0) == key) {
+      // As bytes: Text() would copy the value to end it with a NUL.
+      const std::span<const std::uint8_t> held = row ? st.Blob(0) : std::span<const std::uint8_t>();
+      if (row && std::string_view(reinterpret_cast<const char*>(held.data()), held.size()) == key) {
         ++found_at_rowid;
         return value(st);
       }
