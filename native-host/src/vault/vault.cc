@@ -437,8 +437,7 @@ struct Vault::Impl {
       st.Bind(1, *rowid);
       BW_ASSIGN_OR_RETURN(bool row, st.Step());
       // As bytes: Text() would copy the value to end it with a NUL.
-      const std::span<const std::uint8_t> held = row ? st.Blob(0) : std::span<const std::uint8_t>();
-      if (row && std::string_view(reinterpret_cast<const char*>(held.data()), held.size()) == key) {
+      if (row && std::ranges::equal(st.Blob(0), AsBytes(key))) {
         ++found_at_rowid;
         return value(st);
       }
