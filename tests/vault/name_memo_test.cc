@@ -753,12 +753,22 @@ TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsRowsChanged) {
     for (int i = from; i < to; ++i) ASSERT_TRUE(writer.Set("notes", Key(i), -i).ok());
     EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kMany));
   };
+  const auto from_log = [&v] { return v->KeyedWorkForTesting().memos_over_logs; };
+  const auto logged = [&raw] {
+    return raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes' AND id > 0");
+  };
+  std::uint64_t logs = from_log();
   change(*other, 0, 20);
   EXPECT_EQ(CurrentMemos(raw), 0) << "20 rows changed: not yet";
+  EXPECT_EQ(from_log(), logs + 1) << "listed over the memo's log";
   change(*other, 20, 24);
   EXPECT_EQ(CurrentMemos(raw), 0) << "24 rows changed: not yet";
+  EXPECT_EQ(logged(), 24);
+  logs = from_log();
   change(*other, 24, 25);
   EXPECT_EQ(CurrentMemos(raw), 1) << "25 rows changed: rewritten";
+  EXPECT_EQ(from_log(), logs) << "from the rows";
+  EXPECT_EQ(logged(), 0) << "the log starts afresh";
   // Rewritten in place: after a commit, its state is read where it was.
   raw.Exec("UPDATE meta SET v = v + 1 WHERE k = 'revision_clock'");
   const std::uint64_t at_rowid = v->KeyedWorkForTesting().memo_states_at_known_rowid;
@@ -770,10 +780,11 @@ TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsRowsChanged) {
 
   for (int n = 0; n < 30; ++n) change(*other, 0, 1);
   EXPECT_EQ(CurrentMemos(raw), 0) << "one row changed 30 times: not rewritten";
+  EXPECT_EQ(logged(), 1) << "logged once";
   change(*v, 100, 123);
   EXPECT_EQ(CurrentMemos(raw), 0) << "and 23 of this process's own: 24 rows, not yet";
-  change(*v, 123, 124);
-  EXPECT_EQ(CurrentMemos(raw), 1) << "25 rows, its own writes among them: rewritten";
+  change(*other, 123, 124);
+  EXPECT_EQ(CurrentMemos(raw), 1) << "25 rows, this process's own writes among them: rewritten";
 }
 
 // Listings that read the rows read them in batches of 256, each starting
@@ -790,11 +801,13 @@ TEST(VaultMemo, RowsListingsCrossTheirBatchBoundaries) {
     ASSERT_TRUE(revision.ok());
     model[Key(i)] = *revision;
   }
+  RawDb raw(dir.path() / "vault.db");
   for (const std::size_t limit : {1000, 257, 256, 255, 100}) {
     SCOPED_TRACE("limit " + std::to_string(limit));
-    auto revision = other->Set("notes", Key(static_cast<int>(limit)), "theirs");  // The rows are read.
+    auto revision = other->Set("notes", Key(static_cast<int>(limit)), "theirs");
     ASSERT_TRUE(revision.ok());
     model[Key(static_cast<int>(limit))] = *revision;
+    raw.Exec("DELETE FROM name_memo_log");  // The rows are read.
     const std::uint64_t rows = v->KeyedWorkForTesting().list_rows_read;
     Listing listed;
     std::optional<std::string> cursor;
@@ -814,9 +827,9 @@ TEST(VaultMemo, RowsListingsCrossTheirBatchBoundaries) {
   }
 }
 
-// A memo found unusable (here: stale by another process's write) is looked
-// at again only once something has committed: not on every page. A fresh
-// memo another process writes is still found and listed from.
+// A memo found unusable (here: stale by another process's write, with no
+// log) is looked at again only once something has committed: not on every
+// page. A fresh memo another process writes is still found and listed from.
 TEST(VaultMemo, UnusableMemoIsLookedAtAgainOnlyAfterACommit) {
   TempDir dir;
   auto v = OpenVault(TestOptions(dir.path()));
@@ -824,6 +837,8 @@ TEST(VaultMemo, UnusableMemoIsLookedAtAgainOnlyAfterACommit) {
   ListAll(*v, "notes");  // Writes the memo.
   auto other = OpenVault(TestOptions(dir.path()));
   ASSERT_TRUE(other->Set("notes", Key(1), "theirs").ok());
+  RawDb raw(dir.path() / "vault.db");
+  raw.Exec("DELETE FROM name_memo_log");
   const auto looks = [&v] { return v->KeyedWorkForTesting().memo_looks; };
   const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
   std::uint64_t before = looks();
@@ -833,7 +848,6 @@ TEST(VaultMemo, UnusableMemoIsLookedAtAgainOnlyAfterACommit) {
   ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
   EXPECT_EQ(looks(), before) << "nothing committed since";
 
-  RawDb raw(dir.path() / "vault.db");
   raw.Exec("UPDATE meta SET v = v + 1 WHERE k = 'revision_clock'");
   ASSERT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kRecords));
   EXPECT_EQ(looks(), before + 1) << "one look after a commit";
@@ -883,7 +897,8 @@ TEST(VaultMemo, MemoStateIsReadWhereverItsRowMoved) {
   EXPECT_EQ(work().list_rows_read, before.list_rows_read) << "listed from its memo, still current";
   EXPECT_EQ(work().memo_states_at_known_rowid, before.memo_states_at_known_rowid) << "found by its namespace";
   EXPECT_EQ(list("notes"), notes);
-  EXPECT_GT(work().list_rows_read, before.list_rows_read) << "a stale memo is not listed from";
+  EXPECT_EQ(work().memos_over_logs, before.memos_over_logs + 1)
+      << "a stale memo is listed from only over its log";
 
   before = work();
   EXPECT_EQ(list("highlights"), highlights);
@@ -978,19 +993,20 @@ TEST(VaultMemo, OwnWritePagesAreTheRowPagesExactly) {
 }
 
 // Whatever this process did not write itself, one record at a time, sends
-// its next listing back to the rows: another connection's commit, its own
-// clear of another namespace, a key rotation, a write refused for a stale
-// revision. Each listing is right.
-TEST(VaultMemo, AnyOtherChangeSendsListingsBackToTheRows) {
+// its next listing to the memo's log or back to the rows: another
+// connection's commit, its own clear of another namespace, a key rotation,
+// a write refused for a stale revision. Each listing is right.
+TEST(VaultMemo, AnyOtherChangeSendsListingsToTheLogOrTheRows) {
   TempDir dir;
   auto v = OpenVault(TestOptions(dir.path()));
   auto model = FillAndListTwice(*v);
   ASSERT_TRUE(v->Set("highlights", "h", 1).ok());
   RawDb raw(dir.path() / "vault.db");
   const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
+  const auto logs = [&v] { return v->KeyedWorkForTesting().memos_over_logs; };
   // Lists once after an own write (over the memo), then after `change`:
   // right away, after another own write to the namespace, or after one to
-  // another namespace. Each time from the rows, and right.
+  // another namespace. Each time from the rows or over the log, and right.
   enum class Then { kList, kWriteHere, kWriteElsewhere };
   auto check = [&](const char* what, const std::function<void()>& change) {
     for (Then then : {Then::kList, Then::kWriteHere, Then::kWriteElsewhere}) {
@@ -1017,8 +1033,9 @@ TEST(VaultMemo, AnyOtherChangeSendsListingsBackToTheRows) {
         ASSERT_TRUE(v->Set("highlights", "own-after", what).ok());
       }
       before = rows();
+      const std::uint64_t logs_before = logs();
       EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
-      EXPECT_GT(rows(), before) << "from the rows";
+      EXPECT_TRUE(rows() > before || logs() > logs_before) << "not over the own writes alone";
     }
   };
   check("another connection's commit", [&] {
@@ -1100,6 +1117,166 @@ TEST(VaultMemo, RandomOwnAndForeignChangesAlwaysListExactly) {
     }
   }
   EXPECT_GT(a->KeyedWorkForTesting().pages_over_own_writes, 100u) << "the writes were listed over the memo";
+}
+
+// ---- memo logs: another process's writes, listed over the memo
+
+std::int64_t Logged(RawDb& raw, std::string_view ns) {
+  return raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = '" + std::string(ns) + "' AND id > 0");
+}
+
+// Another process's sets reach a process's listing through the memo's log:
+// the rows it changed are read (and their new names opened), not the
+// namespace's. A deletion ends the log with the memo, and the next listing
+// reads the rows; a new process that loads the memo lists over its log too.
+TEST(VaultMemoLog, AnotherProcesssSetsAreListedOverTheMemo) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  auto other = OpenVault(TestOptions(dir.path()));
+  RawDb raw(dir.path() / "vault.db");
+  const auto work = [&v] { return v->KeyedWorkForTesting(); };
+  auto theirs = [&](Vault& writer, const std::string& key) {
+    auto revision = writer.Set("notes", key, "theirs");
+    ASSERT_TRUE(revision.ok());
+    model[key] = *revision;
+  };
+  theirs(*other, "new-1");
+  theirs(*other, "new-2");
+  theirs(*other, Key(3));
+  ASSERT_TRUE(other->Set("highlights", "h", 1).ok());
+  EXPECT_EQ(Logged(raw, "notes"), 3);
+  EXPECT_EQ(Logged(raw, "highlights"), 0) << "no memo there, no log";
+  Vault::KeyedWork before = work();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(work().list_rows_read, before.list_rows_read) << "no listing of the rows";
+  EXPECT_EQ(work().memos_over_logs, before.memos_over_logs + 1) << "one read of the log for all pages";
+  EXPECT_EQ(work().names_opened, before.names_opened + 3) << "the three names sealed elsewhere";
+
+  theirs(*v, "own");  // Kept over the log's changes.
+  before = work();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(work().list_rows_read, before.list_rows_read);
+  EXPECT_EQ(work().memos_over_logs, before.memos_over_logs) << "over the own writes";
+
+  auto fresh = OpenVault(TestOptions(dir.path()));
+  EXPECT_EQ(ListAll(*fresh, "notes"), Expected(model));
+  EXPECT_EQ(fresh->KeyedWorkForTesting().list_rows_read, 0u) << "a new process loads the memo and its log";
+  EXPECT_EQ(fresh->KeyedWorkForTesting().memos_over_logs, 1u);
+
+  ASSERT_TRUE(other->Delete("notes", "new-1").ok());
+  model.erase("new-1");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes'"), 0) << "ended with the memo";
+  before = work();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_GT(work().list_rows_read, before.list_rows_read) << "a deletion is never listed from a log";
+}
+
+// A log is listed over only while it covers every change since its memo.
+// An earlier host, opening the vault, puts back its own triggers (which keep
+// no log) and drops the memos, and may write a memo of its own; a change
+// made then is not in the log, whose start it does not touch, but the
+// schema version moved, so the log is not used. A new host opening the
+// vault puts the triggers back and empties every log.
+TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  auto other = OpenVault(TestOptions(dir.path()));  // Open before the triggers change.
+  RawDb raw(dir.path() / "vault.db");
+  const auto memo = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
+  const std::int64_t key_id = raw.Int("SELECT key_id FROM name_memos WHERE ns = 'notes'");
+  // What an earlier host does when it opens the vault, and then its memo
+  // (the same names: this process's very memo, so only the log tells).
+  raw.Exec("DROP TRIGGER records_insert_memo");
+  raw.Exec("DROP TRIGGER records_update_memo");
+  raw.Exec("DROP TRIGGER records_delete_memo");
+  raw.Exec(
+      "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
+      "UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; END");
+  raw.Exec(
+      "CREATE TRIGGER records_update_memo AFTER UPDATE ON records BEGIN "
+      "UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; END");
+  raw.Exec(
+      "CREATE TRIGGER records_delete_memo AFTER DELETE ON records BEGIN "
+      "DELETE FROM name_memos WHERE ns = OLD.ns; END");
+  raw.Exec("DELETE FROM name_memos");
+  raw.SetBlob("INSERT INTO name_memos (ns, key_id, current, memo) VALUES ('notes', " +
+                  std::to_string(key_id) + ", 1, ?)",
+              memo);
+  auto revision = other->Set("notes", "unlogged", 1);
+  ASSERT_TRUE(revision.ok());
+  model["unlogged"] = *revision;
+  ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes' AND id = 0"), 1)
+      << "the start stays";
+  ASSERT_EQ(Logged(raw, "notes"), 0) << "and the change is not logged";
+  const Vault::KeyedWork before = v->KeyedWorkForTesting();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(v->KeyedWorkForTesting().memos_over_logs, before.memos_over_logs);
+  EXPECT_GT(v->KeyedWorkForTesting().list_rows_read, before.list_rows_read);
+
+  // A memo written under those triggers starts no log.
+  raw.Exec("DELETE FROM name_memos");
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log"), 0);
+  revision = other->Set("notes", "unlogged-2", 1);
+  ASSERT_TRUE(revision.ok());
+  model["unlogged-2"] = *revision;
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+
+  auto fresh = OpenVault(TestOptions(dir.path()));  // Puts the triggers back.
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+  EXPECT_EQ(
+      raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%name_memo_log%'"), 3);
+  EXPECT_EQ(ListAll(*fresh, "notes"), Expected(model));
+  revision = other->Set("notes", "logged", 1);
+  ASSERT_TRUE(revision.ok());
+  model["logged"] = *revision;
+  EXPECT_EQ(Logged(raw, "notes"), 1);
+  EXPECT_EQ(ListAll(*fresh, "notes"), Expected(model));
+  EXPECT_EQ(fresh->KeyedWorkForTesting().memos_over_logs, 1u);
+}
+
+// A log that an edited file holds wrong is not trusted past what it can
+// show: an entry for a row gone or in another namespace sends the listing to
+// the rows, and a record with an id the log's start could be taken for ends
+// the log.
+TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  Fill(*v, "highlights");
+  auto other = OpenVault(TestOptions(dir.path()));
+  RawDb raw(dir.path() / "vault.db");
+  const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
+  auto theirs = [&](const std::string& key) {
+    auto revision = other->Set("notes", key, "theirs");
+    ASSERT_TRUE(revision.ok());
+    model[key] = *revision;
+  };
+  for (const std::string where :
+       {"(SELECT MAX(id) + 1000 FROM records)", "(SELECT MIN(id) FROM records WHERE ns = 'highlights')"}) {
+    SCOPED_TRACE(where);
+    ListAll(*v, "notes");  // A memo and log of its own again.
+    theirs("theirs-" + std::to_string(rows()));
+    raw.Exec("UPDATE name_memo_log SET id = " + where + " WHERE ns = 'notes' AND id > 0");
+    const std::uint64_t before = rows();
+    EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+    EXPECT_GT(rows(), before) << "from the rows";
+    raw.Exec("DELETE FROM name_memos");  // The next round writes a memo afresh.
+  }
+  ListAll(*v, "notes");
+  ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes' AND id = 0"), 1);
+  raw.Exec(
+      "INSERT INTO records (id, ns, name_mac, key_id, revision, size, name_blob, value_blob) "
+      "VALUES (0, 'notes', zeroblob(32), 1, 1, 1, x'00', x'00')");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes'"), 0) << "ended";
+  raw.Exec("DELETE FROM records WHERE id = 0");
+  theirs("after-the-end");
+  const std::uint64_t before = rows();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_GT(rows(), before);
 }
 
 }  // namespace

@@ -112,6 +112,19 @@ CREATE TABLE IF NOT EXISTS name_memos (
   key_id INTEGER NOT NULL,
   current INTEGER NOT NULL,
   memo BLOB NOT NULL);
+-- A namespace's memo log: which rows changed since its memo was written,
+-- so a listing after another process's write reads those rows, not all.
+-- The row with id 0 starts it, with the nonce of the memo it follows and
+-- the schema version under which the memo's writer found the triggers in
+-- kMemoTriggers; the triggers add the id of every record inserted or
+-- updated in the namespace while it has a start, and delete the whole log
+-- with the memo.
+CREATE TABLE IF NOT EXISTS name_memo_log (
+  ns TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  memo_nonce BLOB,
+  schema_version INTEGER,
+  PRIMARY KEY (ns, id)) WITHOUT ROWID;
 )sql";
 
 // The memo triggers (docs/security.md, "Name memos"), exactly as SQLite keeps
@@ -121,7 +134,33 @@ CREATE TABLE IF NOT EXISTS name_memos (
 struct TriggerSql {
   std::string_view name, sql;
 };
+// A change is logged only while the namespace's log has its start (id 0),
+// once per record; a record with an id that could not be told from the
+// start (none the vault writes) ends the log instead.
 constexpr TriggerSql kMemoTriggers[] = {
+    {"records_insert_memo",
+     "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
+     "UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; "
+     "DELETE FROM name_memo_log WHERE ns = NEW.ns AND NEW.id <= 0; "
+     "INSERT INTO name_memo_log (ns, id) SELECT NEW.ns, NEW.id "
+     "WHERE EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = 0) "
+     "AND NOT EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = NEW.id); END"},
+    {"records_update_memo",
+     "CREATE TRIGGER records_update_memo AFTER UPDATE ON records BEGIN "
+     "UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; "
+     "DELETE FROM name_memo_log WHERE ns IN (OLD.ns, NEW.ns) "
+     "AND (OLD.ns != NEW.ns OR OLD.id != NEW.id OR NEW.id <= 0); "
+     "INSERT INTO name_memo_log (ns, id) SELECT NEW.ns, NEW.id "
+     "WHERE EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = 0) "
+     "AND NOT EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = NEW.id); END"},
+    {"records_delete_memo",
+     "CREATE TRIGGER records_delete_memo AFTER DELETE ON records BEGIN "
+     "DELETE FROM name_memos WHERE ns = OLD.ns; "
+     "DELETE FROM name_memo_log WHERE ns = OLD.ns; END"},
+};
+// The memo triggers of hosts before the memo logs: replaced without a
+// warning when this host opens a vault one of them last opened.
+constexpr TriggerSql kEarlierMemoTriggers[] = {
     {"records_insert_memo",
      "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
      "UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; END"},
@@ -999,6 +1038,7 @@ struct Vault::Impl {
   struct TriggerCensus {
     std::vector<std::string_view> ours;  // Names from kMemoTriggers.
     std::vector<std::string> foreign;
+    std::size_t earlier = 0;  // Of `foreign`: an earlier host's memo triggers.
     bool exact() const { return foreign.empty() && ours.size() == std::size(kMemoTriggers); }
   };
   Result<TriggerCensus> CountTriggers() {
@@ -1015,6 +1055,11 @@ struct Vault::Impl {
         census.ours.push_back(ours->name);
       } else {
         census.foreign.emplace_back(st.Text(0));
+        if (std::find_if(std::begin(kEarlierMemoTriggers), std::end(kEarlierMemoTriggers),
+                         [&](const TriggerSql& t) { return t.name == st.Text(0) && t.sql == st.Text(1); }) !=
+            std::end(kEarlierMemoTriggers)) {
+          ++census.earlier;
+        }
       }
     }
     return census;
@@ -1037,7 +1082,12 @@ struct Vault::Impl {
       if (std::find(census.ours.begin(), census.ours.end(), t.name) != census.ours.end()) continue;
       BW_RETURN_IF_ERROR(db->Exec(std::string(t.sql).c_str()));
     }
-    if (!census.foreign.empty()) log::Warning("vault: replaced triggers that were not the vault's own");
+    if (census.foreign.size() > census.earlier) {
+      log::Warning("vault: replaced triggers that were not the vault's own");
+    } else if (census.earlier > 0) {
+      log::Info("vault: replaced an earlier host's name memo triggers");
+    }
+    BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_log"));
     return db->Exec("DELETE FROM name_memos");
   }
 
@@ -1192,6 +1242,105 @@ struct Vault::Impl {
     return memo;
   }
 
+  // SQLite's schema version: it moves with every change to the schema,
+  // the triggers' included, by any connection.
+  Result<std::int64_t> SchemaVersion() {
+    BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("PRAGMA schema_version"));
+    BW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::Storage("cannot read the schema version");
+    return st.Int(0);
+  }
+
+  // Inside the write transaction of the memo of `ns` sealed under `nonce`:
+  // the namespace's log starts afresh from it, if the file's triggers are
+  // exactly kMemoTriggers now (which keep the log); otherwise it has none,
+  // and a listing after another process's change reads the rows.
+  Status StartMemoLog(std::string_view ns, const MemoNonce& nonce) {
+    BW_ASSIGN_OR_RETURN(Statement gone, db->Prepare("DELETE FROM name_memo_log WHERE ns = ?"));
+    BW_RETURN_IF_ERROR(gone.Bind(1, ns).Run());
+    BW_ASSIGN_OR_RETURN(TriggerCensus census, CountTriggers());
+    if (!census.exact()) return Status::Ok();
+    BW_ASSIGN_OR_RETURN(std::int64_t schema, SchemaVersion());
+    BW_ASSIGN_OR_RETURN(Statement start,
+                        db->Prepare("INSERT INTO name_memo_log (ns, id, memo_nonce, schema_version) "
+                                    "VALUES (?, 0, ?, ?)"));
+    return start.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(nonce)).Bind(3, schema).Run();
+  }
+
+  // Inside a listing's transaction, when the memo of `ns` is stale and no
+  // own writes vouch for the memo this process holds: that memo with every
+  // row changed since it was written over it, read from the namespace's
+  // memo log (docs/security.md, "Memo logs"). Only if the log covers every
+  // change since: it starts at this very memo (by nonce), and the schema
+  // has not changed since its writer found the triggers that keep the log,
+  // so no other triggers ran in between (an earlier host replaces them
+  // when it opens the vault). The changes become the namespace's own
+  // writes (MemoWithOwnWrites), so the next page and this process's next
+  // writes go on from them. nullptr, and the rows are read, if the log
+  // does not cover them, or holds so many rows that a listing of the rows
+  // should rewrite the memo. A logged row whose sealed name fails to open
+  // fails the listing, as it would from the rows.
+  Result<const NameCache::Memo*> MemoFromLog(std::string_view ns, MemoState& state) {
+    const NameCache::Memo* memo = names.MemoOf(ns);
+    const std::optional<unsigned int> version = db->DataVersion();
+    if (memo == nullptr || !state.nonce || !state.stored || !version) return nullptr;
+    const std::size_t most =
+        std::min(kMaxOwnWrites,
+                 std::max<std::size_t>(kMemoRewriteAfterMisses, memo->by_mac.size() / kMemoRewriteFraction));
+    // Trouble with the log table: the rows are read instead.
+    auto skip = [&](const Status& s) -> Result<const NameCache::Memo*> {
+      if (db->last_error_busy()) return s;
+      log::Warning("vault: listing without the name memo log: " + s.message());
+      return nullptr;
+    };
+    std::vector<std::int64_t> ids;
+    {
+      auto log = db->Prepare(
+          "SELECT id, memo_nonce, schema_version FROM name_memo_log WHERE ns = ? "
+          "ORDER BY id LIMIT ?");
+      if (!log.ok()) return skip(log.status());
+      log->Bind(1, ns).Bind(2, static_cast<std::int64_t>(most + 1));
+      auto row = log->Step();
+      if (!row.ok()) return skip(row.status());
+      if (!*row || log->Int(0) != 0 || !SameNonce(state.nonce, log->Blob(1)) || log->IsNull(2))
+        return nullptr;
+      const std::int64_t started_at = log->Int(2);
+      auto schema = SchemaVersion();
+      if (!schema.ok()) return skip(schema.status());
+      if (*schema != started_at) return nullptr;
+      for (;;) {
+        row = log->Step();
+        if (!row.ok()) return skip(row.status());
+        if (!*row) break;
+        ids.push_back(log->Int(0));
+      }
+    }
+    if (ids.size() >= most) return nullptr;
+    MemoState::OwnWrites changes;
+    changes.memo = *state.nonce;
+    changes.version = *version;
+    for (const std::int64_t id : ids) {
+      BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT ns, name_mac, key_id, revision, name_blob "
+                                                    "FROM records WHERE id = ?"));
+      st.Bind(1, id);
+      BW_ASSIGN_OR_RETURN(bool row, st.Step());
+      // A logged row gone or moved: only an edited file holds one.
+      if (!row || !std::ranges::equal(st.Blob(0), AsBytes(ns)) || st.Blob(1).size() != crypto::kSha256Bytes) {
+        return nullptr;
+      }
+      const NameCache::NameRow at{ns, st.Blob(1), static_cast<std::uint32_t>(st.Int(2)), st.Int(3),
+                                  st.Blob(4)};
+      BW_ASSIGN_OR_RETURN(std::string name, OpenName(at));
+      NameCache::Mac mac{};
+      std::copy(at.mac.begin(), at.mac.end(), mac.begin());
+      changes.changes[mac] = MemoState::OwnWrite{SecureBytes::CopyOf(name), at.revision, false};
+      explicit_bzero(name.data(), name.size());
+    }
+    state.own_writes = std::move(changes);
+    ++keyed_work.memos_over_logs;
+    return memo;
+  }
+
   // After this process committed one write of a record (`name` empty: a
   // deletion) in `ns`: the data version was `before` inside the write's
   // transaction and is `after` now. Namespaces whose own writes were up to
@@ -1292,6 +1441,7 @@ struct Vault::Impl {
               "UPDATE SET key_id = excluded.key_id, current = 1, memo = excluded.memo"));
       BW_RETURN_IF_ERROR(put.Bind(1, ns).Bind(2, static_cast<std::int64_t>(active.id))
                              .Bind(3, std::span<const std::uint8_t>(blob)).Run());
+      BW_RETURN_IF_ERROR(StartMemoLog(ns, nonce));
       BW_RETURN_IF_ERROR(CountEncryptions(active.id, 1));
       state.loaded = true;
       state.missed = 0;
@@ -1406,6 +1556,7 @@ struct Vault::Impl {
       BW_RETURN_IF_ERROR(retire.Run());
       // Re-sealing changes every sealed name, so no memo entry would match
       // again, and none may keep a retiring key in use.
+      BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_log"));
       BW_ASSIGN_OR_RETURN(Statement memos_gone, db->Prepare("DELETE FROM name_memos"));
       BW_RETURN_IF_ERROR(memos_gone.Run());
       BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
@@ -1633,10 +1784,11 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
     BW_ASSIGN_OR_RETURN(
         Statement current,
         db.Prepare(
-            "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'name_memos'), "
+            "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('name_memos', "
+            "'name_memo_log')), "
             "(SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list')"));
     BW_ASSIGN_OR_RETURN(bool has_row, current.Step());
-    if (!has_row || current.Int(0) != 1) return Status::Ok();
+    if (!has_row || current.Int(0) != 2) return Status::Ok();
     old_list_index = current.Int(1) != 0;
     BW_ASSIGN_OR_RETURN(auto triggers, raw->CountTriggers());
     if (!triggers.exact()) return Status::Ok();
@@ -1874,6 +2026,9 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
         impl_->StartOwnWrites(memo_state);
       } else {
         memo = impl_->MemoWithOwnWrites(ns, memo_state);
+        if (memo == nullptr) {
+          BW_ASSIGN_OR_RETURN(memo, impl_->MemoFromLog(ns, memo_state));
+        }
       }
       memo_state.unusable_at.reset();
       if (memo == nullptr) memo_state.unusable_at = impl_->db->DataVersion();

@@ -214,6 +214,8 @@ class Vault {
     std::uint64_t memo_looks = 0;        // List pages that read the stored memo's state.
     // List pages served from a memo with this process's own writes over it.
     std::uint64_t pages_over_own_writes = 0;
+    // Memos brought up to date from their logs (another process's writes).
+    std::uint64_t memos_over_logs = 0;
     // The wrap generation and memo states found where their rows were
     // last time, without their key's index.
     std::uint64_t wrap_generations_at_known_rowid = 0;
