@@ -13,12 +13,13 @@
 // (vault/name_cache.h), so "get" and "list" are what a long-lived host (the
 // reader's port) pays. "list-set" is a listing right after this process wrote a record (not timed), when the
 // memo in the file is out of date and the vault lists its memo with its own writes over it; "list-other" is
-// one right after another process (a second connection) wrote one, when the vault reads the rows. The cold
-// rows reopen both stores first (untimed), as a new host process would: "1st-call" is the first call after
-// that (a get that finds nothing; for the vault, the unlock: the master key read, keys derived and
-// unwrapped), then "get-1st" reads every key once and "list-1st" (after another reopen and first call) makes
-// one full listing, with the vault's caches empty but for what it loads from its name memo. The process's
-// OpenSSL and SQLite stay loaded and warm, so a real cold start costs more than these rows show.
+// one right after another process (a second connection) wrote one, when the vault reads the rows its memo's
+// log names (or, once that log is long, all rows, and rewrites the memo). The cold rows reopen both stores
+// first (untimed), as a new host process would: "1st-call" is the first call after that (a get that finds
+// nothing; for the vault, the unlock: the master key read, keys derived and unwrapped), then "get-1st" reads
+// every key once and "list-1st" (after another reopen and first call) makes one full listing, with the
+// vault's caches empty but for what it loads from its name memo. The process's OpenSSL and SQLite stay loaded
+// and warm, so a real cold start costs more than these rows show.
 //
 // Usage: vault_bench [--sets N] [--gets N] [--lists N] [--fresh N] [--size 1024|65536] [--dir DIR]
 // (DIR should be on the disk the vault will live on; fsync dominates sets.)

@@ -754,9 +754,7 @@ TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsRowsChanged) {
     EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kMany));
   };
   const auto from_log = [&v] { return v->KeyedWorkForTesting().memos_over_logs; };
-  const auto logged = [&raw] {
-    return raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes' AND id > 0");
-  };
+  const auto logged = [&raw] { return raw.Int("SELECT COUNT(*) FROM name_memo_changes WHERE ns = 'notes'"); };
   std::uint64_t logs = from_log();
   change(*other, 0, 20);
   EXPECT_EQ(CurrentMemos(raw), 0) << "20 rows changed: not yet";
@@ -807,7 +805,7 @@ TEST(VaultMemo, RowsListingsCrossTheirBatchBoundaries) {
     auto revision = other->Set("notes", Key(static_cast<int>(limit)), "theirs");
     ASSERT_TRUE(revision.ok());
     model[Key(static_cast<int>(limit))] = *revision;
-    raw.Exec("DELETE FROM name_memo_log");  // The rows are read.
+    raw.Exec("DELETE FROM name_memo_logs");  // No log: the rows are read.
     const std::uint64_t rows = v->KeyedWorkForTesting().list_rows_read;
     Listing listed;
     std::optional<std::string> cursor;
@@ -838,7 +836,7 @@ TEST(VaultMemo, UnusableMemoIsLookedAtAgainOnlyAfterACommit) {
   auto other = OpenVault(TestOptions(dir.path()));
   ASSERT_TRUE(other->Set("notes", Key(1), "theirs").ok());
   RawDb raw(dir.path() / "vault.db");
-  raw.Exec("DELETE FROM name_memo_log");
+  raw.Exec("DELETE FROM name_memo_logs");
   const auto looks = [&v] { return v->KeyedWorkForTesting().memo_looks; };
   const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
   std::uint64_t before = looks();
@@ -1122,7 +1120,7 @@ TEST(VaultMemo, RandomOwnAndForeignChangesAlwaysListExactly) {
 // ---- memo logs: another process's writes, listed over the memo
 
 std::int64_t Logged(RawDb& raw, std::string_view ns) {
-  return raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = '" + std::string(ns) + "' AND id > 0");
+  return raw.Int("SELECT COUNT(*) FROM name_memo_changes WHERE ns = '" + std::string(ns) + "'");
 }
 
 // Another process's sets reach a process's listing through the memo's log:
@@ -1166,10 +1164,39 @@ TEST(VaultMemoLog, AnotherProcesssSetsAreListedOverTheMemo) {
 
   ASSERT_TRUE(other->Delete("notes", "new-1").ok());
   model.erase("new-1");
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes'"), 0) << "ended with the memo";
+  EXPECT_EQ(raw.Int("SELECT (SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes') + "
+                    "(SELECT COUNT(*) FROM name_memo_changes WHERE ns = 'notes')"),
+            0)
+      << "ended with the memo";
   before = work();
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
   EXPECT_GT(work().list_rows_read, before.list_rows_read) << "a deletion is never listed from a log";
+}
+
+// A log lists only over the memo it started from: a process holding an
+// older memo than the one another process wrote since reads the rows, as
+// the changes between the two are in neither the log nor its memo.
+TEST(VaultMemoLog, ALogListsOnlyOverTheMemoItStartedFrom) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  auto other = OpenVault(TestOptions(dir.path()));
+  RawDb raw(dir.path() / "vault.db");
+  auto theirs = [&](const std::string& key) {
+    auto revision = other->Set("notes", key, "theirs");
+    ASSERT_TRUE(revision.ok());
+    model[key] = *revision;
+  };
+  theirs("before-their-memo");
+  raw.Exec("DELETE FROM name_memos");  // So the other process writes its own.
+  EXPECT_EQ(ListAll(*other, "notes"), Expected(model));
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  theirs("after-their-memo");
+  EXPECT_EQ(Logged(raw, "notes"), 1) << "its log starts at its memo";
+  const Vault::KeyedWork before = v->KeyedWorkForTesting();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(v->KeyedWorkForTesting().memos_over_logs, before.memos_over_logs);
+  EXPECT_GT(v->KeyedWorkForTesting().list_rows_read, before.list_rows_read);
 }
 
 // A log is listed over only while it covers every change since its memo.
@@ -1207,8 +1234,7 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
   auto revision = other->Set("notes", "unlogged", 1);
   ASSERT_TRUE(revision.ok());
   model["unlogged"] = *revision;
-  ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes' AND id = 0"), 1)
-      << "the start stays";
+  ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1) << "the start stays";
   ASSERT_EQ(Logged(raw, "notes"), 0) << "and the change is not logged";
   const Vault::KeyedWork before = v->KeyedWorkForTesting();
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
@@ -1219,7 +1245,7 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
   raw.Exec("DELETE FROM name_memos");
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
   ASSERT_EQ(CurrentMemos(raw), 1);
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log"), 0);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs"), 0);
   revision = other->Set("notes", "unlogged-2", 1);
   ASSERT_TRUE(revision.ok());
   model["unlogged-2"] = *revision;
@@ -1228,7 +1254,8 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
   auto fresh = OpenVault(TestOptions(dir.path()));  // Puts the triggers back.
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
   EXPECT_EQ(
-      raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%name_memo_log%'"), 3);
+      raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%name_memo_changes%'"),
+      3);
   EXPECT_EQ(ListAll(*fresh, "notes"), Expected(model));
   revision = other->Set("notes", "logged", 1);
   ASSERT_TRUE(revision.ok());
@@ -1240,8 +1267,7 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
 
 // A log that an edited file holds wrong is not trusted past what it can
 // show: an entry for a row gone or in another namespace sends the listing to
-// the rows, and a record with an id the log's start could be taken for ends
-// the log.
+// the rows.
 TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
   TempDir dir;
   auto v = OpenVault(TestOptions(dir.path()));
@@ -1260,23 +1286,12 @@ TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
     SCOPED_TRACE(where);
     ListAll(*v, "notes");  // A memo and log of its own again.
     theirs("theirs-" + std::to_string(rows()));
-    raw.Exec("UPDATE name_memo_log SET id = " + where + " WHERE ns = 'notes' AND id > 0");
+    raw.Exec("UPDATE name_memo_changes SET id = " + where + " WHERE ns = 'notes'");
     const std::uint64_t before = rows();
     EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
     EXPECT_GT(rows(), before) << "from the rows";
     raw.Exec("DELETE FROM name_memos");  // The next round writes a memo afresh.
   }
-  ListAll(*v, "notes");
-  ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes' AND id = 0"), 1);
-  raw.Exec(
-      "INSERT INTO records (id, ns, name_mac, key_id, revision, size, name_blob, value_blob) "
-      "VALUES (0, 'notes', zeroblob(32), 1, 1, 1, x'00', x'00')");
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_log WHERE ns = 'notes'"), 0) << "ended";
-  raw.Exec("DELETE FROM records WHERE id = 0");
-  theirs("after-the-end");
-  const std::uint64_t before = rows();
-  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
-  EXPECT_GT(rows(), before);
 }
 
 }  // namespace

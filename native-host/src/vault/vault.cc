@@ -112,18 +112,21 @@ CREATE TABLE IF NOT EXISTS name_memos (
   key_id INTEGER NOT NULL,
   current INTEGER NOT NULL,
   memo BLOB NOT NULL);
--- A namespace's memo log: which rows changed since its memo was written,
--- so a listing after another process's write reads those rows, not all.
--- The row with id 0 starts it, with the nonce of the memo it follows and
--- the schema version under which the memo's writer found the triggers in
--- kMemoTriggers; the triggers add the id of every record inserted or
--- updated in the namespace while it has a start, and delete the whole log
--- with the memo.
-CREATE TABLE IF NOT EXISTS name_memo_log (
+-- A namespace's memo log (docs/security.md, "Memo logs"): which records
+-- changed since its memo was written, so a listing after another
+-- process's write reads those rows, not all. name_memo_logs holds where
+-- each log starts: the nonce of the memo it follows, and the schema
+-- version under which that memo's writer found the triggers in
+-- kMemoTriggers. While a namespace has a start, the triggers add to
+-- name_memo_changes the id of every record inserted or updated in it;
+-- they delete both with the memo.
+CREATE TABLE IF NOT EXISTS name_memo_logs (
+  ns TEXT PRIMARY KEY,
+  memo_nonce BLOB NOT NULL,
+  schema_version INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS name_memo_changes (
   ns TEXT NOT NULL,
   id INTEGER NOT NULL,
-  memo_nonce BLOB,
-  schema_version INTEGER,
   PRIMARY KEY (ns, id)) WITHOUT ROWID;
 )sql";
 
@@ -134,29 +137,26 @@ CREATE TABLE IF NOT EXISTS name_memo_log (
 struct TriggerSql {
   std::string_view name, sql;
 };
-// A change is logged only while the namespace's log has its start (id 0),
-// once per record; a record with an id that could not be told from the
-// start (none the vault writes) ends the log instead.
+// A change is logged only while the namespace's log has its start, and
+// once per record. (Reading the start from the table written to would
+// make SQLite copy the SELECT's result aside first: a write would cost
+// several microseconds more, as docs/performance.md measures.)
 constexpr TriggerSql kMemoTriggers[] = {
     {"records_insert_memo",
      "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
      "UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; "
-     "DELETE FROM name_memo_log WHERE ns = NEW.ns AND NEW.id <= 0; "
-     "INSERT INTO name_memo_log (ns, id) SELECT NEW.ns, NEW.id "
-     "WHERE EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = 0) "
-     "AND NOT EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = NEW.id); END"},
+     "INSERT INTO name_memo_changes (ns, id) SELECT ns, NEW.id FROM name_memo_logs WHERE ns = NEW.ns "
+     "ON CONFLICT DO NOTHING; END"},
     {"records_update_memo",
      "CREATE TRIGGER records_update_memo AFTER UPDATE ON records BEGIN "
      "UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; "
-     "DELETE FROM name_memo_log WHERE ns IN (OLD.ns, NEW.ns) "
-     "AND (OLD.ns != NEW.ns OR OLD.id != NEW.id OR NEW.id <= 0); "
-     "INSERT INTO name_memo_log (ns, id) SELECT NEW.ns, NEW.id "
-     "WHERE EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = 0) "
-     "AND NOT EXISTS (SELECT 1 FROM name_memo_log WHERE ns = NEW.ns AND id = NEW.id); END"},
+     "INSERT INTO name_memo_changes (ns, id) SELECT ns, NEW.id FROM name_memo_logs WHERE ns = NEW.ns "
+     "ON CONFLICT DO NOTHING; END"},
     {"records_delete_memo",
      "CREATE TRIGGER records_delete_memo AFTER DELETE ON records BEGIN "
      "DELETE FROM name_memos WHERE ns = OLD.ns; "
-     "DELETE FROM name_memo_log WHERE ns = OLD.ns; END"},
+     "DELETE FROM name_memo_logs WHERE ns = OLD.ns; "
+     "DELETE FROM name_memo_changes WHERE ns = OLD.ns; END"},
 };
 // The memo triggers of hosts before the memo logs: replaced without a
 // warning when this host opens a vault one of them last opened.
@@ -1087,7 +1087,8 @@ struct Vault::Impl {
     } else if (census.earlier > 0) {
       log::Info("vault: replaced an earlier host's name memo triggers");
     }
-    BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_log"));
+    BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_logs"));
+    BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_changes"));
     return db->Exec("DELETE FROM name_memos");
   }
 
@@ -1256,14 +1257,17 @@ struct Vault::Impl {
   // exactly kMemoTriggers now (which keep the log); otherwise it has none,
   // and a listing after another process's change reads the rows.
   Status StartMemoLog(std::string_view ns, const MemoNonce& nonce) {
-    BW_ASSIGN_OR_RETURN(Statement gone, db->Prepare("DELETE FROM name_memo_log WHERE ns = ?"));
-    BW_RETURN_IF_ERROR(gone.Bind(1, ns).Run());
+    for (const char* sql :
+         {"DELETE FROM name_memo_logs WHERE ns = ?", "DELETE FROM name_memo_changes WHERE ns = ?"}) {
+      BW_ASSIGN_OR_RETURN(Statement gone, db->Prepare(sql));
+      BW_RETURN_IF_ERROR(gone.Bind(1, ns).Run());
+    }
     BW_ASSIGN_OR_RETURN(TriggerCensus census, CountTriggers());
     if (!census.exact()) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::int64_t schema, SchemaVersion());
     BW_ASSIGN_OR_RETURN(Statement start,
-                        db->Prepare("INSERT INTO name_memo_log (ns, id, memo_nonce, schema_version) "
-                                    "VALUES (?, 0, ?, ?)"));
+                        db->Prepare("INSERT INTO name_memo_logs (ns, memo_nonce, schema_version) "
+                                    "VALUES (?, ?, ?)"));
     return start.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(nonce)).Bind(3, schema).Run();
   }
 
@@ -1293,26 +1297,28 @@ struct Vault::Impl {
       log::Warning("vault: listing without the name memo log: " + s.message());
       return nullptr;
     };
-    std::vector<std::int64_t> ids;
     {
-      auto log = db->Prepare(
-          "SELECT id, memo_nonce, schema_version FROM name_memo_log WHERE ns = ? "
-          "ORDER BY id LIMIT ?");
-      if (!log.ok()) return skip(log.status());
-      log->Bind(1, ns).Bind(2, static_cast<std::int64_t>(most + 1));
-      auto row = log->Step();
+      auto start = db->Prepare("SELECT memo_nonce, schema_version FROM name_memo_logs WHERE ns = ?");
+      if (!start.ok()) return skip(start.status());
+      start->Bind(1, ns);
+      auto row = start->Step();
       if (!row.ok()) return skip(row.status());
-      if (!*row || log->Int(0) != 0 || !SameNonce(state.nonce, log->Blob(1)) || log->IsNull(2))
-        return nullptr;
-      const std::int64_t started_at = log->Int(2);
+      if (!*row || !SameNonce(state.nonce, start->Blob(0))) return nullptr;
+      const std::int64_t started_at = start->Int(1);
       auto schema = SchemaVersion();
       if (!schema.ok()) return skip(schema.status());
       if (*schema != started_at) return nullptr;
+    }
+    std::vector<std::int64_t> ids;
+    {
+      auto changes = db->Prepare("SELECT id FROM name_memo_changes WHERE ns = ? LIMIT ?");
+      if (!changes.ok()) return skip(changes.status());
+      changes->Bind(1, ns).Bind(2, static_cast<std::int64_t>(most));
       for (;;) {
-        row = log->Step();
+        auto row = changes->Step();
         if (!row.ok()) return skip(row.status());
         if (!*row) break;
-        ids.push_back(log->Int(0));
+        ids.push_back(changes->Int(0));
       }
     }
     if (ids.size() >= most) return nullptr;
@@ -1556,7 +1562,8 @@ struct Vault::Impl {
       BW_RETURN_IF_ERROR(retire.Run());
       // Re-sealing changes every sealed name, so no memo entry would match
       // again, and none may keep a retiring key in use.
-      BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_log"));
+      BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_logs"));
+      BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_changes"));
       BW_ASSIGN_OR_RETURN(Statement memos_gone, db->Prepare("DELETE FROM name_memos"));
       BW_RETURN_IF_ERROR(memos_gone.Run());
       BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
@@ -1785,10 +1792,10 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
         Statement current,
         db.Prepare(
             "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('name_memos', "
-            "'name_memo_log')), "
+            "'name_memo_logs', 'name_memo_changes')), "
             "(SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'records_list')"));
     BW_ASSIGN_OR_RETURN(bool has_row, current.Step());
-    if (!has_row || current.Int(0) != 2) return Status::Ok();
+    if (!has_row || current.Int(0) != 3) return Status::Ok();
     old_list_index = current.Int(1) != 0;
     BW_ASSIGN_OR_RETURN(auto triggers, raw->CountTriggers());
     if (!triggers.exact()) return Status::Ok();
