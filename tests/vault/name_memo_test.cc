@@ -329,6 +329,19 @@ std::int64_t CurrentMemos(RawDb& raw) {
   return raw.Int("SELECT COUNT(*) FROM name_memos WHERE current = 1");
 }
 
+// `other` writes `key` in "notes" and `v` lists it: `v` sees another host
+// write to the vault, so it rewrites the memo to start a log (a host alone
+// keeps none). Returns the revision written.
+std::int64_t StartSharing(Vault& v, Vault& other, const std::string& key) {
+  auto revision = other.Set("notes", key, "shared");
+  EXPECT_TRUE(revision.ok());
+  ListAll(v, "notes");
+  RawDb raw(v.path());
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1) << "a log started";
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 1);
+  return revision.ok() ? *revision : 0;
+}
+
 // Every page of "notes" for several calls (prefixes and limits), each as
 // its items with their revisions and its cursor; `before_each` runs before
 // each page is asked for.
@@ -404,8 +417,11 @@ TEST(VaultMemo, AnyChangeToTheNamespaceMakesItsMemoStale) {
   EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 0);
   auto listed = ListAll(*v, "notes");
   EXPECT_EQ(listed.size(), static_cast<std::size_t>(kRecords + 1));
-  // One name to open is not worth a rewrite; eight or more are.
-  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 0);
+  // One name to open is not worth a rewrite, but another host writing is:
+  // the memo is rewritten once, to start a log (see VaultMemoLog).
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 1);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1);
+  // Eight names to open are worth a rewrite.
   {
     auto other = OpenVault(TestOptions(dir.path()));
     for (int i = 0; i < 8; ++i) ASSERT_TRUE(other->Set("notes", "more-" + std::to_string(i), i).ok());
@@ -753,6 +769,7 @@ TEST(VaultMemo, StaleMemoIsRewrittenOnceAnEighthOfItsRowsChanged) {
     for (int i = from; i < to; ++i) ASSERT_TRUE(writer.Set("notes", Key(i), -i).ok());
     EXPECT_EQ(ListAll(*v, "notes").size(), static_cast<std::size_t>(kMany));
   };
+  StartSharing(*v, *other, Key(0));
   const auto from_log = [&v] { return v->KeyedWorkForTesting().memos_over_logs; };
   const auto logged = [&raw] { return raw.Int("SELECT COUNT(*) FROM name_memo_changes WHERE ns = 'notes'"); };
   std::uint64_t logs = from_log();
@@ -834,6 +851,7 @@ TEST(VaultMemo, UnusableMemoIsLookedAtAgainOnlyAfterACommit) {
   Fill(*v, "notes");
   ListAll(*v, "notes");  // Writes the memo.
   auto other = OpenVault(TestOptions(dir.path()));
+  StartSharing(*v, *other, Key(1));  // The one rewrite to start a log.
   ASSERT_TRUE(other->Set("notes", Key(1), "theirs").ok());
   RawDb raw(dir.path() / "vault.db");
   raw.Exec("DELETE FROM name_memo_logs");
@@ -874,7 +892,8 @@ TEST(VaultMemo, MemoStateIsReadWhereverItsRowMoved) {
     ListAll(*v, ns);  // Finds its row by the namespace.
   }
   auto other = OpenVault(TestOptions(dir.path()));
-  ASSERT_TRUE(other->Set("notes", Key(1), "theirs").ok());  // The notes' memo is stale.
+  StartSharing(*v, *other, Key(1));
+  ASSERT_TRUE(other->Set("notes", Key(1), "theirs").ok());  // The notes' memo is stale, with a log.
   const auto work = [&v] { return v->KeyedWorkForTesting(); };
   // One page each (kRecords names): one look at the memo's state.
   const auto list = [&v](std::string_view ns) {
@@ -1139,6 +1158,7 @@ TEST(VaultMemoLog, AnotherProcesssSetsAreListedOverTheMemo) {
     ASSERT_TRUE(revision.ok());
     model[key] = *revision;
   };
+  model[Key(0)] = StartSharing(*v, *other, Key(0));
   theirs(*other, "new-1");
   theirs(*other, "new-2");
   theirs(*other, Key(3));
@@ -1173,30 +1193,70 @@ TEST(VaultMemoLog, AnotherProcesssSetsAreListedOverTheMemo) {
   EXPECT_GT(work().list_rows_read, before.list_rows_read) << "a deletion is never listed from a log";
 }
 
-// A log lists only over the memo it started from: a process holding an
-// older memo than the one another process wrote since reads the rows, as
-// the changes between the two are in neither the log nor its memo.
+// A log lists only over the memo it started from. When another process
+// rewrote the memo since, a process holding the older one loads the stored
+// memo and lists over its log; if the stored memo is not the one the log
+// started from (an earlier host's, say), the rows are read: the changes
+// between the two memos are in neither the log nor the memo held.
 TEST(VaultMemoLog, ALogListsOnlyOverTheMemoItStartedFrom) {
   TempDir dir;
   auto v = OpenVault(TestOptions(dir.path()));
   auto model = FillAndListTwice(*v);
   auto other = OpenVault(TestOptions(dir.path()));
+  model[Key(0)] = StartSharing(*v, *other, Key(0));
   RawDb raw(dir.path() / "vault.db");
+  const auto ours = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
   auto theirs = [&](const std::string& key) {
     auto revision = other->Set("notes", key, "theirs");
     ASSERT_TRUE(revision.ok());
     model[key] = *revision;
   };
-  theirs("before-their-memo");
+  theirs("between-the-memos");
   raw.Exec("DELETE FROM name_memos");  // So the other process writes its own.
   EXPECT_EQ(ListAll(*other, "notes"), Expected(model));
   ASSERT_EQ(CurrentMemos(raw), 1);
+  const auto their_memo = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
+  ASSERT_NE(their_memo, ours);
   theirs("after-their-memo");
   EXPECT_EQ(Logged(raw, "notes"), 1) << "its log starts at its memo";
-  const Vault::KeyedWork before = v->KeyedWorkForTesting();
+  const auto work = [&v] { return v->KeyedWorkForTesting(); };
+
+  // The stored memo is not the one the log started from.
+  raw.SetBlob("UPDATE name_memos SET memo = ? WHERE ns = 'notes'", ours);
+  Vault::KeyedWork before = work();
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
-  EXPECT_EQ(v->KeyedWorkForTesting().memos_over_logs, before.memos_over_logs);
-  EXPECT_GT(v->KeyedWorkForTesting().list_rows_read, before.list_rows_read);
+  EXPECT_EQ(work().memos_over_logs, before.memos_over_logs);
+  EXPECT_GT(work().list_rows_read, before.list_rows_read);
+
+  // It is: loaded, and listed over its log.
+  raw.SetBlob("UPDATE name_memos SET memo = ? WHERE ns = 'notes'", their_memo);
+  theirs("after-their-memo");
+  before = work();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(work().memos_over_logs, before.memos_over_logs + 1);
+  EXPECT_EQ(work().list_rows_read, before.list_rows_read);
+}
+
+// A host alone keeps no log: its own writes are listed over its memo, and
+// a log would cost each first write of a record a page. It starts one once
+// it sees another connection commit.
+TEST(VaultMemoLog, AHostAloneKeepsNoLog) {
+  TempDir dir;
+  {
+    auto v = OpenVault(TestOptions(dir.path()));
+    FillAndListTwice(*v);
+    ASSERT_TRUE(v->Delete("notes", Key(1)).ok());  // And the memo with it.
+  }
+  RawDb raw(dir.path() / "vault.db");
+  auto alone = OpenVault(TestOptions(dir.path()));
+  ListAll(*alone, "notes");  // Writes a memo.
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs"), 0);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(alone->Set("notes", "own-" + std::to_string(i), i).ok());
+  ListAll(*alone, "notes");
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_changes"), 0);
+  auto other = OpenVault(TestOptions(dir.path()));
+  StartSharing(*alone, *other, Key(2));
 }
 
 // A log is listed over only while it covers every change since its memo.
@@ -1210,6 +1270,7 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
   auto v = OpenVault(TestOptions(dir.path()));
   auto model = FillAndListTwice(*v);
   auto other = OpenVault(TestOptions(dir.path()));  // Open before the triggers change.
+  model[Key(0)] = StartSharing(*v, *other, Key(0));
   RawDb raw(dir.path() / "vault.db");
   const auto memo = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
   const std::int64_t key_id = raw.Int("SELECT key_id FROM name_memos WHERE ns = 'notes'");
@@ -1257,6 +1318,7 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
       raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%name_memo_changes%'"),
       3);
   EXPECT_EQ(ListAll(*fresh, "notes"), Expected(model));
+  model[Key(1)] = StartSharing(*fresh, *other, Key(1));
   revision = other->Set("notes", "logged", 1);
   ASSERT_TRUE(revision.ok());
   model["logged"] = *revision;
@@ -1274,6 +1336,7 @@ TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
   auto model = FillAndListTwice(*v);
   Fill(*v, "highlights");
   auto other = OpenVault(TestOptions(dir.path()));
+  model[Key(0)] = StartSharing(*v, *other, Key(0));
   RawDb raw(dir.path() / "vault.db");
   const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
   auto theirs = [&](const std::string& key) {
@@ -1285,6 +1348,7 @@ TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
        {"(SELECT MAX(id) + 1000 FROM records)", "(SELECT MIN(id) FROM records WHERE ns = 'highlights')"}) {
     SCOPED_TRACE(where);
     ListAll(*v, "notes");  // A memo and log of its own again.
+    ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1);
     theirs("theirs-" + std::to_string(rows()));
     raw.Exec("UPDATE name_memo_changes SET id = " + where + " WHERE ns = 'notes'");
     const std::uint64_t before = rows();

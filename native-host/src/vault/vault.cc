@@ -359,6 +359,13 @@ struct Vault::Impl {
     // this process holds did not list as they are.
     std::size_t missed = 0;
     bool too_large = false;     // Not written or loaded in this process again.
+    // A listing found no log it could use while other processes write to
+    // the vault: the next listing that reaches the end rewrites the memo,
+    // starting a log. Once per namespace until a log is used again, so a
+    // log that cannot start (other triggers) costs one rewrite, not one
+    // per listing.
+    bool log_wanted = false;
+    bool log_rewrite_done = false;
     bool write_failed = false;  // Not written in this process again.
     // The stored memo's nonce as CurrentMemo last read it, and SQLite's
     // data version then: while it holds, the memo is still that one.
@@ -404,6 +411,14 @@ struct Vault::Impl {
   std::optional<std::int64_t> wrap_generation_rowid;  // IntByKey.
   // SQLite data version at which wrap_generation was last confirmed.
   std::optional<unsigned int> verified_data_version;
+  // Whether another connection has committed to the file since this
+  // process first looked (PRAGMA data_version, which only other
+  // connections' commits move): then another host shares the vault, and
+  // memos written from then on start logs (docs/security.md, "Memo logs").
+  // A host alone keeps none: its own writes are listed over its memo
+  // anyway, and a log would cost each first write of a record a page.
+  std::optional<std::int64_t> others_version;
+  bool others_write = false;
   TimePoint last_used;
 
   TimePoint Now() const { return options.clock->Now(); }
@@ -1243,6 +1258,18 @@ struct Vault::Impl {
     return memo;
   }
 
+  // Inside a transaction: notes whether another connection committed
+  // since the last look (others_write stays set for the process).
+  void LookForOtherWriters() {
+    auto st = db->Prepare("PRAGMA data_version");
+    if (!st.ok()) return;
+    auto row = st->Step();
+    if (!row.ok() || !*row) return;
+    const std::int64_t version = st->Int(0);
+    if (others_version && *others_version != version) others_write = true;
+    others_version = version;
+  }
+
   // SQLite's schema version: it moves with every change to the schema,
   // the triggers' included, by any connection.
   Result<std::int64_t> SchemaVersion() {
@@ -1262,6 +1289,7 @@ struct Vault::Impl {
       BW_ASSIGN_OR_RETURN(Statement gone, db->Prepare(sql));
       BW_RETURN_IF_ERROR(gone.Bind(1, ns).Run());
     }
+    if (!others_write) return Status::Ok();
     BW_ASSIGN_OR_RETURN(TriggerCensus census, CountTriggers());
     if (!census.exact()) return Status::Ok();
     BW_ASSIGN_OR_RETURN(std::int64_t schema, SchemaVersion());
@@ -1297,17 +1325,32 @@ struct Vault::Impl {
       log::Warning("vault: listing without the name memo log: " + s.message());
       return nullptr;
     };
+    // No log to use: with other writers about, the listing rewrites the
+    // memo to start one (once, until a log is used).
+    auto no_log = [&]() -> Result<const NameCache::Memo*> {
+      if (others_write && !state.log_rewrite_done) state.log_wanted = true;
+      return nullptr;
+    };
     {
       auto start = db->Prepare("SELECT memo_nonce, schema_version FROM name_memo_logs WHERE ns = ?");
       if (!start.ok()) return skip(start.status());
       start->Bind(1, ns);
       auto row = start->Step();
       if (!row.ok()) return skip(row.status());
-      if (!*row || !SameNonce(state.nonce, start->Blob(0))) return nullptr;
+      if (!*row) return no_log();
+      const MemoNonce started_from = NonceOf(start->Blob(0));
       const std::int64_t started_at = start->Int(1);
+      if (!SameNonce(state.nonce, started_from)) {
+        // Another process wrote a memo since the one held here, and
+        // started this log from it: load that one. (Its nonce costs the
+        // whole blob, so it is read only now.)
+        LoadMemo(ns, state);
+        memo = names.MemoOf(ns);
+        if (memo == nullptr || !SameNonce(state.nonce, started_from)) return no_log();
+      }
       auto schema = SchemaVersion();
       if (!schema.ok()) return skip(schema.status());
-      if (*schema != started_at) return nullptr;
+      if (*schema != started_at) return no_log();
     }
     std::vector<std::int64_t> ids;
     {
@@ -1343,6 +1386,7 @@ struct Vault::Impl {
       explicit_bzero(name.data(), name.size());
     }
     state.own_writes = std::move(changes);
+    state.log_wanted = state.log_rewrite_done = false;
     ++keyed_work.memos_over_logs;
     return memo;
   }
@@ -1451,6 +1495,8 @@ struct Vault::Impl {
       BW_RETURN_IF_ERROR(CountEncryptions(active.id, 1));
       state.loaded = true;
       state.missed = 0;
+      if (state.log_wanted) state.log_rewrite_done = true;
+      state.log_wanted = false;
       if (names.AddMemo(ns, SecureBytes::CopyOf(plain)).ok()) state.nonce = nonce;
       return Status::Ok();
     });
@@ -1808,6 +1854,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
     BW_ASSIGN_OR_RETURN(std::optional<Bytes> id, raw->MetaBlob("vault_id"));
     if (!id || id->size() != kVaultIdBytes) return Status::Integrity("the vault id is missing or damaged");
     raw->vault_id = *id;
+    raw->LookForOtherWriters();  // From here on, another connection's commit is seen.
     ready = true;
     return Status::Ok();
   }); !read_status.ok()) {
@@ -1844,6 +1891,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
     BW_ASSIGN_OR_RETURN(std::optional<Bytes> id, raw->MetaBlob("vault_id"));
     if (!id || id->size() != kVaultIdBytes) return Status::Integrity("the vault id is missing or damaged");
     raw->vault_id = *id;
+    raw->LookForOtherWriters();
     return Status::Ok();
   }); !txn_status.ok()) {
     return txn_status;
@@ -2034,6 +2082,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
       } else {
         memo = impl_->MemoWithOwnWrites(ns, memo_state);
         if (memo == nullptr) {
+          impl_->LookForOtherWriters();
           BW_ASSIGN_OR_RETURN(memo, impl_->MemoFromLog(ns, memo_state));
         }
       }
@@ -2146,7 +2195,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
   const NameCache::Memo* held = impl_->names.MemoOf(ns);
   const std::size_t rewrite_after = std::max<std::size_t>(
       kMemoRewriteAfterMisses, held != nullptr ? held->by_mac.size() / kMemoRewriteFraction : 0);
-  const bool worth_it = !memo_state.stored || memo_state.missed >= rewrite_after;
+  const bool worth_it = !memo_state.stored || memo_state.missed >= rewrite_after || memo_state.log_wanted;
   if (!page.cursor && !from_memo && !small && worth_it && !memo_state.too_large && !memo_state.write_failed) {
     impl_->WriteMemo(ns);
   }
