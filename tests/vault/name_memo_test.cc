@@ -987,6 +987,35 @@ TEST(VaultMemo, OwnWritesAreListedOverTheMemoWithoutReadingRows) {
   EXPECT_GT(fresh->KeyedWorkForTesting().list_rows_read, 0u);
 }
 
+// A memo a listing has just written lists the rows exactly: the process's
+// next own writes are kept over it at once, so a write before every
+// listing does not send each listing to the rows.
+TEST(VaultMemo, OwnWritesAreKeptOverAMemoJustWritten) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));  // Alone: no other connection commits.
+  auto model = FillAndListTwice(*v);
+  const auto work = [&v] { return v->KeyedWorkForTesting(); };
+  auto set = [&](const std::string& key) {
+    auto revision = v->Set("notes", key, key);
+    ASSERT_TRUE(revision.ok());
+    model[key] = *revision;
+  };
+  for (int i = 0; i <= 256; ++i) set("many-" + std::to_string(i));  // Too many to keep.
+  Vault::KeyedWork before = work();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_GT(work().list_rows_read, before.list_rows_read) << "from the rows, and the memo rewritten";
+  RawDb raw(dir.path() / "vault.db");
+  ASSERT_EQ(CurrentMemos(raw), 1);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    set("own-" + std::to_string(i));
+    before = work();
+    EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+    EXPECT_EQ(work().list_rows_read, before.list_rows_read) << "over the memo just written";
+    EXPECT_GT(work().pages_over_own_writes, before.pages_over_own_writes);
+  }
+}
+
 // Pages listed over own writes are the pages read from the rows, item for
 // item and cursor for cursor, with and without a prefix, including pages
 // that end on a written or deleted record.

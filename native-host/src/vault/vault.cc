@@ -1437,6 +1437,7 @@ struct Vault::Impl {
   // small to need one.
   void WriteMemo(std::string_view ns) {
     if (!EnsureUnlockedFast().ok()) return;
+    bool written = false;
     Status s = db->TryCacheWrite([&]() -> Status {
       MemoState& state = Memo(ns);
       {
@@ -1497,10 +1498,20 @@ struct Vault::Impl {
       state.missed = 0;
       if (state.log_wanted) state.log_rewrite_done = true;
       state.log_wanted = false;
-      if (names.AddMemo(ns, SecureBytes::CopyOf(plain)).ok()) state.nonce = nonce;
+      if (names.AddMemo(ns, SecureBytes::CopyOf(plain)).ok()) {
+        state.nonce = nonce;
+        written = true;  // And held here.
+      }
       return Status::Ok();
     });
-    if (s.ok()) return;
+    if (s.ok()) {
+      // The memo lists the rows exactly as of its commit: from here on this
+      // process's own writes are kept over it, as after a listing that
+      // found it current (else a write before every listing would send
+      // each to the rows until one found it so).
+      if (written) StartOwnWrites(Memo(ns));
+      return;
+    }
     if (db->last_error_busy()) {
       log::Debug("vault: another process is writing; name memo not saved this time");
       return;
