@@ -1288,6 +1288,50 @@ TEST(VaultMemoLog, AHostAloneKeepsNoLog) {
   StartSharing(*alone, *other, Key(2));
 }
 
+// Opening a logged row's name can fill the process's name cache, which is
+// then cleared whole, the memo held with it: that listing reads the rows,
+// and never lists from the memo it held before.
+TEST(VaultMemoLog, ACacheClearedWhileReadingTheLogSendsTheListingToTheRows) {
+  TempDir dir;
+  std::map<std::string, std::int64_t> model;
+  {
+    auto writer = OpenVault(TestOptions(dir.path()));
+    model = FillAndListTwice(*writer);
+    for (const char* ns : {"highlights", "bookmarks"}) {
+      Fill(*writer, ns);
+      ListAll(*writer, ns);
+    }
+  }
+  // Three memos, as a memo may take half the cache at most, and a name
+  // opened may need room for the table of opened names to grow.
+  std::size_t memos_bytes = 0;
+  {
+    auto probe = OpenVault(TestOptions(dir.path()));
+    EXPECT_EQ(ListAll(*probe, "notes"), Expected(model));
+    ListAll(*probe, "highlights");
+    ListAll(*probe, "bookmarks");
+    memos_bytes = probe->NameCacheBytesForTesting();
+    ASSERT_GT(memos_bytes, 0u);
+  }
+  VaultOptions tight = TestOptions(dir.path());
+  tight.name_cache_bytes = memos_bytes + 64;  // The memos, and not one opened name more.
+  auto v = OpenVault(tight);
+  auto other = OpenVault(TestOptions(dir.path()));
+  model[Key(0)] = StartSharing(*v, *other, Key(0));
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    ListAll(*v, "highlights");  // Their memos loaded, beside the notes' one.
+    ListAll(*v, "bookmarks");
+    const std::string key = "theirs-" + std::to_string(round);
+    auto revision = other->Set("notes", key, round);
+    ASSERT_TRUE(revision.ok());
+    model[key] = *revision;
+    const Vault::KeyedWork before = v->KeyedWorkForTesting();
+    EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+    EXPECT_GT(v->KeyedWorkForTesting().list_rows_read, before.list_rows_read) << "the first page from the rows";
+  }
+}
+
 // A log is listed over only while it covers every change since its memo.
 // An earlier host, opening the vault, puts back its own triggers (which keep
 // no log) and drops the memos, and may write a memo of its own; a change

@@ -126,6 +126,8 @@ class NameCache {
   void Clear();
 
   std::size_t bytes() const { return bytes_; }
+  // A new bound, for an empty cache (the vault's, as it opens).
+  void set_max_bytes(std::size_t max_bytes) { max_bytes_ = max_bytes; }
   std::size_t entries() const;
 
  private:

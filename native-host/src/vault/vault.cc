@@ -1316,9 +1316,6 @@ struct Vault::Impl {
     const NameCache::Memo* memo = names.MemoOf(ns);
     const std::optional<unsigned int> version = db->DataVersion();
     if (memo == nullptr || !state.nonce || !state.stored || !version) return nullptr;
-    const std::size_t most =
-        std::min(kMaxOwnWrites,
-                 std::max<std::size_t>(kMemoRewriteAfterMisses, memo->by_mac.size() / kMemoRewriteFraction));
     // Trouble with the log table: the rows are read instead.
     auto skip = [&](const Status& s) -> Result<const NameCache::Memo*> {
       if (db->last_error_busy()) return s;
@@ -1352,6 +1349,9 @@ struct Vault::Impl {
       if (!schema.ok()) return skip(schema.status());
       if (*schema != started_at) return no_log();
     }
+    const std::size_t most =
+        std::min(kMaxOwnWrites,
+                 std::max<std::size_t>(kMemoRewriteAfterMisses, memo->by_mac.size() / kMemoRewriteFraction));
     std::vector<std::int64_t> ids;
     {
       auto changes = db->Prepare("SELECT id FROM name_memo_changes WHERE ns = ? LIMIT ?");
@@ -1385,6 +1385,10 @@ struct Vault::Impl {
       changes.changes[mac] = MemoState::OwnWrite{SecureBytes::CopyOf(name), at.revision, false};
       explicit_bzero(name.data(), name.size());
     }
+    // Opening a name may have filled the cache, which then let go of
+    // everything, this memo too: only a memo still held is listed from.
+    memo = names.MemoOf(ns);
+    if (memo == nullptr) return nullptr;
     state.own_writes = std::move(changes);
     state.log_wanted = state.log_rewrite_done = false;
     ++keyed_work.memos_over_logs;
@@ -1786,6 +1790,11 @@ std::size_t Vault::NameCacheEntriesForTesting() {
   return impl_->names.entries();
 }
 
+std::size_t Vault::NameCacheBytesForTesting() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->names.bytes();
+}
+
 Vault::KeyedWork Vault::KeyedWorkForTesting() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->keyed_work;
@@ -1809,6 +1818,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(VaultOptions options) {
   if (options.rotation_batch == 0) options.rotation_batch = 1;
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
+  impl->names.set_max_bytes(impl->options.name_cache_bytes);
   const auto& dir = impl->options.data_dir;
   BW_RETURN_IF_ERROR(paths::EnsurePrivateDir(dir));
   impl->db_path = dir / "vault.db";

@@ -51,6 +51,8 @@ inline constexpr int kMaxValueDepth = 64;
 // and so is an import: the host never writes a backup it cannot read back.
 inline constexpr std::uint64_t kMaxBackupBytes = std::uint64_t{256} * 1024 * 1024;
 inline constexpr std::uint64_t kDefaultQuotaBytes = 64ull * 1024 * 1024;
+// What a process keeps of opened names, MACs and name memos (vault/name_cache.h).
+inline constexpr std::size_t kDefaultNameCacheBytes = 4u * 1024 * 1024;
 inline constexpr std::size_t kMaxNamespaceChars = 64;
 inline constexpr std::size_t kDefaultListLimit = 100;
 inline constexpr std::size_t kMaxListLimit = 1000;
@@ -94,6 +96,9 @@ struct VaultOptions {
   // Fault injection for tests: every rotation fails before it starts.
   bool fail_rotation_for_testing = false;
   int busy_timeout_ms = 5000;
+  // The bound on what the process keeps of opened names, MACs and name
+  // memos (cleared whole when full; tests make it small).
+  std::size_t name_cache_bytes = kDefaultNameCacheBytes;
 };
 
 enum class VaultState { kUninitialized, kLocked, kUnlocked };
@@ -203,6 +208,7 @@ class Vault {
   // How many name MACs and opened names the process remembers
   // (vault/name_cache.h); for tests that check what is kept and wiped.
   std::size_t NameCacheEntriesForTesting();
+  std::size_t NameCacheBytesForTesting();  // What they count against name_cache_bytes.
   // How many record names and name MACs this process has computed with a
   // key (AES-GCM opens of sealed names, HMACs): what the caches and name
   // memos save.
