@@ -330,17 +330,21 @@ int main(int argc, char** argv) {
     // (Timings::RatioQuantile).
     const int rounds = 10;
     Timings set_t, get_t, list_t, stale_list_t, other_list_t, first_call_t, first_get_t, first_list_t;
-    for (int round = 0; round < rounds; ++round) {
-      const int lo = sets * round / rounds, hi = sets * (round + 1) / rounds;
-      set_t.Round(
-          round,
-          [&] {
-            for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), value).status());
-          },
-          [&] {
-            for (int i = lo; i < hi; ++i) plain.Set("bench", key(i), value);
-          });
-    }
+    // Every record set once to `v`, in `rounds` rounds.
+    auto set_rounds = [&](Timings& t, const nlohmann::json& v) {
+      for (int round = 0; round < rounds; ++round) {
+        const int lo = sets * round / rounds, hi = sets * (round + 1) / rounds;
+        t.Round(
+            round,
+            [&] {
+              for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), v).status());
+            },
+            [&] {
+              for (int i = lo; i < hi; ++i) plain_store->Set("bench", key(i), v);
+            });
+      }
+    };
+    set_rounds(set_t, value);
     for (int round = 0; round < rounds; ++round) {
       get_t.Round(
           round,
@@ -399,19 +403,8 @@ int main(int argc, char** argv) {
     // pages whose bytes an update leaves as they were, which would spare
     // the floor's unchanged plaintext and never a fresh seal.)
     auto listed_sets = [&](Timings& t, char fill) {
-      const nlohmann::json edited = std::string(value_bytes - 2, fill);
       ListAll(*vault);
-      for (int round = 0; round < rounds; ++round) {
-        const int lo = sets * round / rounds, hi = sets * (round + 1) / rounds;
-        t.Round(
-            round,
-            [&] {
-              for (int i = lo; i < hi; ++i) Must(vault->Set("bench", key(i), edited).status());
-            },
-            [&] {
-              for (int i = lo; i < hi; ++i) plain_store->Set("bench", key(i), edited);
-            });
-      }
+      set_rounds(t, std::string(value_bytes - 2, fill));
     };
     Timings listed_set_t, shared_set_t;
     // Last, as they leave the memo out of date for good: a listing right
