@@ -1385,8 +1385,14 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
   model["unlogged-2"] = *revision;
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
 
+  // A log left from before (which the earlier triggers did not keep).
+  raw.Exec("INSERT INTO name_memo_logs VALUES ('highlights', zeroblob(12), 1)");
+  raw.Exec("INSERT INTO name_memo_changes VALUES ('highlights', 1)");
   auto fresh = OpenVault(TestOptions(dir.path()));  // Puts the triggers back.
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos"), 0);
+  EXPECT_EQ(
+      raw.Int("SELECT (SELECT COUNT(*) FROM name_memo_logs) + (SELECT COUNT(*) FROM name_memo_changes)"), 0)
+      << "every log emptied";
   EXPECT_EQ(
       raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%name_memo_changes%'"),
       3);
