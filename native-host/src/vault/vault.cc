@@ -12,6 +12,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -60,6 +61,10 @@ constexpr std::size_t kMemoMinRows = 16;
 // early.) A missing memo is written by any listing that reaches the end.
 constexpr std::size_t kMemoRewriteAfterMisses = 8;
 constexpr std::size_t kMemoRewriteFraction = 8;
+// The rows a listing must find changed to rewrite a memo of `names` names.
+constexpr std::size_t MemoRewriteAfter(std::size_t names) {
+  return std::max(kMemoRewriteAfterMisses, names / kMemoRewriteFraction);
+}
 // Namespaces with memo bookkeeping in one process (forgotten beyond).
 constexpr std::size_t kMaxMemoStates = 256;
 // A namespace's own writes listed over its memo (MemoState::OwnWrites):
@@ -1063,18 +1068,17 @@ struct Vault::Impl {
     for (;;) {
       BW_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      const auto ours =
-          std::find_if(std::begin(kMemoTriggers), std::end(kMemoTriggers),
-                       [&](const TriggerSql& t) { return t.name == st.Text(0) && t.sql == st.Text(1); });
-      if (ours != std::end(kMemoTriggers)) {
+      // The trigger of `set` with this very name and text, or nullptr.
+      auto in = [&](std::span<const TriggerSql> set) -> const TriggerSql* {
+        const auto it = std::ranges::find_if(
+            set, [&](const TriggerSql& t) { return t.name == st.Text(0) && t.sql == st.Text(1); });
+        return it != set.end() ? &*it : nullptr;
+      };
+      if (const TriggerSql* ours = in(kMemoTriggers)) {
         census.ours.push_back(ours->name);
       } else {
         census.foreign.emplace_back(st.Text(0));
-        if (std::find_if(std::begin(kEarlierMemoTriggers), std::end(kEarlierMemoTriggers),
-                         [&](const TriggerSql& t) { return t.name == st.Text(0) && t.sql == st.Text(1); }) !=
-            std::end(kEarlierMemoTriggers)) {
-          ++census.earlier;
-        }
+        if (in(kEarlierMemoTriggers) != nullptr) ++census.earlier;
       }
     }
     return census;
@@ -1102,6 +1106,11 @@ struct Vault::Impl {
     } else if (census.earlier > 0) {
       log::Info("vault: replaced an earlier host's name memo triggers");
     }
+    return ForgetEveryMemo();
+  }
+
+  // Inside a write transaction: every memo and memo log deleted.
+  Status ForgetEveryMemo() {
     BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_logs"));
     BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_changes"));
     return db->Exec("DELETE FROM name_memos");
@@ -1349,9 +1358,7 @@ struct Vault::Impl {
       if (!schema.ok()) return skip(schema.status());
       if (*schema != started_at) return no_log();
     }
-    const std::size_t most =
-        std::min(kMaxOwnWrites,
-                 std::max<std::size_t>(kMemoRewriteAfterMisses, memo->by_mac.size() / kMemoRewriteFraction));
+    const std::size_t most = std::min(kMaxOwnWrites, MemoRewriteAfter(memo->by_mac.size()));
     std::vector<std::int64_t> ids;
     {
       auto changes = db->Prepare("SELECT id FROM name_memo_changes WHERE ns = ? LIMIT ?");
@@ -1369,16 +1376,14 @@ struct Vault::Impl {
     changes.memo = *state.nonce;
     changes.version = *version;
     for (const std::int64_t id : ids) {
-      BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT ns, name_mac, key_id, revision, name_blob "
-                                                    "FROM records WHERE id = ?"));
-      st.Bind(1, id);
+      BW_ASSIGN_OR_RETURN(Statement st, db->Prepare("SELECT name_mac, key_id, revision, name_blob "
+                                                    "FROM records WHERE id = ? AND ns = ?"));
+      st.Bind(1, id).Bind(2, ns);
       BW_ASSIGN_OR_RETURN(bool row, st.Step());
       // A logged row gone or moved: only an edited file holds one.
-      if (!row || !std::ranges::equal(st.Blob(0), AsBytes(ns)) || st.Blob(1).size() != crypto::kSha256Bytes) {
-        return nullptr;
-      }
-      const NameCache::NameRow at{ns, st.Blob(1), static_cast<std::uint32_t>(st.Int(2)), st.Int(3),
-                                  st.Blob(4)};
+      if (!row || st.Blob(0).size() != crypto::kSha256Bytes) return nullptr;
+      const NameCache::NameRow at{ns, st.Blob(0), static_cast<std::uint32_t>(st.Int(1)), st.Int(2),
+                                  st.Blob(3)};
       BW_ASSIGN_OR_RETURN(std::string name, OpenName(at));
       NameCache::Mac mac{};
       std::copy(at.mac.begin(), at.mac.end(), mac.begin());
@@ -1623,10 +1628,7 @@ struct Vault::Impl {
       BW_RETURN_IF_ERROR(retire.Run());
       // Re-sealing changes every sealed name, so no memo entry would match
       // again, and none may keep a retiring key in use.
-      BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_logs"));
-      BW_RETURN_IF_ERROR(db->Exec("DELETE FROM name_memo_changes"));
-      BW_ASSIGN_OR_RETURN(Statement memos_gone, db->Prepare("DELETE FROM name_memos"));
-      BW_RETURN_IF_ERROR(memos_gone.Run());
+      BW_RETURN_IF_ERROR(ForgetEveryMemo());
       BW_ASSIGN_OR_RETURN(Statement ins, db->Prepare(
           "INSERT INTO keys (key_id, state, wrapped, created, encryptions) VALUES (?, 'active', ?, ?, 0)"));
       return ins.Bind(1, static_cast<std::int64_t>(new_id)).Bind(2, std::span<const std::uint8_t>(wrapped))
@@ -2214,8 +2216,7 @@ Result<ListPage> Vault::List(std::string_view ns, std::string_view prefix, std::
   if (!cursor) memo_state.missed = 0;
   memo_state.missed += page_misses;
   const NameCache::Memo* held = impl_->names.MemoOf(ns);
-  const std::size_t rewrite_after = std::max<std::size_t>(
-      kMemoRewriteAfterMisses, held != nullptr ? held->by_mac.size() / kMemoRewriteFraction : 0);
+  const std::size_t rewrite_after = MemoRewriteAfter(held != nullptr ? held->by_mac.size() : 0);
   const bool worth_it = !memo_state.stored || memo_state.missed >= rewrite_after || memo_state.log_wanted;
   if (!page.cursor && !from_memo && !small && worth_it && !memo_state.too_large && !memo_state.write_failed) {
     impl_->WriteMemo(ns);
