@@ -23,7 +23,12 @@
 // the namespace has been listed (it has a memo), and "set-shared" does so again after another process has
 // written, when the memo keeps a log that each record's first write since the memo enters.
 //
+// The process runs with the host's heap settings (common/heap.h), as both stores would in the host;
+// "--heap glibc" leaves glibc's defaults instead, under which the freed buffers of each 64 KiB write can go
+// back to the kernel and be faulted in again on the next.
+//
 // Usage: vault_bench [--sets N] [--gets N] [--lists N] [--fresh N] [--size 1024|65536] [--dir DIR]
+//                    [--heap host|glibc]
 // (DIR should be on the disk the vault will live on; fsync dominates sets.)
 #include <unistd.h>
 
@@ -38,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "common/heap.h"
 #include "common/json_guard.h"
 #include "common/log.h"
 #include "vault/sqlite_db.h"
@@ -277,6 +283,7 @@ int main(int argc, char** argv) {
   int sets = 300, gets = 3000, lists = 30, fresh = 10;
   std::size_t only_size = 0;  // 0: both 1 KiB and 64 KiB.
   std::filesystem::path base = std::filesystem::temp_directory_path();
+  std::string heap = "host";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--sets") sets = std::atoi(argv[i + 1]);
@@ -286,14 +293,21 @@ int main(int argc, char** argv) {
       fresh = std::atoi(argv[i + 1]);
     else if (flag == "--dir") base = argv[i + 1];
     else if (flag == "--size") only_size = static_cast<std::size_t>(std::atol(argv[i + 1]));
+    else if (flag == "--heap")
+      heap = argv[i + 1];
   }
+  if (heap != "host" && heap != "glibc") {
+    std::fprintf(stderr, "vault_bench: --heap is host or glibc\n");
+    return 2;
+  }
+  if (heap == "host" && !bw::KeepFreedHeapForReuse()) heap = "glibc (the host's settings were refused)";
   bw::log::SetMinimumLevel(bw::log::Level::kWarning);
   if (sets < 1 || gets < 0 || lists < 0 || fresh < 0) {
     std::fprintf(stderr, "vault_bench: --sets must be at least 1; counts cannot be negative\n");
     return 2;
   }
-  std::printf("vault_bench: sealed vault vs plaintext SQLite (WAL, synchronous=FULL), dir %s\n",
-              base.string().c_str());
+  std::printf("vault_bench: sealed vault vs plaintext SQLite (WAL, synchronous=FULL), dir %s, heap %s\n",
+              base.string().c_str(), heap.c_str());
   for (std::size_t value_bytes : {std::size_t{1024}, std::size_t{64 * 1024}}) {
     if (only_size != 0 && value_bytes != only_size) continue;
     std::string tmpl = (base / "bw-vault-bench-XXXXXX").string();

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -153,6 +155,20 @@ std::pair<int, std::string> RunCommand(const std::string& binary, const std::vec
   std::string out = p.DrainStdout();
   int code = p.Wait();
   return {code, out};
+}
+
+long HostProcess::MinorFaults() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // After "pid (comm)": state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt.
+  const auto comm_end = stat.rfind(')');
+  if (comm_end == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(comm_end + 1));
+  std::string skipped;
+  for (int i = 0; i < 7; ++i) fields >> skipped;
+  long minflt = -1;
+  fields >> minflt;
+  return fields ? minflt : -1;
 }
 
 }  // namespace bellwether::testing

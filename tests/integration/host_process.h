@@ -29,6 +29,8 @@ class HostProcess {
   std::string Stderr();  // After Wait().
   // Bytes left on stdout after the last frame (must be none).
   std::string DrainStdout();
+  // Minor page faults of the running child so far (/proc/PID/stat), or -1.
+  long MinorFaults() const;
 
  private:
   bool ReadExactly(char* out, std::size_t n);

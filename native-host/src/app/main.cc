@@ -3,8 +3,10 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "common/heap.h"
 
 int main(int argc, char** argv) {
+  bellwether::KeepFreedHeapForReuse();
   std::vector<std::string> args(argv + 1, argv + argc);
   return bellwether::app::RunMain(args);
 }
