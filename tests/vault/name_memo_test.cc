@@ -1437,5 +1437,58 @@ TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
   }
 }
 
+// A listing takes a log's changes only while there are fewer than an
+// eighth of the memo's names, and at least 8 (here, of 40 names: 8). The
+// write that makes a log that long, by a process that holds the memo the
+// log started from, ends it, so later first writes of records pay no page
+// for entries no listing would read. Listings stay exact, and the next one
+// after another process's write reads the rows and rewrites the memo,
+// which starts a new log.
+TEST(VaultMemoLog, AFullLogIsEndedByTheWriteThatFillsIt) {
+  TempDir dir;
+  auto v = OpenVault(TestOptions(dir.path()));
+  auto model = FillAndListTwice(*v);
+  auto other = OpenVault(TestOptions(dir.path()));
+  model[Key(0)] = StartSharing(*v, *other, Key(0));
+  RawDb raw(dir.path() / "vault.db");
+  auto set = [&](Vault& writer, int i) {
+    auto revision = writer.Set("notes", Key(i), -i);
+    ASSERT_TRUE(revision.ok());
+    model[Key(i)] = *revision;
+  };
+  const auto started = [&raw] { return raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"); };
+  const auto ended = [&v] { return v->KeyedWorkForTesting().memo_logs_ended; };
+  const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
+
+  for (int i = 1; i < 8; ++i) set(*v, i);
+  EXPECT_EQ(Logged(raw, "notes"), 7);
+  {
+    auto fresh = OpenVault(TestOptions(dir.path()));
+    EXPECT_EQ(ListAll(*fresh, "notes"), Expected(model));
+    EXPECT_EQ(fresh->KeyedWorkForTesting().memos_over_logs, 1u) << "7 changes: listed over";
+    EXPECT_EQ(fresh->KeyedWorkForTesting().list_rows_read, 0u);
+  }
+  const std::uint64_t before = ended();
+  set(*v, 8);
+  EXPECT_EQ(ended(), before + 1) << "8 changes: ended";
+  EXPECT_EQ(started(), 0);
+  EXPECT_EQ(Logged(raw, "notes"), 0);
+  set(*v, 9);
+  EXPECT_EQ(Logged(raw, "notes"), 0) << "later writes log nothing";
+  std::uint64_t read = rows();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_EQ(rows(), read) << "its own writes, over its memo";
+
+  set(*other, 10);
+  EXPECT_EQ(Logged(raw, "notes"), 0);
+  read = rows();
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
+  EXPECT_GT(rows(), read) << "another's write, and no log: the rows";
+  EXPECT_EQ(CurrentMemos(raw), 1) << "the memo rewritten";
+  EXPECT_EQ(started(), 1) << "with a new log";
+  set(*other, 11);
+  EXPECT_EQ(Logged(raw, "notes"), 1);
+}
+
 }  // namespace
 }  // namespace bellwether::vault

@@ -143,6 +143,10 @@ std::int64_t Database::Changes() const {
   return api_->changes64(db_);
 }
 
+std::int64_t Database::TotalChanges() const {
+  return api_->total_changes64(db_);
+}
+
 std::optional<unsigned int> Database::DataVersion() const {
   unsigned int version = 0;
   // A null schema name is "main" without the name look-up (once per read).

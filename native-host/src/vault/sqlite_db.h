@@ -85,6 +85,9 @@ class Database {
   Status TryCacheWrite(FunctionRef<Status()> body);
 
   std::int64_t Changes() const;
+  // Rows changed by this connection since it opened, by every statement and
+  // the triggers they ran (sqlite3_total_changes64).
+  std::int64_t TotalChanges() const;
   // SQLite's data version of the main database: it changes whenever any
   // connection, this one included, commits to the file (in a transaction,
   // as of its snapshot once it has read). nullopt if SQLite cannot say.

@@ -31,6 +31,7 @@ Result<SqliteApi> Load() {
       library.Resolve("sqlite3_column_bytes", s.column_bytes) &&
       library.Resolve("sqlite3_column_type", s.column_type) &&
       library.Resolve("sqlite3_changes64", s.changes64) &&
+      library.Resolve("sqlite3_total_changes64", s.total_changes64) &&
       library.Resolve("sqlite3_get_autocommit", s.get_autocommit) &&
       library.Resolve("sqlite3_file_control", s.file_control) &&
       library.Resolve("sqlite3_errmsg", s.errmsg) && library.Resolve("sqlite3_errstr", s.errstr) &&

@@ -44,6 +44,7 @@ struct SqliteApi {
   int (*column_bytes)(sqlite3_stmt* stmt, int column);
   int (*column_type)(sqlite3_stmt* stmt, int column);
   sqlite3_int64 (*changes64)(sqlite3* db);
+  sqlite3_int64 (*total_changes64)(sqlite3* db);
   int (*get_autocommit)(sqlite3* db);
   int (*file_control)(sqlite3* db, const char* schema, int op, void* arg);
   const char* (*errmsg)(sqlite3* db);

@@ -70,6 +70,12 @@ constexpr std::size_t kMaxMemoStates = 256;
 // A namespace's own writes listed over its memo (MemoState::OwnWrites):
 // beyond this many records changed, listings read the rows again.
 constexpr std::size_t kMaxOwnWrites = 256;
+// The most changes a listing takes from a memo log over a memo of `names`
+// names (docs/security.md, "Memo logs"): a longer log is not used, and is
+// ended by the next write that finds it so (Vault::Impl::EndFullMemoLog).
+constexpr std::size_t MemoLogCapacity(std::size_t names) {
+  return std::min(kMaxOwnWrites, MemoRewriteAfter(names));
+}
 constexpr char kBackupFormat[] = "bellwether-vault-backup";
 
 // Domain-separation labels (part of the format; see docs/security.md, "Vault format").
@@ -1293,11 +1299,7 @@ struct Vault::Impl {
   // exactly kMemoTriggers now (which keep the log); otherwise it has none,
   // and a listing after another process's change reads the rows.
   Status StartMemoLog(std::string_view ns, const MemoNonce& nonce) {
-    for (const char* sql :
-         {"DELETE FROM name_memo_logs WHERE ns = ?", "DELETE FROM name_memo_changes WHERE ns = ?"}) {
-      BW_ASSIGN_OR_RETURN(Statement gone, db->Prepare(sql));
-      BW_RETURN_IF_ERROR(gone.Bind(1, ns).Run());
-    }
+    BW_RETURN_IF_ERROR(EndMemoLog(ns));
     if (!others_write) return Status::Ok();
     BW_ASSIGN_OR_RETURN(TriggerCensus census, CountTriggers());
     if (!census.exact()) return Status::Ok();
@@ -1306,6 +1308,45 @@ struct Vault::Impl {
                         db->Prepare("INSERT INTO name_memo_logs (ns, memo_nonce, schema_version) "
                                     "VALUES (?, ?, ?)"));
     return start.Bind(1, ns).Bind(2, std::span<const std::uint8_t>(nonce)).Bind(3, schema).Run();
+  }
+
+  // Inside a write transaction: the memo log of `ns`, if any, deleted.
+  Status EndMemoLog(std::string_view ns) {
+    for (const char* sql :
+         {"DELETE FROM name_memo_logs WHERE ns = ?", "DELETE FROM name_memo_changes WHERE ns = ?"}) {
+      BW_ASSIGN_OR_RETURN(Statement gone, db->Prepare(sql));
+      BW_RETURN_IF_ERROR(gone.Bind(1, ns).Run());
+    }
+    return Status::Ok();
+  }
+
+  // Inside the write transaction of a record of `ns` whose triggers changed
+  // more than the record: the namespace's memo log is ended once it holds
+  // as many changes as a listing takes from it (MemoLogCapacity). A longer
+  // log is never used, and each first write of a record would go on paying
+  // a page for its entry. Only a log started from the memo this process
+  // holds, whose size sets the bound. Ending a log only costs work: the
+  // next listing after another process's write reads the rows and rewrites
+  // the memo, which starts a new log.
+  Status EndFullMemoLog(std::string_view ns) {
+    const NameCache::Memo* memo = names.MemoOf(ns);
+    auto state = memos.find(ns);
+    if (memo == nullptr || state == memos.end() || !state->second.nonce) return Status::Ok();
+    {
+      BW_ASSIGN_OR_RETURN(Statement start, db->Prepare("SELECT memo_nonce FROM name_memo_logs WHERE ns = ?"));
+      start.Bind(1, ns);
+      BW_ASSIGN_OR_RETURN(bool started, start.Step());
+      if (!started || !SameNonce(state->second.nonce, start.Blob(0))) return Status::Ok();
+    }
+    const std::size_t most = MemoLogCapacity(memo->by_mac.size());
+    BW_ASSIGN_OR_RETURN(Statement count,
+                        db->Prepare("SELECT count(*) FROM "
+                                    "(SELECT 1 FROM name_memo_changes WHERE ns = ? LIMIT ?)"));
+    count.Bind(1, ns).Bind(2, static_cast<std::int64_t>(most));
+    BW_ASSIGN_OR_RETURN(bool row, count.Step());
+    if (!row || count.Int(0) < static_cast<std::int64_t>(most)) return Status::Ok();
+    ++keyed_work.memo_logs_ended;
+    return EndMemoLog(ns);
   }
 
   // Inside a listing's transaction, when the memo of `ns` is stale and no
@@ -1358,7 +1399,7 @@ struct Vault::Impl {
       if (!schema.ok()) return skip(schema.status());
       if (*schema != started_at) return no_log();
     }
-    const std::size_t most = std::min(kMaxOwnWrites, MemoRewriteAfter(memo->by_mac.size()));
+    const std::size_t most = MemoLogCapacity(memo->by_mac.size());
     std::vector<std::int64_t> ids;
     {
       auto changes = db->Prepare("SELECT id FROM name_memo_changes WHERE ns = ? LIMIT ?");
@@ -1570,6 +1611,7 @@ struct Vault::Impl {
     const Bytes& value_blob = sealed.value_blob;
     // OR ROLLBACK: a failure ends the transaction anyway, and it spares
     // SQLite the statement journal it would keep for the memo triggers.
+    const std::int64_t changes_before = db->TotalChanges();
     if (existing) {
       BW_ASSIGN_OR_RETURN(Statement up,
                           db->Prepare("UPDATE OR ROLLBACK records SET key_id = ?, revision = ?, size = ?, "
@@ -1588,6 +1630,9 @@ struct Vault::Impl {
                              .Bind(6, std::span<const std::uint8_t>(name_blob))
                              .Bind(7, std::span<const std::uint8_t>(value_blob)).Run());
     }
+    // More than the record changed: the triggers marked the memo stale or
+    // logged the write.
+    if (db->TotalChanges() - changes_before > 1) BW_RETURN_IF_ERROR(EndFullMemoLog(ns));
     BW_RETURN_IF_ERROR(CountEncryptions(active.id, 2));
     // This process sealed the name: no need to open it again to list it.
     names.PutName(NameCache::NameRow{ns, mac, active.id, revision, name_blob}, key);

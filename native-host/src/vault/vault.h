@@ -222,6 +222,9 @@ class Vault {
     std::uint64_t pages_over_own_writes = 0;
     // Memos brought up to date from their logs (another process's writes).
     std::uint64_t memos_over_logs = 0;
+    // Memo logs this process ended for holding as many changes as a
+    // listing takes from one.
+    std::uint64_t memo_logs_ended = 0;
     // The wrap generation and memo states found where their rows were
     // last time, without their key's index.
     std::uint64_t wrap_generations_at_known_rowid = 0;
