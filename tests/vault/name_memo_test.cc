@@ -1171,6 +1171,23 @@ std::int64_t Logged(RawDb& raw, std::string_view ns) {
   return raw.Int("SELECT COUNT(*) FROM name_memo_changes WHERE ns = '" + std::string(ns) + "'");
 }
 
+// A vault in `dir` whose "notes" `v` filled and listed (FillAndListTwice),
+// shared with `other`, whose write made `v` start a log (StartSharing);
+// `model` holds the records as they are.
+struct SharedNotes {
+  explicit SharedNotes(const std::filesystem::path& dir)
+      : v(OpenVault(TestOptions(dir))),
+        model(FillAndListTwice(*v)),
+        other(OpenVault(TestOptions(dir))),
+        raw(dir / "vault.db") {
+    model[Key(0)] = StartSharing(*v, *other, Key(0));
+  }
+  std::unique_ptr<Vault> v;
+  std::map<std::string, std::int64_t> model;
+  std::unique_ptr<Vault> other;
+  RawDb raw;
+};
+
 // Another process's sets reach a process's listing through the memo's log:
 // the rows it changed are read (and their new names opened), not the
 // namespace's. A deletion ends the log with the memo, and the next listing
@@ -1229,11 +1246,8 @@ TEST(VaultMemoLog, AnotherProcesssSetsAreListedOverTheMemo) {
 // between the two memos are in neither the log nor the memo held.
 TEST(VaultMemoLog, ALogListsOnlyOverTheMemoItStartedFrom) {
   TempDir dir;
-  auto v = OpenVault(TestOptions(dir.path()));
-  auto model = FillAndListTwice(*v);
-  auto other = OpenVault(TestOptions(dir.path()));
-  model[Key(0)] = StartSharing(*v, *other, Key(0));
-  RawDb raw(dir.path() / "vault.db");
+  SharedNotes shared(dir.path());
+  auto& [v, model, other, raw] = shared;
   const auto ours = raw.Blob("SELECT memo FROM name_memos WHERE ns = 'notes'");
   auto theirs = [&](const std::string& key) {
     auto revision = other->Set("notes", key, "theirs");
@@ -1446,11 +1460,8 @@ TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
 // which starts a new log.
 TEST(VaultMemoLog, AFullLogIsEndedByTheWriteThatFillsIt) {
   TempDir dir;
-  auto v = OpenVault(TestOptions(dir.path()));
-  auto model = FillAndListTwice(*v);
-  auto other = OpenVault(TestOptions(dir.path()));
-  model[Key(0)] = StartSharing(*v, *other, Key(0));
-  RawDb raw(dir.path() / "vault.db");
+  SharedNotes shared(dir.path());
+  auto& [v, model, other, raw] = shared;
   auto set = [&](Vault& writer, int i) {
     auto revision = writer.Set("notes", Key(i), -i);
     ASSERT_TRUE(revision.ok());
