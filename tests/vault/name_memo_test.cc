@@ -433,7 +433,16 @@ TEST(VaultMemo, AnyChangeToTheNamespaceMakesItsMemoStale) {
   // An update of a row by a program that knows nothing of memos.
   raw.Exec("UPDATE records SET size = size WHERE id = (SELECT MIN(id) FROM records WHERE ns = 'notes')");
   EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 0);
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'highlights'"), 1);
   ListAll(*v, "notes");
+  // One that moves a row to another namespace: both memos go stale.
+  ASSERT_EQ(CurrentMemos(raw), 2);
+  const std::string moved = std::to_string(raw.Int("SELECT MIN(id) FROM records WHERE ns = 'highlights'"));
+  raw.Exec("UPDATE records SET ns = 'notes' WHERE id = " + moved);
+  EXPECT_EQ(CurrentMemos(raw), 0);
+  raw.Exec("UPDATE records SET ns = 'highlights' WHERE id = " + moved);  // Back, where its name opens.
+  ListAll(*v, "notes");
+  ListAll(*v, "highlights");
 
   // Overwrite, delete and clear, from a fresh process each.
   {

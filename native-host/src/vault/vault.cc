@@ -151,7 +151,9 @@ struct TriggerSql {
 // A change is logged only while the namespace's log has its start, and
 // once per record. (Reading the start from the table written to would
 // make SQLite copy the SELECT's result aside first: a write would cost
-// several microseconds more, as docs/performance.md measures.)
+// several microseconds more, as docs/performance.md measures. So would an
+// IN list of the old and new namespace: the update trigger marks the old
+// one in a statement of its own, which does nothing unless they differ.)
 constexpr TriggerSql kMemoTriggers[] = {
     {"records_insert_memo",
      "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
@@ -160,7 +162,8 @@ constexpr TriggerSql kMemoTriggers[] = {
      "ON CONFLICT DO NOTHING; END"},
     {"records_update_memo",
      "CREATE TRIGGER records_update_memo AFTER UPDATE ON records BEGIN "
-     "UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; "
+     "UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; "
+     "UPDATE name_memos SET current = 0 WHERE OLD.ns IS NOT NEW.ns AND ns = OLD.ns AND current != 0; "
      "INSERT INTO name_memo_changes (ns, id) SELECT ns, NEW.id FROM name_memo_logs WHERE ns = NEW.ns "
      "ON CONFLICT DO NOTHING; END"},
     {"records_delete_memo",
@@ -169,8 +172,9 @@ constexpr TriggerSql kMemoTriggers[] = {
      "DELETE FROM name_memo_logs WHERE ns = OLD.ns; "
      "DELETE FROM name_memo_changes WHERE ns = OLD.ns; END"},
 };
-// The memo triggers of hosts before the memo logs: replaced without a
-// warning when this host opens a vault one of them last opened.
+// The memo triggers of earlier hosts: replaced without a warning when this
+// host opens a vault one of them last opened. First those of the hosts
+// before the memo logs.
 constexpr TriggerSql kEarlierMemoTriggers[] = {
     {"records_insert_memo",
      "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
@@ -181,6 +185,14 @@ constexpr TriggerSql kEarlierMemoTriggers[] = {
     {"records_delete_memo",
      "CREATE TRIGGER records_delete_memo AFTER DELETE ON records BEGIN "
      "DELETE FROM name_memos WHERE ns = OLD.ns; END"},
+    // The first hosts with memo logs (the eleventh session's) marked both
+    // namespaces of an update with one IN list, for which SQLite fills a
+    // temporary table on every update: about 3% of a 1 KiB overwrite.
+    {"records_update_memo",
+     "CREATE TRIGGER records_update_memo AFTER UPDATE ON records BEGIN "
+     "UPDATE name_memos SET current = 0 WHERE ns IN (OLD.ns, NEW.ns) AND current != 0; "
+     "INSERT INTO name_memo_changes (ns, id) SELECT ns, NEW.id FROM name_memo_logs WHERE ns = NEW.ns "
+     "ON CONFLICT DO NOTHING; END"},
 };
 
 void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
