@@ -265,7 +265,7 @@ TEST_F(HostProtocolTest, VaultConfigSetsTheQuotaAndABrokenOneIsReported) {
 }
 
 #if BELLWETHER_GLIBC_HEAP
-TEST_F(HostProtocolTest, WritesOfLargeValuesFaultInNoFreshMemory) {
+TEST_F(HostProtocolTest, WritesOfLargeValuesReuseTheHeap) {
   // The host keeps its freed heap (common/heap.h): once a namespace of 64
   // KiB values has been listed, writing them again faults in about two
   // pages a write. With glibc's defaults each write gave back its buffers

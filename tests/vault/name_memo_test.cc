@@ -435,11 +435,13 @@ TEST(VaultMemo, AnyChangeToTheNamespaceMakesItsMemoStale) {
   EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 0);
   EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'highlights'"), 1);
   ListAll(*v, "notes");
-  // One that moves a row to another namespace: both memos go stale.
+  // One that moves a row to another namespace: that one's memo goes stale,
+  // and the row's old namespace loses its memo, as by a deletion.
   ASSERT_EQ(CurrentMemos(raw), 2);
   const std::string moved = std::to_string(raw.Int("SELECT MIN(id) FROM records WHERE ns = 'highlights'"));
   raw.Exec("UPDATE records SET ns = 'notes' WHERE id = " + moved);
-  EXPECT_EQ(CurrentMemos(raw), 0);
+  EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 0);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos WHERE ns = 'highlights'"), 0);
   raw.Exec("UPDATE records SET ns = 'highlights' WHERE id = " + moved);  // Back, where its name opens.
   ListAll(*v, "notes");
   ListAll(*v, "highlights");
@@ -1460,13 +1462,13 @@ TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
   }
 }
 
-// A listing takes a log's changes only while there are fewer than an
-// eighth of the memo's names, and at least 8 (here, of 40 names: 8). The
-// write that makes a log that long, by a process that holds the memo the
-// log started from, ends it, so later first writes of records pay no page
-// for entries no listing would read. Listings stay exact, and the next one
-// after another process's write reads the rows and rewrites the memo,
-// which starts a new log.
+// A listing takes a log's changes only while there are fewer than
+// max(8, an eighth of the memo's names): here, of 40 names, 8. The write
+// that makes a log that long, by a process that holds the memo the log
+// started from, ends it, so later first writes of records pay no page for
+// entries no listing would read. Listings stay exact; the next one after
+// another process's write reads the rows, and here (10 rows changed)
+// rewrites the memo, which starts a new log.
 TEST(VaultMemoLog, AFullLogIsEndedByTheWriteThatFillsIt) {
   TempDir dir;
   SharedNotes shared(dir.path());
@@ -1508,6 +1510,28 @@ TEST(VaultMemoLog, AFullLogIsEndedByTheWriteThatFillsIt) {
   EXPECT_EQ(started(), 1) << "with a new log";
   set(*other, 11);
   EXPECT_EQ(Logged(raw, "notes"), 1);
+}
+
+// A row moved to another namespace (no host does so; an edited file can)
+// leaves the old namespace as a deletion does, without its memo and log,
+// so no listing over them shows it there.
+TEST(VaultMemoLog, ARowMovedOutOfANamespaceEndsItsMemoAndLog) {
+  TempDir dir;
+  SharedNotes shared(dir.path());
+  auto& [v, model, other, raw] = shared;
+  auto revision = other->Set("notes", Key(3), "theirs");  // Logged.
+  ASSERT_TRUE(revision.ok());
+  model[Key(3)] = *revision;
+  ASSERT_EQ(Logged(raw, "notes"), 1);
+  // A row the log does not name: only the memo has it.
+  raw.Exec("UPDATE records SET ns = 'elsewhere' WHERE ns = 'notes' AND revision = " +
+           std::to_string(model[Key(5)]));
+  model.erase(Key(5));
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos WHERE ns = 'notes'"), 0);
+  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 0);
+  EXPECT_EQ(Logged(raw, "notes"), 0);
+  EXPECT_EQ(ListAll(*v, "notes"), Expected(model)) << "the process that held the memo";
+  EXPECT_EQ(ListAll(*OpenVault(TestOptions(dir.path())), "notes"), Expected(model));
 }
 
 }  // namespace

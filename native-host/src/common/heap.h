@@ -20,8 +20,7 @@ inline constexpr std::size_t kHeapMmapThresholdBytes = std::size_t{4} << 20;
 
 // Applies the settings above to this process's allocator: once, at the start
 // of main, before any threads. Returns false where the allocator is not
-// glibc's or refuses them (under AddressSanitizer, for one); nothing else
-// changes then.
+// glibc's or refuses either setting (under AddressSanitizer, for one).
 bool KeepFreedHeapForReuse();
 
 }  // namespace bellwether

@@ -70,9 +70,9 @@ constexpr std::size_t kMaxMemoStates = 256;
 // A namespace's own writes listed over its memo (MemoState::OwnWrites):
 // beyond this many records changed, listings read the rows again.
 constexpr std::size_t kMaxOwnWrites = 256;
-// The most changes a listing takes from a memo log over a memo of `names`
-// names (docs/security.md, "Memo logs"): a longer log is not used, and is
-// ended by the next write that finds it so (Vault::Impl::EndFullMemoLog).
+// A memo log over a memo of `names` names is used by a listing only while
+// it holds fewer changes than this (docs/security.md, "Memo logs"); the
+// write that makes it this long ends it (Vault::Impl::EndFullMemoLog).
 constexpr std::size_t MemoLogCapacity(std::size_t names) {
   return std::min(kMaxOwnWrites, MemoRewriteAfter(names));
 }
@@ -152,8 +152,9 @@ struct TriggerSql {
 // once per record. (Reading the start from the table written to would
 // make SQLite copy the SELECT's result aside first: a write would cost
 // several microseconds more, as docs/performance.md measures. So would an
-// IN list of the old and new namespace: the update trigger marks the old
-// one in a statement of its own, which does nothing unless they differ.)
+// IN list of the old and new namespace.) A row moved to another namespace,
+// which no host does, leaves the old one as a deletion does: without its
+// memo and log (statements that do nothing unless the namespaces differ).
 constexpr TriggerSql kMemoTriggers[] = {
     {"records_insert_memo",
      "CREATE TRIGGER records_insert_memo AFTER INSERT ON records BEGIN "
@@ -163,7 +164,9 @@ constexpr TriggerSql kMemoTriggers[] = {
     {"records_update_memo",
      "CREATE TRIGGER records_update_memo AFTER UPDATE ON records BEGIN "
      "UPDATE name_memos SET current = 0 WHERE ns = NEW.ns AND current != 0; "
-     "UPDATE name_memos SET current = 0 WHERE OLD.ns IS NOT NEW.ns AND ns = OLD.ns AND current != 0; "
+     "DELETE FROM name_memos WHERE OLD.ns IS NOT NEW.ns AND ns = OLD.ns; "
+     "DELETE FROM name_memo_logs WHERE OLD.ns IS NOT NEW.ns AND ns = OLD.ns; "
+     "DELETE FROM name_memo_changes WHERE OLD.ns IS NOT NEW.ns AND ns = OLD.ns; "
      "INSERT INTO name_memo_changes (ns, id) SELECT ns, NEW.id FROM name_memo_logs WHERE ns = NEW.ns "
      "ON CONFLICT DO NOTHING; END"},
     {"records_delete_memo",
@@ -1357,8 +1360,9 @@ struct Vault::Impl {
     count.Bind(1, ns).Bind(2, static_cast<std::int64_t>(most));
     BW_ASSIGN_OR_RETURN(bool row, count.Step());
     if (!row || count.Int(0) < static_cast<std::int64_t>(most)) return Status::Ok();
+    BW_RETURN_IF_ERROR(EndMemoLog(ns));
     ++keyed_work.memo_logs_ended;
-    return EndMemoLog(ns);
+    return Status::Ok();
   }
 
   // Inside a listing's transaction, when the memo of `ns` is stale and no
