@@ -329,6 +329,14 @@ std::int64_t CurrentMemos(RawDb& raw) {
   return raw.Int("SELECT COUNT(*) FROM name_memos WHERE current = 1");
 }
 
+// The entries of the namespace's memo log, and its starts (0 or 1).
+std::int64_t Logged(RawDb& raw, std::string_view ns) {
+  return raw.Int("SELECT COUNT(*) FROM name_memo_changes WHERE ns = '" + std::string(ns) + "'");
+}
+std::int64_t LogStarts(RawDb& raw, std::string_view ns) {
+  return raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = '" + std::string(ns) + "'");
+}
+
 // `other` writes `key` in "notes" and `v` lists it: `v` sees another host
 // write to the vault, so it rewrites the memo to start a log (a host alone
 // keeps none). Returns the revision written.
@@ -337,7 +345,7 @@ std::int64_t StartSharing(Vault& v, Vault& other, const std::string& key) {
   EXPECT_TRUE(revision.ok());
   ListAll(v, "notes");
   RawDb raw(v.path());
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1) << "a log started";
+  EXPECT_EQ(LogStarts(raw, "notes"), 1) << "a log started";
   EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 1);
   return revision.ok() ? *revision : 0;
 }
@@ -420,7 +428,7 @@ TEST(VaultMemo, AnyChangeToTheNamespaceMakesItsMemoStale) {
   // One name to open is not worth a rewrite, but another host writing is:
   // the memo is rewritten once, to start a log (see VaultMemoLog).
   EXPECT_EQ(raw.Int("SELECT current FROM name_memos WHERE ns = 'notes'"), 1);
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1);
+  EXPECT_EQ(LogStarts(raw, "notes"), 1);
   // Eight names to open are worth a rewrite.
   {
     auto other = OpenVault(TestOptions(dir.path()));
@@ -1178,10 +1186,6 @@ TEST(VaultMemo, RandomOwnAndForeignChangesAlwaysListExactly) {
 
 // ---- memo logs: another process's writes, listed over the memo
 
-std::int64_t Logged(RawDb& raw, std::string_view ns) {
-  return raw.Int("SELECT COUNT(*) FROM name_memo_changes WHERE ns = '" + std::string(ns) + "'");
-}
-
 // A vault in `dir` whose "notes" `v` filled and listed (FillAndListTwice),
 // shared with `other`, whose write made `v` start a log (StartSharing);
 // `model` holds the records as they are.
@@ -1393,7 +1397,7 @@ TEST(VaultMemoLog, AnEarlierHostsTriggersEndTheLog) {
   auto revision = other->Set("notes", "unlogged", 1);
   ASSERT_TRUE(revision.ok());
   model["unlogged"] = *revision;
-  ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1) << "the start stays";
+  ASSERT_EQ(LogStarts(raw, "notes"), 1) << "the start stays";
   ASSERT_EQ(Logged(raw, "notes"), 0) << "and the change is not logged";
   const Vault::KeyedWork before = v->KeyedWorkForTesting();
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
@@ -1452,7 +1456,7 @@ TEST(VaultMemoLog, LogsThatCannotBeRightSendListingsToTheRows) {
        {"(SELECT MAX(id) + 1000 FROM records)", "(SELECT MIN(id) FROM records WHERE ns = 'highlights')"}) {
     SCOPED_TRACE(where);
     ListAll(*v, "notes");  // A memo and log of its own again.
-    ASSERT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 1);
+    ASSERT_EQ(LogStarts(raw, "notes"), 1);
     theirs("theirs-" + std::to_string(rows()));
     raw.Exec("UPDATE name_memo_changes SET id = " + where + " WHERE ns = 'notes'");
     const std::uint64_t before = rows();
@@ -1478,7 +1482,6 @@ TEST(VaultMemoLog, AFullLogIsEndedByTheWriteThatFillsIt) {
     ASSERT_TRUE(revision.ok());
     model[Key(i)] = *revision;
   };
-  const auto started = [&raw] { return raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"); };
   const auto ended = [&v] { return v->KeyedWorkForTesting().memo_logs_ended; };
   const auto rows = [&v] { return v->KeyedWorkForTesting().list_rows_read; };
 
@@ -1493,7 +1496,7 @@ TEST(VaultMemoLog, AFullLogIsEndedByTheWriteThatFillsIt) {
   const std::uint64_t before = ended();
   set(*v, 8);
   EXPECT_EQ(ended(), before + 1) << "8 changes: ended";
-  EXPECT_EQ(started(), 0);
+  EXPECT_EQ(LogStarts(raw, "notes"), 0);
   EXPECT_EQ(Logged(raw, "notes"), 0);
   set(*v, 9);
   EXPECT_EQ(Logged(raw, "notes"), 0) << "later writes log nothing";
@@ -1507,7 +1510,7 @@ TEST(VaultMemoLog, AFullLogIsEndedByTheWriteThatFillsIt) {
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model));
   EXPECT_GT(rows(), read) << "another's write, and no log: the rows";
   EXPECT_EQ(CurrentMemos(raw), 1) << "the memo rewritten";
-  EXPECT_EQ(started(), 1) << "with a new log";
+  EXPECT_EQ(LogStarts(raw, "notes"), 1) << "with a new log";
   set(*other, 11);
   EXPECT_EQ(Logged(raw, "notes"), 1);
 }
@@ -1528,7 +1531,7 @@ TEST(VaultMemoLog, ARowMovedOutOfANamespaceEndsItsMemoAndLog) {
            std::to_string(model[Key(5)]));
   model.erase(Key(5));
   EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memos WHERE ns = 'notes'"), 0);
-  EXPECT_EQ(raw.Int("SELECT COUNT(*) FROM name_memo_logs WHERE ns = 'notes'"), 0);
+  EXPECT_EQ(LogStarts(raw, "notes"), 0);
   EXPECT_EQ(Logged(raw, "notes"), 0);
   EXPECT_EQ(ListAll(*v, "notes"), Expected(model)) << "the process that held the memo";
   EXPECT_EQ(ListAll(*OpenVault(TestOptions(dir.path())), "notes"), Expected(model));

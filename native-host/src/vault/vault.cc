@@ -1341,8 +1341,9 @@ struct Vault::Impl {
   // log is never used, and each first write of a record would go on paying
   // a page for its entry. Only a log started from the memo this process
   // holds, whose size sets the bound. Ending a log only costs work: the
-  // next listing after another process's write reads the rows and rewrites
-  // the memo, which starts a new log.
+  // next listing after another process's write reads the rows, as it would
+  // for the full log, and rewrites the memo (starting a new log) once it
+  // finds enough rows changed or wants a log (MemoState::log_wanted).
   Status EndFullMemoLog(std::string_view ns) {
     const NameCache::Memo* memo = names.MemoOf(ns);
     auto state = memos.find(ns);
